@@ -1,0 +1,97 @@
+//! Kumo's persistence: one [`Storage`] trait and its SQL implementation, which runs on
+//! embedded SQLite (the default) and on PostgreSQL (for many nodes).
+//!
+//! This is the only crate that contains SQL. It knows nothing of HTTP or JavaScript: callers
+//! hand it validated models and get models back. Timestamps are milliseconds since the epoch.
+
+mod error;
+mod migrations;
+mod model;
+mod sql;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+use async_trait::async_trait;
+
+pub use error::{Entity, StorageError, Unique};
+pub use model::{App, Group, Token, User, UserKey};
+pub use sql::{open, Dialect, SqlStore};
+
+pub type Result<T> = std::result::Result<T, StorageError>;
+
+/// Everything Kumo persists. Each method is one atomic unit: either all of it is written or
+/// none of it is. Every method is scoped by app ID, so no call can touch another app's rows.
+#[async_trait]
+pub trait Storage: Send + Sync + 'static {
+    /// Which backend this is, for logs and `/health`.
+    fn backend(&self) -> &'static str;
+
+    /// Checks that the database answers.
+    async fn ping(&self) -> Result<()>;
+
+    /// Releases connections; pending writes finish first.
+    async fn close(&self);
+
+    // ---- apps -----------------------------------------------------------------------------
+    async fn create_app(&self, app: &App) -> Result<()>;
+    async fn get_app(&self, app_id: &str) -> Result<Option<App>>;
+    async fn count_apps(&self) -> Result<i64>;
+
+    // ---- users ----------------------------------------------------------------------------
+    /// Inserts a user; `Conflict` names the identifier already taken. `internal_id` is assigned.
+    async fn create_user(&self, app_id: &str, user: &User) -> Result<User>;
+    async fn get_user(&self, app_id: &str, user_id: &str) -> Result<Option<User>>;
+    async fn find_user(&self, app_id: &str, key: &UserKey) -> Result<Option<User>>;
+    /// Rewrites every mutable column of an existing user (not the password).
+    async fn update_user(&self, app_id: &str, user: &User) -> Result<()>;
+    /// Sets a new password hash and drops every token of the user, atomically.
+    async fn set_password(
+        &self,
+        app_id: &str,
+        user_id: &str,
+        password_hash: &str,
+        modified_at: i64,
+    ) -> Result<()>;
+    /// Deletes the user with its tokens and group memberships; false if there was none.
+    async fn delete_user(&self, app_id: &str, user_id: &str) -> Result<bool>;
+
+    // ---- tokens ---------------------------------------------------------------------------
+    async fn insert_token(&self, token: &Token) -> Result<()>;
+    /// Looks a token up by the hash of its secret. Expiry is the caller's to judge.
+    async fn get_token(&self, hash: &str) -> Result<Option<Token>>;
+
+    // ---- groups ---------------------------------------------------------------------------
+    /// Inserts a group, makes the owner a member, and adds each of `members` that exists.
+    /// Returns the member IDs that name no user. `Conflict(GroupId)` if the ID is taken.
+    async fn create_group(
+        &self,
+        app_id: &str,
+        group: &Group,
+        members: &[String],
+    ) -> Result<Vec<String>>;
+    async fn get_group(&self, app_id: &str, group_id: &str) -> Result<Option<Group>>;
+    async fn rename_group(
+        &self,
+        app_id: &str,
+        group_id: &str,
+        name: &str,
+        modified_at: i64,
+    ) -> Result<()>;
+    /// Changes the owner, who becomes a member too. `NotFound(User)` if no such user.
+    async fn set_group_owner(
+        &self,
+        app_id: &str,
+        group_id: &str,
+        owner: &str,
+        modified_at: i64,
+    ) -> Result<()>;
+    async fn delete_group(&self, app_id: &str, group_id: &str) -> Result<bool>;
+    /// Adds a member (idempotent). `NotFound(User)` / `NotFound(Group)` as the case may be.
+    async fn add_member(&self, app_id: &str, group_id: &str, user_id: &str) -> Result<()>;
+    /// Removes a member; false if the user was not one.
+    async fn remove_member(&self, app_id: &str, group_id: &str, user_id: &str) -> Result<bool>;
+    /// Member IDs in the order they joined.
+    async fn list_members(&self, app_id: &str, group_id: &str) -> Result<Vec<String>>;
+    async fn groups_owned_by(&self, app_id: &str, user_id: &str) -> Result<Vec<Group>>;
+    async fn groups_with_member(&self, app_id: &str, user_id: &str) -> Result<Vec<Group>>;
+}

@@ -1,0 +1,138 @@
+//! Schema migrations, one list per dialect, applied in order on every start.
+//!
+//! A migration is never edited once released; changes go in a new entry. The applied
+//! versions are recorded in `kumo_migrations`, and the whole run holds the database's write
+//! lock (SQLite `BEGIN IMMEDIATE`, PostgreSQL advisory transaction lock) so two processes
+//! starting at once cannot both apply the same step.
+
+use crate::sql::Dialect;
+
+pub(crate) struct Migration {
+    pub version: i64,
+    pub name: &'static str,
+    pub sqlite: &'static str,
+    pub postgres: &'static str,
+}
+
+impl Migration {
+    pub fn sql(&self, dialect: Dialect) -> &'static str {
+        match dialect {
+            Dialect::Sqlite => self.sqlite,
+            Dialect::Postgres => self.postgres,
+        }
+    }
+}
+
+pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "apps, users, tokens, groups",
+    sqlite: r#"
+CREATE TABLE apps (
+    id TEXT PRIMARY KEY,
+    app_key TEXT NOT NULL,
+    name TEXT NOT NULL,
+    client_id TEXT NOT NULL UNIQUE,
+    client_secret_hash TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE TABLE users (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    app_id TEXT NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+    id TEXT NOT NULL,
+    login_name TEXT, login_key TEXT,
+    email TEXT, email_key TEXT, email_verified INTEGER NOT NULL DEFAULT 0,
+    phone TEXT, phone_key TEXT, phone_verified INTEGER NOT NULL DEFAULT 0,
+    display_name TEXT, country TEXT, locale TEXT,
+    password_hash TEXT,
+    disabled INTEGER NOT NULL DEFAULT 0,
+    custom TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    modified_at INTEGER NOT NULL,
+    UNIQUE (app_id, id)
+);
+CREATE UNIQUE INDEX users_login_key_idx ON users(app_id, login_key);
+CREATE UNIQUE INDEX users_email_key_idx ON users(app_id, email_key);
+CREATE UNIQUE INDEX users_phone_key_idx ON users(app_id, phone_key);
+CREATE TABLE tokens (
+    hash TEXT PRIMARY KEY,
+    app_id TEXT NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+    user_id TEXT,
+    expires_at INTEGER,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX tokens_user_idx ON tokens(app_id, user_id);
+CREATE TABLE user_groups (
+    app_id TEXT NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+    id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    owner TEXT,
+    created_at INTEGER NOT NULL,
+    modified_at INTEGER NOT NULL,
+    PRIMARY KEY (app_id, id)
+);
+CREATE INDEX user_groups_owner_idx ON user_groups(app_id, owner);
+CREATE TABLE group_members (
+    app_id TEXT NOT NULL,
+    group_id TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    PRIMARY KEY (app_id, group_id, user_id),
+    FOREIGN KEY (app_id, group_id) REFERENCES user_groups(app_id, id) ON DELETE CASCADE
+);
+CREATE INDEX group_members_user_idx ON group_members(app_id, user_id);
+"#,
+    postgres: r#"
+CREATE TABLE apps (
+    id TEXT PRIMARY KEY,
+    app_key TEXT NOT NULL,
+    name TEXT NOT NULL,
+    client_id TEXT NOT NULL UNIQUE,
+    client_secret_hash TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+);
+CREATE TABLE users (
+    seq BIGSERIAL PRIMARY KEY,
+    app_id TEXT NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+    id TEXT NOT NULL,
+    login_name TEXT, login_key TEXT,
+    email TEXT, email_key TEXT, email_verified BIGINT NOT NULL DEFAULT 0,
+    phone TEXT, phone_key TEXT, phone_verified BIGINT NOT NULL DEFAULT 0,
+    display_name TEXT, country TEXT, locale TEXT,
+    password_hash TEXT,
+    disabled BIGINT NOT NULL DEFAULT 0,
+    custom TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    modified_at BIGINT NOT NULL,
+    CONSTRAINT users_app_id_id_key UNIQUE (app_id, id)
+);
+CREATE UNIQUE INDEX users_login_key_idx ON users(app_id, login_key);
+CREATE UNIQUE INDEX users_email_key_idx ON users(app_id, email_key);
+CREATE UNIQUE INDEX users_phone_key_idx ON users(app_id, phone_key);
+CREATE TABLE tokens (
+    hash TEXT PRIMARY KEY,
+    app_id TEXT NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+    user_id TEXT,
+    expires_at BIGINT,
+    created_at BIGINT NOT NULL
+);
+CREATE INDEX tokens_user_idx ON tokens(app_id, user_id);
+CREATE TABLE user_groups (
+    app_id TEXT NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+    id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    owner TEXT,
+    created_at BIGINT NOT NULL,
+    modified_at BIGINT NOT NULL,
+    PRIMARY KEY (app_id, id)
+);
+CREATE INDEX user_groups_owner_idx ON user_groups(app_id, owner);
+CREATE TABLE group_members (
+    app_id TEXT NOT NULL,
+    group_id TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    seq BIGSERIAL NOT NULL,
+    PRIMARY KEY (app_id, group_id, user_id),
+    FOREIGN KEY (app_id, group_id) REFERENCES user_groups(app_id, id) ON DELETE CASCADE
+);
+CREATE INDEX group_members_user_idx ON group_members(app_id, user_id);
+"#,
+}];

@@ -1,0 +1,681 @@
+//! The SQL implementation of [`Storage`], shared by SQLite and PostgreSQL.
+//!
+//! Both backends run the same statements through sqlx's `Any` driver (`$n` placeholders work
+//! in both); the few places where the dialects differ branch on [`Dialect`]. SQLite gets two
+//! pools: one connection for writes (SQLite has one writer anyway, and a single writer never
+//! meets `SQLITE_BUSY` from a lock upgrade) and several for reads, which WAL never blocks.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde_json::{Map, Value};
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
+use sqlx::{AnyConnection, AnyPool, Executor, Row};
+
+use crate::migrations::MIGRATIONS;
+use crate::model::normalize;
+use crate::{App, Entity, Group, Result, Storage, StorageError, Token, User, UserKey};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+pub struct SqlStore {
+    dialect: Dialect,
+    read: AnyPool,
+    write: AnyPool,
+}
+
+const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;";
+
+/// Opens (creating if needed) the store at `url` (`sqlite://PATH` or `postgres://…`) and
+/// brings its schema up to date. `max_connections` bounds the pool (the read pool on SQLite).
+pub async fn open(url: &str, max_connections: u32) -> Result<SqlStore> {
+    sqlx::any::install_default_drivers();
+
+    let dialect = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Dialect::Postgres
+    } else if url.starts_with("sqlite:") {
+        Dialect::Sqlite
+    } else {
+        return Err(StorageError::Backend(format!(
+            "unsupported database URL (expected sqlite: or postgres://): {}",
+            redact(url)
+        )));
+    };
+    let options = AnyConnectOptions::from_str(url)
+        .map_err(|e| StorageError::Backend(format!("bad database URL {}: {e}", redact(url))))?;
+    let pool = |max: u32| {
+        AnyPoolOptions::new()
+            .max_connections(max.max(1))
+            .min_connections(0)
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if dialect == Dialect::Sqlite {
+                        conn.execute(sqlx::raw_sql(SQLITE_PRAGMAS)).await?;
+                    }
+                    Ok(())
+                })
+            })
+    };
+    let write = pool(if dialect == Dialect::Sqlite {
+        1
+    } else {
+        max_connections
+    })
+    .connect_with(options.clone())
+    .await?;
+    let read = match dialect {
+        Dialect::Sqlite => pool(max_connections).connect_with(options).await?,
+        Dialect::Postgres => write.clone(),
+    };
+    let store = SqlStore {
+        dialect,
+        read,
+        write,
+    };
+    store.migrate().await?;
+    Ok(store)
+}
+
+/// Hides a password in a URL before it reaches an error message or a log.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{}:***{}", &url[..scheme + 3], user, &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+impl SqlStore {
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    async fn migrate(&self) -> Result<()> {
+        let mut conn = self.write.acquire().await?;
+        let conn: &mut AnyConnection = &mut conn;
+        match self.dialect {
+            // IMMEDIATE takes the write lock now, so a second process waits instead of racing.
+            Dialect::Sqlite => {
+                conn.execute("BEGIN IMMEDIATE").await?;
+            }
+            Dialect::Postgres => {
+                conn.execute("BEGIN").await?;
+                conn.execute("SELECT pg_advisory_xact_lock(7446381027)")
+                    .await?;
+            }
+        }
+        let outcome = apply_migrations(conn, self.dialect).await;
+        match outcome {
+            Ok(()) => {
+                conn.execute("COMMIT").await?;
+                Ok(())
+            }
+            Err(e) => {
+                let _ = conn.execute("ROLLBACK").await;
+                Err(e)
+            }
+        }
+    }
+
+    fn member_order(&self) -> &'static str {
+        match self.dialect {
+            Dialect::Sqlite => "m.rowid",
+            Dialect::Postgres => "m.seq",
+        }
+    }
+}
+
+async fn apply_migrations(conn: &mut AnyConnection, dialect: Dialect) -> Result<()> {
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS kumo_migrations \
+         (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
+    )
+    .await?;
+    let applied: Vec<i64> = sqlx::query("SELECT version FROM kumo_migrations")
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|r| r.try_get::<i64, _>(0))
+        .collect::<std::result::Result<_, _>>()?;
+    for m in MIGRATIONS.iter().filter(|m| !applied.contains(&m.version)) {
+        tracing::info!(version = m.version, name = m.name, "applying migration");
+        conn.execute(sqlx::raw_sql(m.sql(dialect))).await?;
+        sqlx::query("INSERT INTO kumo_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
+            .bind(m.version)
+            .bind(m.name)
+            .bind(now_ms())
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+const USER_COLS: &str = "seq, id, login_name, email, email_verified, phone, phone_verified, \
+     display_name, country, locale, password_hash, disabled, custom, created_at, modified_at";
+const GROUP_COLS: &str = "id, name, owner, created_at, modified_at";
+
+fn user_from_row(row: &AnyRow) -> Result<User> {
+    let custom: String = row.try_get("custom")?;
+    let custom: Map<String, Value> = serde_json::from_str(&custom)
+        .map_err(|e| StorageError::Backend(format!("corrupt custom fields: {e}")))?;
+    Ok(User {
+        internal_id: row.try_get("seq")?,
+        id: row.try_get("id")?,
+        login_name: row.try_get("login_name")?,
+        email: row.try_get("email")?,
+        email_verified: row.try_get::<i64, _>("email_verified")? != 0,
+        phone: row.try_get("phone")?,
+        phone_verified: row.try_get::<i64, _>("phone_verified")? != 0,
+        display_name: row.try_get("display_name")?,
+        country: row.try_get("country")?,
+        locale: row.try_get("locale")?,
+        password_hash: row.try_get("password_hash")?,
+        disabled: row.try_get::<i64, _>("disabled")? != 0,
+        custom,
+        created_at: row.try_get("created_at")?,
+        modified_at: row.try_get("modified_at")?,
+    })
+}
+
+fn group_from_row(row: &AnyRow) -> Result<Group> {
+    Ok(Group {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        owner: row.try_get("owner")?,
+        created_at: row.try_get("created_at")?,
+        modified_at: row.try_get("modified_at")?,
+    })
+}
+
+fn custom_json(user: &User) -> String {
+    Value::Object(user.custom.clone()).to_string()
+}
+
+async fn user_exists(conn: &mut AnyConnection, app_id: &str, user_id: &str) -> Result<bool> {
+    Ok(
+        sqlx::query("SELECT 1 FROM users WHERE app_id = $1 AND id = $2")
+            .bind(app_id)
+            .bind(user_id)
+            .fetch_optional(conn)
+            .await?
+            .is_some(),
+    )
+}
+
+async fn insert_member(
+    conn: &mut AnyConnection,
+    app_id: &str,
+    group_id: &str,
+    user_id: &str,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO group_members (app_id, group_id, user_id) VALUES ($1, $2, $3) \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(app_id)
+    .bind(group_id)
+    .bind(user_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+#[async_trait]
+impl Storage for SqlStore {
+    fn backend(&self) -> &'static str {
+        match self.dialect {
+            Dialect::Sqlite => "sqlite",
+            Dialect::Postgres => "postgres",
+        }
+    }
+
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.read).await?;
+        Ok(())
+    }
+
+    async fn close(&self) {
+        self.write.close().await;
+        self.read.close().await;
+    }
+
+    async fn create_app(&self, app: &App) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO apps (id, app_key, name, client_id, client_secret_hash, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&app.id)
+        .bind(&app.key)
+        .bind(&app.name)
+        .bind(&app.client_id)
+        .bind(&app.client_secret_hash)
+        .bind(app.created_at)
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    async fn get_app(&self, app_id: &str) -> Result<Option<App>> {
+        let row = sqlx::query(
+            "SELECT id, app_key, name, client_id, client_secret_hash, created_at \
+             FROM apps WHERE id = $1",
+        )
+        .bind(app_id)
+        .fetch_optional(&self.read)
+        .await?;
+        row.map(|r| {
+            Ok(App {
+                id: r.try_get("id")?,
+                key: r.try_get("app_key")?,
+                name: r.try_get("name")?,
+                client_id: r.try_get("client_id")?,
+                client_secret_hash: r.try_get("client_secret_hash")?,
+                created_at: r.try_get("created_at")?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn count_apps(&self) -> Result<i64> {
+        let row = sqlx::query("SELECT COUNT(*) FROM apps")
+            .fetch_one(&self.read)
+            .await?;
+        Ok(row.try_get::<i64, _>(0)?)
+    }
+
+    async fn create_user(&self, app_id: &str, user: &User) -> Result<User> {
+        let sql = format!(
+            "INSERT INTO users (app_id, id, login_name, login_key, email, email_key, \
+             email_verified, phone, phone_key, phone_verified, display_name, country, locale, \
+             password_hash, disabled, custom, created_at, modified_at) VALUES \
+             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) \
+             RETURNING {USER_COLS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(app_id)
+            .bind(&user.id)
+            .bind(&user.login_name)
+            .bind(user.login_name.as_deref().map(normalize))
+            .bind(&user.email)
+            .bind(user.email.as_deref().map(normalize))
+            .bind(user.email_verified as i64)
+            .bind(&user.phone)
+            .bind(user.phone.as_deref().map(normalize))
+            .bind(user.phone_verified as i64)
+            .bind(&user.display_name)
+            .bind(&user.country)
+            .bind(&user.locale)
+            .bind(&user.password_hash)
+            .bind(user.disabled as i64)
+            .bind(custom_json(user))
+            .bind(user.created_at)
+            .bind(user.modified_at)
+            .fetch_one(&self.write)
+            .await?;
+        user_from_row(&row)
+    }
+
+    async fn get_user(&self, app_id: &str, user_id: &str) -> Result<Option<User>> {
+        let sql = format!("SELECT {USER_COLS} FROM users WHERE app_id = $1 AND id = $2");
+        sqlx::query(&sql)
+            .bind(app_id)
+            .bind(user_id)
+            .fetch_optional(&self.read)
+            .await?
+            .as_ref()
+            .map(user_from_row)
+            .transpose()
+    }
+
+    async fn find_user(&self, app_id: &str, key: &UserKey) -> Result<Option<User>> {
+        let sql = format!(
+            "SELECT {USER_COLS} FROM users WHERE app_id = $1 AND {} = $2",
+            key.column()
+        );
+        sqlx::query(&sql)
+            .bind(app_id)
+            .bind(key.normalized())
+            .fetch_optional(&self.read)
+            .await?
+            .as_ref()
+            .map(user_from_row)
+            .transpose()
+    }
+
+    async fn update_user(&self, app_id: &str, user: &User) -> Result<()> {
+        let done = sqlx::query(
+            "UPDATE users SET login_name = $1, login_key = $2, email = $3, email_key = $4, \
+             email_verified = $5, phone = $6, phone_key = $7, phone_verified = $8, \
+             display_name = $9, country = $10, locale = $11, disabled = $12, custom = $13, \
+             modified_at = $14, password_hash = $15 WHERE app_id = $16 AND id = $17",
+        )
+        .bind(&user.login_name)
+        .bind(user.login_name.as_deref().map(normalize))
+        .bind(&user.email)
+        .bind(user.email.as_deref().map(normalize))
+        .bind(user.email_verified as i64)
+        .bind(&user.phone)
+        .bind(user.phone.as_deref().map(normalize))
+        .bind(user.phone_verified as i64)
+        .bind(&user.display_name)
+        .bind(&user.country)
+        .bind(&user.locale)
+        .bind(user.disabled as i64)
+        .bind(custom_json(user))
+        .bind(user.modified_at)
+        .bind(&user.password_hash)
+        .bind(app_id)
+        .bind(&user.id)
+        .execute(&self.write)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StorageError::NotFound(Entity::User));
+        }
+        Ok(())
+    }
+
+    async fn set_password(
+        &self,
+        app_id: &str,
+        user_id: &str,
+        password_hash: &str,
+        modified_at: i64,
+    ) -> Result<()> {
+        let mut tx = self.write.begin().await?;
+        let done = sqlx::query(
+            "UPDATE users SET password_hash = $1, modified_at = $2 WHERE app_id = $3 AND id = $4",
+        )
+        .bind(password_hash)
+        .bind(modified_at)
+        .bind(app_id)
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StorageError::NotFound(Entity::User));
+        }
+        sqlx::query("DELETE FROM tokens WHERE app_id = $1 AND user_id = $2")
+            .bind(app_id)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn delete_user(&self, app_id: &str, user_id: &str) -> Result<bool> {
+        let mut tx = self.write.begin().await?;
+        for sql in [
+            "DELETE FROM tokens WHERE app_id = $1 AND user_id = $2",
+            "DELETE FROM group_members WHERE app_id = $1 AND user_id = $2",
+            "UPDATE user_groups SET owner = NULL WHERE app_id = $1 AND owner = $2",
+        ] {
+            sqlx::query(sql)
+                .bind(app_id)
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let done = sqlx::query("DELETE FROM users WHERE app_id = $1 AND id = $2")
+            .bind(app_id)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn insert_token(&self, token: &Token) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO tokens (hash, app_id, user_id, expires_at, created_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&token.hash)
+        .bind(&token.app_id)
+        .bind(&token.user_id)
+        .bind(token.expires_at)
+        .bind(token.created_at)
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    async fn get_token(&self, hash: &str) -> Result<Option<Token>> {
+        let row = sqlx::query(
+            "SELECT hash, app_id, user_id, expires_at, created_at FROM tokens WHERE hash = $1",
+        )
+        .bind(hash)
+        .fetch_optional(&self.read)
+        .await?;
+        row.map(|r| {
+            Ok(Token {
+                hash: r.try_get("hash")?,
+                app_id: r.try_get("app_id")?,
+                user_id: r.try_get("user_id")?,
+                expires_at: r.try_get("expires_at")?,
+                created_at: r.try_get("created_at")?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn create_group(
+        &self,
+        app_id: &str,
+        group: &Group,
+        members: &[String],
+    ) -> Result<Vec<String>> {
+        let mut tx = self.write.begin().await?;
+        if let Some(owner) = &group.owner {
+            if !user_exists(&mut tx, app_id, owner).await? {
+                return Err(StorageError::NotFound(Entity::User));
+            }
+        }
+        sqlx::query(
+            "INSERT INTO user_groups (app_id, id, name, owner, created_at, modified_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(app_id)
+        .bind(&group.id)
+        .bind(&group.name)
+        .bind(&group.owner)
+        .bind(group.created_at)
+        .bind(group.modified_at)
+        .execute(&mut *tx)
+        .await?;
+        if let Some(owner) = &group.owner {
+            insert_member(&mut tx, app_id, &group.id, owner).await?;
+        }
+        let mut not_found = Vec::new();
+        for member in members {
+            if user_exists(&mut tx, app_id, member).await? {
+                insert_member(&mut tx, app_id, &group.id, member).await?;
+            } else if !not_found.contains(member) {
+                not_found.push(member.clone());
+            }
+        }
+        tx.commit().await?;
+        Ok(not_found)
+    }
+
+    async fn get_group(&self, app_id: &str, group_id: &str) -> Result<Option<Group>> {
+        let sql = format!("SELECT {GROUP_COLS} FROM user_groups WHERE app_id = $1 AND id = $2");
+        sqlx::query(&sql)
+            .bind(app_id)
+            .bind(group_id)
+            .fetch_optional(&self.read)
+            .await?
+            .as_ref()
+            .map(group_from_row)
+            .transpose()
+    }
+
+    async fn rename_group(
+        &self,
+        app_id: &str,
+        group_id: &str,
+        name: &str,
+        modified_at: i64,
+    ) -> Result<()> {
+        let done = sqlx::query(
+            "UPDATE user_groups SET name = $1, modified_at = $2 WHERE app_id = $3 AND id = $4",
+        )
+        .bind(name)
+        .bind(modified_at)
+        .bind(app_id)
+        .bind(group_id)
+        .execute(&self.write)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StorageError::NotFound(Entity::Group));
+        }
+        Ok(())
+    }
+
+    async fn set_group_owner(
+        &self,
+        app_id: &str,
+        group_id: &str,
+        owner: &str,
+        modified_at: i64,
+    ) -> Result<()> {
+        let mut tx = self.write.begin().await?;
+        if !user_exists(&mut tx, app_id, owner).await? {
+            return Err(StorageError::NotFound(Entity::User));
+        }
+        let done = sqlx::query(
+            "UPDATE user_groups SET owner = $1, modified_at = $2 WHERE app_id = $3 AND id = $4",
+        )
+        .bind(owner)
+        .bind(modified_at)
+        .bind(app_id)
+        .bind(group_id)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StorageError::NotFound(Entity::Group));
+        }
+        insert_member(&mut tx, app_id, group_id, owner).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn delete_group(&self, app_id: &str, group_id: &str) -> Result<bool> {
+        // Members go with the group through ON DELETE CASCADE.
+        let done = sqlx::query("DELETE FROM user_groups WHERE app_id = $1 AND id = $2")
+            .bind(app_id)
+            .bind(group_id)
+            .execute(&self.write)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn add_member(&self, app_id: &str, group_id: &str, user_id: &str) -> Result<()> {
+        let mut tx = self.write.begin().await?;
+        let group = sqlx::query("SELECT 1 FROM user_groups WHERE app_id = $1 AND id = $2")
+            .bind(app_id)
+            .bind(group_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if group.is_none() {
+            return Err(StorageError::NotFound(Entity::Group));
+        }
+        if !user_exists(&mut tx, app_id, user_id).await? {
+            return Err(StorageError::NotFound(Entity::User));
+        }
+        insert_member(&mut tx, app_id, group_id, user_id).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn remove_member(&self, app_id: &str, group_id: &str, user_id: &str) -> Result<bool> {
+        let done = sqlx::query(
+            "DELETE FROM group_members WHERE app_id = $1 AND group_id = $2 AND user_id = $3",
+        )
+        .bind(app_id)
+        .bind(group_id)
+        .bind(user_id)
+        .execute(&self.write)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn list_members(&self, app_id: &str, group_id: &str) -> Result<Vec<String>> {
+        let sql = format!(
+            "SELECT m.user_id FROM group_members m WHERE m.app_id = $1 AND m.group_id = $2 \
+             ORDER BY {}",
+            self.member_order()
+        );
+        let rows = sqlx::query(&sql)
+            .bind(app_id)
+            .bind(group_id)
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter()
+            .map(|r| Ok(r.try_get::<String, _>(0)?))
+            .collect()
+    }
+
+    async fn groups_owned_by(&self, app_id: &str, user_id: &str) -> Result<Vec<Group>> {
+        let sql = format!(
+            "SELECT {GROUP_COLS} FROM user_groups WHERE app_id = $1 AND owner = $2 \
+             ORDER BY created_at, id"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(app_id)
+            .bind(user_id)
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter().map(group_from_row).collect()
+    }
+
+    async fn groups_with_member(&self, app_id: &str, user_id: &str) -> Result<Vec<Group>> {
+        let rows = sqlx::query(
+            "SELECT g.id, g.name, g.owner, g.created_at, g.modified_at FROM user_groups g \
+             JOIN group_members m ON m.app_id = g.app_id AND m.group_id = g.id \
+             WHERE m.app_id = $1 AND m.user_id = $2 ORDER BY g.created_at, g.id",
+        )
+        .bind(app_id)
+        .bind(user_id)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(group_from_row).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn redacts_passwords_in_urls() {
+        assert_eq!(
+            redact("postgres://kumo:s3cret@db:5432/kumo"),
+            "postgres://kumo:***@db:5432/kumo"
+        );
+        assert_eq!(
+            redact("postgres://postgres@127.0.0.1/test"),
+            "postgres://postgres@127.0.0.1/test"
+        );
+        assert_eq!(redact("sqlite://./kumo.db"), "sqlite://./kumo.db");
+    }
+}

@@ -1,0 +1,107 @@
+//! Scratch databases for tests: a temporary SQLite file, or a fresh PostgreSQL schema in the
+//! database named by `KUMO_TEST_DATABASE_URL` (default: the local server on 127.0.0.1:5432).
+//! Both are removed when the [`TestDb`] is dropped. PostgreSQL being unreachable is a test
+//! failure, never a skip.
+
+use std::path::PathBuf;
+
+use rand::Rng;
+use sqlx::{AnyConnection, Connection, Executor};
+
+use crate::Dialect;
+
+pub const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+
+pub fn postgres_base_url() -> String {
+    std::env::var("KUMO_TEST_DATABASE_URL")
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| DEFAULT_POSTGRES_URL.to_owned())
+}
+
+/// A scratch database. `url` opens it with [`crate::open`].
+pub struct TestDb {
+    pub url: String,
+    pub dialect: Dialect,
+    cleanup: Cleanup,
+}
+
+enum Cleanup {
+    Dir(PathBuf),
+    Schema { base_url: String, schema: String },
+}
+
+fn suffix() -> String {
+    let n: u64 = rand::thread_rng().gen();
+    format!("{n:016x}")
+}
+
+impl TestDb {
+    pub async fn new(dialect: Dialect) -> Self {
+        match dialect {
+            Dialect::Sqlite => Self::sqlite(),
+            Dialect::Postgres => Self::postgres().await,
+        }
+    }
+
+    pub fn sqlite() -> Self {
+        let dir = std::env::temp_dir().join(format!("kumo-test-{}", suffix()));
+        std::fs::create_dir_all(&dir).expect("create temp dir");
+        TestDb {
+            url: format!("sqlite://{}?mode=rwc", dir.join("kumo.db").display()),
+            dialect: Dialect::Sqlite,
+            cleanup: Cleanup::Dir(dir),
+        }
+    }
+
+    pub async fn postgres() -> Self {
+        sqlx::any::install_default_drivers();
+        let base_url = postgres_base_url();
+        let schema = format!("kumo_test_{}", suffix());
+        let mut conn = AnyConnection::connect(&base_url).await.unwrap_or_else(|e| {
+            panic!(
+                "PostgreSQL tests need a server: could not connect to {base_url} ({e}). \
+                 Set KUMO_TEST_DATABASE_URL to a database where schemas may be created."
+            )
+        });
+        conn.execute(format!("CREATE SCHEMA {schema}").as_str())
+            .await
+            .expect("create scratch schema");
+        let _ = conn.close().await;
+        let sep = if base_url.contains('?') { '&' } else { '?' };
+        TestDb {
+            url: format!("{base_url}{sep}options=-c%20search_path%3D{schema}"),
+            dialect: Dialect::Postgres,
+            cleanup: Cleanup::Schema { base_url, schema },
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        match &self.cleanup {
+            Cleanup::Dir(dir) => {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            Cleanup::Schema { base_url, schema } => {
+                let (base_url, schema) = (base_url.clone(), schema.clone());
+                // Drop may run inside a runtime, which must not block; a thread with its own
+                // runtime can.
+                let _ = std::thread::spawn(move || {
+                    let rt = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .expect("runtime");
+                    rt.block_on(async {
+                        if let Ok(mut conn) = AnyConnection::connect(&base_url).await {
+                            let sql = format!("DROP SCHEMA IF EXISTS {schema} CASCADE");
+                            let _ = conn.execute(sql.as_str()).await;
+                            let _ = conn.close().await;
+                        }
+                    });
+                })
+                .join();
+            }
+        }
+    }
+}

@@ -1,0 +1,161 @@
+//! The one table that maps Kumo's error kinds to Kii's wire errors.
+//!
+//! Every error a client can see is an [`ApiError`]: a [`ErrorCode`] (which fixes the HTTP
+//! status and the `errorCode` string) plus a human message. The server renders it as
+//! `{"errorCode": …, "message": …}`; nothing else decides statuses.
+
+use serde_json::{Map, Value};
+
+/// Every error code Kumo answers with. The HTTP status and wire string of each live in
+/// [`ErrorCode::spec`], so adding a code means adding one row there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorCode {
+    // 400
+    InvalidJson,
+    InvalidInputData,
+    InvalidGrant,
+    PasswordTooShort,
+    // 401
+    Unauthorized,
+    WrongPassword,
+    UserDisabled,
+    // 403
+    WrongToken,
+    AccessDenied,
+    // 404
+    AppNotFound,
+    UserNotFound,
+    GroupNotFound,
+    MemberNotFound,
+    NotFound,
+    // 405
+    MethodNotAllowed,
+    // 409
+    UserAlreadyExists,
+    GroupAlreadyExists,
+    // 413
+    RequestTooLarge,
+    // 415
+    UnsupportedMediaType,
+    // 500
+    InternalError,
+    // 503
+    TemporarilyUnavailable,
+}
+
+/// How one [`ErrorCode`] looks on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ErrorSpec {
+    pub status: u16,
+    pub wire: &'static str,
+}
+
+impl ErrorCode {
+    /// The table. Wire strings follow Kii where Kii has one (the SDK's `KiiErrorParser` table);
+    /// the few Kumo-only ones are documented in the README.
+    pub const fn spec(self) -> ErrorSpec {
+        use ErrorCode::*;
+        let (status, wire) = match self {
+            InvalidJson => (400, "INVALID_JSON"),
+            InvalidInputData => (400, "INVALID_INPUT_DATA"),
+            InvalidGrant => (400, "invalid_grant"),
+            PasswordTooShort => (400, "PASSWORD_TOO_SHORT"),
+            Unauthorized => (401, "UNAUTHORIZED"),
+            WrongPassword => (401, "WRONG_PASSWORD"),
+            UserDisabled => (401, "USER_DISABLED"),
+            WrongToken => (403, "WRONG_TOKEN"),
+            AccessDenied => (403, "ACCESS_DENIED"),
+            AppNotFound => (404, "APP_NOT_FOUND"),
+            UserNotFound => (404, "USER_NOT_FOUND"),
+            GroupNotFound => (404, "GROUP_NOT_FOUND"),
+            MemberNotFound => (404, "GROUP_MEMBER_NOT_FOUND"),
+            NotFound => (404, "NOT_FOUND"),
+            MethodNotAllowed => (405, "METHOD_NOT_ALLOWED"),
+            UserAlreadyExists => (409, "USER_ALREADY_EXISTS"),
+            GroupAlreadyExists => (409, "GROUP_ALREADY_EXISTS"),
+            RequestTooLarge => (413, "REQUEST_ENTITY_TOO_LARGE"),
+            UnsupportedMediaType => (415, "UNSUPPORTED_MEDIA_TYPE"),
+            InternalError => (500, "UNDEFINED_ERROR"),
+            TemporarilyUnavailable => (503, "TEMPORARY_UNAVAILABLE_ERROR"),
+        };
+        ErrorSpec { status, wire }
+    }
+
+    pub const fn status(self) -> u16 {
+        self.spec().status
+    }
+
+    pub const fn wire(self) -> &'static str {
+        self.spec().wire
+    }
+}
+
+/// An error as a client sees it.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{}: {message}", code.wire())]
+pub struct ApiError {
+    pub code: ErrorCode,
+    pub message: String,
+    /// Extra top-level fields Kii puts beside `errorCode` (e.g. `field`, `userID`).
+    pub extra: Map<String, Value>,
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            extra: Map::new(),
+        }
+    }
+
+    pub fn with(mut self, key: &str, value: impl Into<Value>) -> Self {
+        self.extra.insert(key.to_owned(), value.into());
+        self
+    }
+
+    /// `400 INVALID_INPUT_DATA` naming the offending field, as Kii does.
+    pub fn invalid_field(field: &str, message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::InvalidInputData, message).with("field", field)
+    }
+
+    /// The JSON body. OAuth errors also carry the standard `error`/`error_description` pair
+    /// because the SDK falls back to `error_description` when building its message.
+    pub fn body(&self) -> Value {
+        let mut body = Map::new();
+        body.insert("errorCode".into(), self.code.wire().into());
+        body.insert("message".into(), self.message.clone().into());
+        if self.code == ErrorCode::InvalidGrant {
+            body.insert("error".into(), "invalid_grant".into());
+            body.insert("error_description".into(), self.message.clone().into());
+        }
+        for (k, v) in &self.extra {
+            body.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+        Value::Object(body)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn oauth_errors_carry_error_code_and_description() {
+        let body = ApiError::new(ErrorCode::InvalidGrant, "wrong password").body();
+        assert_eq!(body["errorCode"], "invalid_grant");
+        assert_eq!(body["error_description"], "wrong password");
+        assert_eq!(body["error"], "invalid_grant");
+        assert_eq!(ErrorCode::InvalidGrant.status(), 400);
+    }
+
+    #[test]
+    fn extra_fields_never_override_the_code() {
+        let body = ApiError::new(ErrorCode::UserNotFound, "gone")
+            .with("errorCode", "NOPE")
+            .with("userID", "u1")
+            .body();
+        assert_eq!(body["errorCode"], "USER_NOT_FOUND");
+        assert_eq!(body["userID"], "u1");
+    }
+}
