@@ -1,1 +1,148 @@
+//! Kumo's HTTP server: the Kii REST API under `/api`, health under `/health`.
+//!
+//! [`router`] builds the whole HTTP surface over a [`Storage`]; [`serve`] runs it until a
+//! shutdown signal, letting in-flight requests finish. Handlers live in `routes`, rules in
+//! `service`, and every error leaves through `error`.
 
+pub mod auth;
+pub mod error;
+mod http;
+mod routes;
+pub mod service;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::StatusCode;
+use axum::middleware::from_fn;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use kumo_storage::Storage;
+use serde_json::json;
+use tokio::net::TcpListener;
+
+pub use service::{create_app, AppCredentials, Service};
+
+/// Server settings; the CLI fills them from flags and `KUMO_*` variables.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Largest accepted request body, in bytes.
+    pub max_body_bytes: usize,
+    /// How many password hashes may be computed at once.
+    pub hash_parallelism: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 1024 * 1024,
+            hash_parallelism: std::thread::available_parallelism().map_or(2, |n| n.get()),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub service: Service,
+}
+
+/// The complete HTTP application.
+pub fn router(storage: Arc<dyn Storage>, config: &Config) -> Router {
+    let service = Service::new(storage, auth::Passwords::new(config.hash_parallelism));
+    let state = AppState { service };
+    let api = routes::api()
+        .fallback(http::not_found)
+        .method_not_allowed_fallback(http::method_not_allowed);
+    Router::new()
+        .route("/health", get(health))
+        .nest("/api", api)
+        .fallback(http::not_found)
+        .layer(DefaultBodyLimit::max(config.max_body_bytes))
+        .layer(from_fn(http::kii_errors))
+        .layer(from_fn(http::log_requests))
+        .layer(from_fn(http::cors))
+        .with_state(state)
+}
+
+async fn health(State(state): State<AppState>) -> Response {
+    let storage = &state.service.storage;
+    match storage.ping().await {
+        Ok(()) => (
+            StatusCode::OK,
+            axum::Json(json!({"status": "ok", "storage": storage.backend()})),
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "health check failed");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                axum::Json(json!({"errorCode": "TEMPORARY_UNAVAILABLE_ERROR", "message": "storage unreachable"})),
+            )
+                .into_response()
+        }
+    }
+}
+
+/// Serves on `listener` until `shutdown` resolves, then waits for in-flight requests.
+pub async fn serve(
+    listener: TcpListener,
+    storage: Arc<dyn Storage>,
+    config: &Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    use axum::ServiceExt;
+    use tower::Layer;
+    // Path normalisation must run before routing, so it wraps the router from outside.
+    let app = from_fn(http::normalize_path).layer(router(storage, config));
+    axum::serve(
+        listener,
+        ServiceExt::<axum::extract::Request>::into_make_service(app),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}
+
+/// A server running in the background on an ephemeral port (tests, embedding).
+pub struct Running {
+    pub addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Running {
+    pub async fn start(
+        addr: SocketAddr,
+        storage: Arc<dyn Storage>,
+        config: Config,
+    ) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            serve(listener, storage, &config, async {
+                let _ = stopped.await;
+            })
+            .await
+        });
+        Ok(Self {
+            addr,
+            stop: Some(stop),
+            task,
+        })
+    }
+
+    /// The base URL clients use, ending in `/api`.
+    pub fn site_url(&self) -> String {
+        format!("http://{}/api", self.addr)
+    }
+
+    pub async fn stop(mut self) -> std::io::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        (&mut self.task).await.unwrap_or(Ok(()))
+    }
+}

@@ -1,0 +1,102 @@
+//! Where every failure becomes a Kii error body. Storage errors are mapped here, once.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use kumo_storage::{Entity, StorageError, Unique};
+use kumo_types::{ApiError, ErrorCode};
+
+/// The error type of every handler and service call.
+#[derive(Debug)]
+pub struct Error(pub ApiError);
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Error(ApiError::new(code, message))
+    }
+}
+
+impl From<ApiError> for Error {
+    fn from(e: ApiError) -> Self {
+        Error(e)
+    }
+}
+
+impl From<StorageError> for Error {
+    fn from(e: StorageError) -> Self {
+        let api = match e {
+            StorageError::Conflict(u) => {
+                let (code, field) = match u {
+                    Unique::LoginName => (ErrorCode::UserAlreadyExists, "loginName"),
+                    Unique::Email => (ErrorCode::UserAlreadyExists, "emailAddress"),
+                    Unique::Phone => (ErrorCode::UserAlreadyExists, "phoneNumber"),
+                    Unique::UserId => (ErrorCode::UserAlreadyExists, "userID"),
+                    Unique::GroupId => (ErrorCode::GroupAlreadyExists, "groupID"),
+                    // App IDs are random; a clash is a fault, not something a client caused.
+                    Unique::AppId => {
+                        return Error::new(ErrorCode::InternalError, "app ID collision; retry")
+                    }
+                };
+                ApiError::new(code, format!("A resource with this {u} already exists"))
+                    .with("field", field)
+            }
+            StorageError::NotFound(entity) => match entity {
+                Entity::App => ApiError::new(ErrorCode::AppNotFound, "The app was not found"),
+                Entity::User => ApiError::new(ErrorCode::UserNotFound, "The user was not found"),
+                Entity::Group => ApiError::new(ErrorCode::GroupNotFound, "The group was not found"),
+            },
+            StorageError::Unavailable(detail) => {
+                tracing::error!(%detail, "storage unavailable");
+                ApiError::new(
+                    ErrorCode::TemporarilyUnavailable,
+                    "The storage is temporarily unavailable; retry later",
+                )
+            }
+            StorageError::Backend(detail) => {
+                tracing::error!(%detail, "storage failure");
+                ApiError::new(
+                    ErrorCode::InternalError,
+                    "An internal storage error occurred",
+                )
+            }
+        };
+        Error(api)
+    }
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        error_response(&self.0)
+    }
+}
+
+pub fn error_response(e: &ApiError) -> Response {
+    let status = StatusCode::from_u16(e.code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut res = (status, e.body().to_string()).into_response();
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        res.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    }
+    res
+}
+
+/// The code Kumo answers with when something below it (the router, an extractor) produced a
+/// bare status. Used by the response safety net in `http.rs`.
+pub fn code_for_status(status: StatusCode) -> ErrorCode {
+    match status.as_u16() {
+        401 => ErrorCode::Unauthorized,
+        403 => ErrorCode::AccessDenied,
+        404 => ErrorCode::NotFound,
+        405 => ErrorCode::MethodNotAllowed,
+        413 => ErrorCode::RequestTooLarge,
+        415 => ErrorCode::UnsupportedMediaType,
+        503 => ErrorCode::TemporarilyUnavailable,
+        400..=499 => ErrorCode::InvalidInputData,
+        _ => ErrorCode::InternalError,
+    }
+}

@@ -1,0 +1,203 @@
+//! Cross-cutting HTTP behaviour: path normalisation, CORS, request logging, the JSON body
+//! extractor, and a safety net that turns any bare error response into a Kii error body.
+
+use std::time::Instant;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{FromRequest, Request};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use kumo_types::{ApiError, ErrorCode};
+use serde_json::{Map, Value};
+
+use crate::error::{code_for_status, error_response, Error};
+
+/// Collapses `//` (the SDK produces `/api//oauth2/token` when the site URL ends in `/`) and
+/// drops a trailing slash (`/groups/?owner=…`), so routes match either spelling.
+pub async fn normalize_path(mut req: Request, next: Next) -> Response {
+    let path = req.uri().path();
+    if path.contains("//") || (path.len() > 1 && path.ends_with('/')) {
+        let mut clean = String::with_capacity(path.len());
+        for seg in path.split('/').filter(|s| !s.is_empty()) {
+            clean.push('/');
+            clean.push_str(seg);
+        }
+        if clean.is_empty() {
+            clean.push('/');
+        }
+        if let Some(q) = req.uri().query() {
+            clean.push('?');
+            clean.push_str(q);
+        }
+        if let Ok(uri) = clean.parse::<Uri>() {
+            *req.uri_mut() = uri;
+        }
+    }
+    next.run(req).await
+}
+
+const EXPOSED: &str = "ETag, X-Step-count, X-Environment-version";
+const ALLOWED_METHODS: &str = "GET, POST, PUT, DELETE, PATCH, HEAD, OPTIONS";
+const DEFAULT_ALLOWED_HEADERS: &str = "accept, authorization, content-type, if-match, \
+     if-none-match, x-http-method-override, x-kii-appid, x-kii-appkey, x-kii-sdk";
+
+/// Browsers: answer every preflight without authentication, and let every response (errors
+/// included) be read cross-origin, with the headers the SDK needs exposed.
+pub async fn cors(req: Request, next: Next) -> Response {
+    if req.method() == Method::OPTIONS {
+        let allow_headers = req
+            .headers()
+            .get(header::ACCESS_CONTROL_REQUEST_HEADERS)
+            .cloned()
+            .unwrap_or(HeaderValue::from_static(DEFAULT_ALLOWED_HEADERS));
+        let mut res = StatusCode::NO_CONTENT.into_response();
+        let h = res.headers_mut();
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_METHODS,
+            HeaderValue::from_static(ALLOWED_METHODS),
+        );
+        h.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, allow_headers);
+        h.insert(
+            header::ACCESS_CONTROL_MAX_AGE,
+            HeaderValue::from_static("86400"),
+        );
+        add_cors_headers(h);
+        return res;
+    }
+    let mut res = next.run(req).await;
+    add_cors_headers(res.headers_mut());
+    res
+}
+
+fn add_cors_headers(h: &mut HeaderMap) {
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_EXPOSE_HEADERS,
+        HeaderValue::from_static(EXPOSED),
+    );
+}
+
+/// Any error response that is not already a JSON body (an extractor's rejection, the
+/// router's 404/405) is rewritten into `{"errorCode", "message"}`.
+pub async fn kii_errors(req: Request, next: Next) -> Response {
+    let res = next.run(req).await;
+    let status = res.status();
+    let is_json = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return res;
+    }
+    let text = axum::body::to_bytes(res.into_body(), 4096)
+        .await
+        .ok()
+        .and_then(|b| String::from_utf8(b.to_vec()).ok())
+        .filter(|s| !s.trim().is_empty())
+        .unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_owned());
+    // The SDK passes error bodies through decodeURIComponent; a raw `%` would garble them.
+    let text = text.replace('%', " percent");
+    error_response(&ApiError::new(code_for_status(status), text))
+}
+
+/// Logs each request at debug level with its status and duration.
+pub async fn log_requests(req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let (method, path) = (req.method().clone(), req.uri().path().to_owned());
+    let res = next.run(req).await;
+    tracing::debug!(%method, %path, status = res.status().as_u16(), micros = started.elapsed().as_micros() as u64, "request");
+    res
+}
+
+/// Answers unknown paths.
+pub async fn not_found(uri: Uri) -> Error {
+    Error::new(
+        ErrorCode::NotFound,
+        format!("No such resource: {}", uri.path()),
+    )
+}
+
+/// Answers a known path with the wrong method.
+pub async fn method_not_allowed(method: Method) -> Error {
+    Error::new(
+        ErrorCode::MethodNotAllowed,
+        format!("Method {method} is not allowed here"),
+    )
+}
+
+/// A request body that must be a JSON object. Content types are not checked: Kii clients
+/// send vendor types (`application/vnd.kii.*+json`) and sometimes none at all.
+pub struct JsonObject(pub Map<String, Value>);
+
+impl<S: Send + Sync> FromRequest<S> for JsonObject {
+    type Rejection = Error;
+
+    async fn from_request(req: Request<Body>, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = read_body(req, state).await?;
+        parse_object(&bytes).map(JsonObject)
+    }
+}
+
+pub async fn read_body<S: Send + Sync>(req: Request<Body>, state: &S) -> Result<Bytes, Error> {
+    Bytes::from_request(req, state).await.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            Error::new(ErrorCode::RequestTooLarge, "The request body is too large")
+        } else {
+            Error::new(
+                ErrorCode::InvalidInputData,
+                "The request body could not be read",
+            )
+        }
+    })
+}
+
+pub fn parse_object(bytes: &[u8]) -> Result<Map<String, Value>, Error> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(Error::new(
+            ErrorCode::InvalidJson,
+            "A JSON object body is required",
+        ));
+    }
+    match serde_json::from_slice::<Value>(bytes) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(Error::new(
+            ErrorCode::InvalidInputData,
+            "The body must be a JSON object",
+        )),
+        Err(e) => Err(Error::new(
+            ErrorCode::InvalidJson,
+            format!("The body is not valid JSON: {e}"),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bodies() {
+        assert!(parse_object(br#"{"a":1}"#).is_ok());
+        assert_eq!(
+            parse_object(b"").unwrap_err().0.code,
+            ErrorCode::InvalidJson
+        );
+        assert_eq!(
+            parse_object(b"{").unwrap_err().0.code,
+            ErrorCode::InvalidJson
+        );
+        assert_eq!(
+            parse_object(b"[1]").unwrap_err().0.code,
+            ErrorCode::InvalidInputData
+        );
+        assert_eq!(
+            parse_object(b"\"s\"").unwrap_err().0.code,
+            ErrorCode::InvalidInputData
+        );
+    }
+}

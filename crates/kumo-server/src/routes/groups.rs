@@ -1,0 +1,183 @@
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::Response;
+use kumo_types::{ApiError, ErrorCode};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::{caller, json, no_content};
+use crate::error::{Error, Result};
+use crate::http::{read_body, JsonObject};
+use crate::service::{group_document, GroupInput};
+use crate::AppState;
+
+type AppGroup = Path<(String, String)>;
+
+pub async fn create(
+    State(state): State<AppState>,
+    Path(app_id): Path<String>,
+    headers: HeaderMap,
+    JsonObject(body): JsonObject,
+) -> Result<Response> {
+    let caller = caller(&state, &app_id, &headers).await?;
+    let input = GroupInput::parse(&body)?;
+    let (id, not_found) = state.service.create_group(&caller, None, input).await?;
+    Ok(json(
+        StatusCode::CREATED,
+        json!({ "groupID": id, "notFoundUsers": not_found }),
+    ))
+}
+
+pub async fn create_with_id(
+    State(state): State<AppState>,
+    Path((app_id, group)): AppGroup,
+    headers: HeaderMap,
+    JsonObject(body): JsonObject,
+) -> Result<Response> {
+    let caller = caller(&state, &app_id, &headers).await?;
+    let input = GroupInput::parse(&body)?;
+    let (id, not_found) = state
+        .service
+        .create_group(&caller, Some(&group), input)
+        .await?;
+    Ok(json(
+        StatusCode::CREATED,
+        json!({ "groupID": id, "notFoundUsers": not_found }),
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct ListQuery {
+    owner: Option<String>,
+    is_member: Option<String>,
+}
+
+/// `GET /groups?owner=U` or `GET /groups?is_member=U`.
+pub async fn list(
+    State(state): State<AppState>,
+    Path(app_id): Path<String>,
+    Query(q): Query<ListQuery>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    let caller = caller(&state, &app_id, &headers).await?;
+    let (user, owner) = match (q.owner, q.is_member) {
+        (Some(u), None) => (u, true),
+        (None, Some(u)) => (u, false),
+        _ => {
+            return Err(ApiError::new(
+                ErrorCode::InvalidInputData,
+                "Give exactly one of the query parameters owner or is_member",
+            )
+            .into())
+        }
+    };
+    let groups = state.service.list_groups(&caller, &user, owner).await?;
+    let groups: Vec<Value> = groups.iter().map(group_document).collect();
+    Ok(json(StatusCode::OK, json!({ "groups": groups })))
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    Path((app_id, group)): AppGroup,
+    headers: HeaderMap,
+) -> Result<Response> {
+    let caller = caller(&state, &app_id, &headers).await?;
+    let g = state.service.get_group(&caller, &group).await?;
+    Ok(json(StatusCode::OK, group_document(&g)))
+}
+
+/// `PUT …/name`: the SDK sends the new name as a raw `text/plain` body; a JSON string body
+/// is accepted too.
+pub async fn rename(
+    State(state): State<AppState>,
+    Path((app_id, group)): AppGroup,
+    req: Request,
+) -> Result<Response> {
+    let headers = req.headers().clone();
+    let caller = caller(&state, &app_id, &headers).await?;
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.contains("json"));
+    let bytes = read_body(req, &state).await?;
+    let text = std::str::from_utf8(&bytes).map_err(|_| {
+        Error::from(ApiError::invalid_field(
+            "name",
+            "The name must be UTF-8 text",
+        ))
+    })?;
+    let name = match serde_json::from_str::<Value>(text) {
+        Ok(Value::String(s)) if is_json => s,
+        _ => text.to_owned(),
+    };
+    state.service.rename_group(&caller, &group, &name).await?;
+    Ok(no_content())
+}
+
+pub async fn change_owner(
+    State(state): State<AppState>,
+    Path((app_id, group)): AppGroup,
+    headers: HeaderMap,
+    JsonObject(body): JsonObject,
+) -> Result<Response> {
+    let caller = caller(&state, &app_id, &headers).await?;
+    let owner = body
+        .get("owner")
+        .and_then(Value::as_str)
+        .ok_or_else(|| Error::from(ApiError::invalid_field("owner", "owner must be a user ID")))?;
+    state
+        .service
+        .change_group_owner(&caller, &group, owner)
+        .await?;
+    Ok(no_content())
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    Path((app_id, group)): AppGroup,
+    headers: HeaderMap,
+) -> Result<Response> {
+    let caller = caller(&state, &app_id, &headers).await?;
+    state.service.delete_group(&caller, &group).await?;
+    Ok(no_content())
+}
+
+pub async fn members(
+    State(state): State<AppState>,
+    Path((app_id, group)): AppGroup,
+    headers: HeaderMap,
+) -> Result<Response> {
+    let caller = caller(&state, &app_id, &headers).await?;
+    let members = state.service.group_members(&caller, &group).await?;
+    let members: Vec<Value> = members
+        .into_iter()
+        .map(|m| json!({ "userID": m }))
+        .collect();
+    Ok(json(StatusCode::OK, json!({ "members": members })))
+}
+
+pub async fn add_member(
+    State(state): State<AppState>,
+    Path((app_id, group, user)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    let caller = caller(&state, &app_id, &headers).await?;
+    state
+        .service
+        .add_group_member(&caller, &group, &user)
+        .await?;
+    Ok(no_content())
+}
+
+pub async fn remove_member(
+    State(state): State<AppState>,
+    Path((app_id, group, user)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    let caller = caller(&state, &app_id, &headers).await?;
+    state
+        .service
+        .remove_group_member(&caller, &group, &user)
+        .await?;
+    Ok(no_content())
+}

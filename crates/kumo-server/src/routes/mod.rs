@@ -1,0 +1,66 @@
+//! The REST surface: thin handlers that parse the wire format, call the service layer and
+//! render Kii's response shapes. Paths are relative to the `/api` prefix.
+
+mod groups;
+mod oauth;
+mod users;
+
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::Router;
+use serde_json::Value;
+
+use crate::auth::{authenticate, Caller};
+use crate::error::Result;
+use crate::AppState;
+
+pub fn api() -> Router<AppState> {
+    Router::new()
+        .route("/oauth2/token", post(oauth::token))
+        .route("/apps/{app}/oauth2/token", post(oauth::token_for_app))
+        .route("/apps/{app}/users", post(users::register))
+        .route(
+            "/apps/{app}/users/{user}",
+            get(users::get).post(users::update).delete(users::delete),
+        )
+        .route(
+            "/apps/{app}/users/{user}/password",
+            put(users::change_password),
+        )
+        .route("/apps/{app}/groups", post(groups::create).get(groups::list))
+        .route(
+            "/apps/{app}/groups/{group}",
+            get(groups::get)
+                .put(groups::create_with_id)
+                .delete(groups::delete),
+        )
+        .route("/apps/{app}/groups/{group}/name", put(groups::rename))
+        .route(
+            "/apps/{app}/groups/{group}/owner",
+            put(groups::change_owner),
+        )
+        .route("/apps/{app}/groups/{group}/members", get(groups::members))
+        .route(
+            "/apps/{app}/groups/{group}/members/{user}",
+            put(groups::add_member).delete(groups::remove_member),
+        )
+}
+
+async fn caller(state: &AppState, app_id: &str, headers: &HeaderMap) -> Result<Caller> {
+    authenticate(state.service.storage.as_ref(), app_id, headers).await
+}
+
+/// A JSON response with an explicit status.
+fn json(status: StatusCode, body: Value) -> Response {
+    let mut res = (status, body.to_string()).into_response();
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    res
+}
+
+fn no_content() -> Response {
+    StatusCode::NO_CONTENT.into_response()
+}

@@ -1,0 +1,104 @@
+use axum::extract::{Path, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::Response;
+use serde_json::json;
+
+use super::{caller, json, no_content};
+use crate::auth::app_not_found;
+use crate::error::Result;
+use crate::http::{parse_object, read_body, JsonObject};
+use crate::service::{registration_document, Registration, UserRef};
+use crate::AppState;
+
+const PSEUDO_USER_TYPE: &str = "application/vnd.kii.registrationandauthorizationrequest+json";
+
+/// `POST /apps/{app}/users`: register, or create a pseudo user when the content type is
+/// `RegistrationAndAuthorizationRequest`.
+pub async fn register(
+    State(state): State<AppState>,
+    Path(app_id): Path<String>,
+    req: Request,
+) -> Result<Response> {
+    let pseudo = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.to_ascii_lowercase().starts_with(PSEUDO_USER_TYPE));
+    let bytes = read_body(req, &state).await?;
+    // A pseudo user may be registered with no fields at all.
+    let body = if pseudo && bytes.iter().all(u8::is_ascii_whitespace) {
+        Default::default()
+    } else {
+        parse_object(&bytes)?
+    };
+    let app = state
+        .service
+        .storage
+        .get_app(&app_id)
+        .await?
+        .ok_or_else(|| app_not_found(&app_id))?;
+    let (user, token) = state
+        .service
+        .register(&app, Registration { pseudo, body })
+        .await?;
+    let mut res = json(StatusCode::CREATED, registration_document(&user, token));
+    if let Ok(location) = HeaderValue::from_str(&format!("/api/apps/{}/users/{}", app.id, user.id))
+    {
+        res.headers_mut().insert(header::LOCATION, location);
+    }
+    Ok(res)
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    Path((app_id, user)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    let caller = caller(&state, &app_id, &headers).await?;
+    let doc = state
+        .service
+        .get_user(&caller, &UserRef::parse(&user))
+        .await?;
+    Ok(json(StatusCode::OK, doc))
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    Path((app_id, user)): Path<(String, String)>,
+    headers: HeaderMap,
+    JsonObject(body): JsonObject,
+) -> Result<Response> {
+    let caller = caller(&state, &app_id, &headers).await?;
+    let modified = state
+        .service
+        .update_user(&caller, &UserRef::parse(&user), &body)
+        .await?;
+    Ok(json(StatusCode::OK, json!({ "modifiedAt": modified })))
+}
+
+pub async fn change_password(
+    State(state): State<AppState>,
+    Path((app_id, user)): Path<(String, String)>,
+    headers: HeaderMap,
+    JsonObject(body): JsonObject,
+) -> Result<Response> {
+    let caller = caller(&state, &app_id, &headers).await?;
+    state
+        .service
+        .change_password(&caller, &UserRef::parse(&user), &body)
+        .await?;
+    Ok(no_content())
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    Path((app_id, user)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    let caller = caller(&state, &app_id, &headers).await?;
+    state
+        .service
+        .delete_user(&caller, &UserRef::parse(&user))
+        .await?;
+    Ok(no_content())
+}

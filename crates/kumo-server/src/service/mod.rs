@@ -1,0 +1,31 @@
+//! The service layer: every operation Kumo offers, with its checks, independent of HTTP.
+//! REST handlers call it today; the in-sandbox SDK of server code will call the same methods,
+//! so both paths share one set of rules.
+
+mod apps;
+mod groups;
+mod tokens;
+mod users;
+
+use std::sync::Arc;
+
+use kumo_storage::Storage;
+
+pub use apps::{create_app, AppCredentials};
+pub use groups::{group_document, GroupInput};
+pub use tokens::{TokenGrant, TokenRequest};
+pub use users::{registration_document, user_document, Registration, UserRef};
+
+use crate::auth::Passwords;
+
+#[derive(Clone)]
+pub struct Service {
+    pub storage: Arc<dyn Storage>,
+    pub passwords: Passwords,
+}
+
+impl Service {
+    pub fn new(storage: Arc<dyn Storage>, passwords: Passwords) -> Self {
+        Self { storage, passwords }
+    }
+}

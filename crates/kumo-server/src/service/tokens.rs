@@ -1,0 +1,257 @@
+//! `POST /oauth2/token`: user login and app-admin tokens.
+
+use kumo_storage::{App, Token, UserKey};
+use kumo_types::{now_ms, ApiError, ErrorCode};
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::Service;
+use crate::auth::{digest_hex, digests_equal, new_token};
+use crate::error::{Error, Result};
+
+/// Kii's `expires_in` for a token that never expires.
+pub const NEVER_EXPIRES_IN: i64 = 2_147_483_647;
+
+/// What the client asked for, parsed from the token request body.
+#[derive(Debug, PartialEq)]
+pub enum TokenRequest {
+    Password {
+        username: String,
+        password: String,
+        expires_at: Option<i64>,
+    },
+    ClientCredentials {
+        client_id: String,
+        client_secret: String,
+        expires_at: Option<i64>,
+    },
+}
+
+#[derive(Debug, Serialize)]
+pub struct TokenGrant {
+    pub id: String,
+    pub access_token: String,
+    pub expires_in: i64,
+    pub token_type: &'static str,
+}
+
+fn string_field(body: &Map<String, Value>, key: &str) -> Result<Option<String>> {
+    match body.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(ApiError::invalid_field(key, format!("{key} must be a string")).into()),
+    }
+}
+
+fn required(body: &Map<String, Value>, key: &str) -> Result<String> {
+    string_field(body, key)?
+        .ok_or_else(|| ApiError::invalid_field(key, format!("{key} is required")).into())
+}
+
+impl TokenRequest {
+    /// Accepts the SDK's bodies (no `grant_type`) and the REST guide's (with one).
+    pub fn parse(body: &Map<String, Value>) -> Result<Self> {
+        let expires_at = match body.get("expiresAt") {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(v.as_i64().filter(|t| *t > now_ms()).ok_or_else(|| {
+                ApiError::invalid_field(
+                    "expiresAt",
+                    "expiresAt must be a future time in epoch milliseconds",
+                )
+            })?),
+        };
+        let grant = string_field(body, "grant_type")?;
+        let client_grant = match grant.as_deref() {
+            None => body.contains_key("client_id"),
+            Some("client_credentials") => true,
+            Some("password") => false,
+            Some(other) => {
+                return Err(ApiError::invalid_field(
+                    "grant_type",
+                    format!("Unsupported grant_type '{other}'; use password or client_credentials"),
+                )
+                .into())
+            }
+        };
+        Ok(if client_grant {
+            TokenRequest::ClientCredentials {
+                client_id: required(body, "client_id")?,
+                client_secret: required(body, "client_secret")?,
+                expires_at,
+            }
+        } else {
+            TokenRequest::Password {
+                username: required(body, "username")?,
+                password: required(body, "password")?,
+                expires_at,
+            }
+        })
+    }
+}
+
+/// Which identifier a login name denotes: explicit `EMAIL:`/`PHONE:`/`LOGIN_NAME:` prefixes
+/// (the REST guide's forms), else the SDK's own classification.
+pub fn login_keys(username: &str) -> Vec<UserKey> {
+    if let Some(v) = username.strip_prefix("EMAIL:") {
+        return vec![UserKey::Email(v.to_owned())];
+    }
+    if let Some(v) = username.strip_prefix("PHONE:") {
+        return vec![UserKey::Phone(v.to_owned())];
+    }
+    if let Some(v) = username.strip_prefix("LOGIN_NAME:") {
+        return vec![UserKey::LoginName(v.to_owned())];
+    }
+    if username.contains('@') {
+        return vec![UserKey::Email(username.to_owned())];
+    }
+    let digits = username.strip_prefix('+').unwrap_or(username);
+    if digits.len() >= 10 && digits.bytes().all(|b| b.is_ascii_digit()) {
+        // A long all-digit string may still be somebody's login name.
+        return vec![
+            UserKey::Phone(username.to_owned()),
+            UserKey::LoginName(username.to_owned()),
+        ];
+    }
+    vec![UserKey::LoginName(username.to_owned())]
+}
+
+fn invalid_grant(message: &str) -> Error {
+    Error::new(ErrorCode::InvalidGrant, message)
+}
+
+impl Service {
+    pub async fn issue_token(&self, app: &App, request: TokenRequest) -> Result<TokenGrant> {
+        match request {
+            TokenRequest::Password {
+                username,
+                password,
+                expires_at,
+            } => {
+                let mut found = None;
+                for key in login_keys(&username) {
+                    if let Some(u) = self.storage.find_user(&app.id, &key).await? {
+                        found = Some(u);
+                        break;
+                    }
+                }
+                let hash = found.as_ref().and_then(|u| u.password_hash.as_deref());
+                let ok = self.passwords.verify(&password, hash).await?;
+                let user = found.filter(|_| ok).ok_or_else(|| {
+                    invalid_grant("The user was not found or a wrong password was provided")
+                })?;
+                if user.disabled {
+                    return Err(Error::new(ErrorCode::UserDisabled, "The user is disabled"));
+                }
+                self.grant(app, Some(user.id), expires_at).await
+            }
+            TokenRequest::ClientCredentials {
+                client_id,
+                client_secret,
+                expires_at,
+            } => {
+                let secret_ok = digests_equal(&digest_hex(&client_secret), &app.client_secret_hash);
+                if client_id != app.client_id || !secret_ok {
+                    return Err(invalid_grant(
+                        "The client was not found or a wrong secret was provided",
+                    ));
+                }
+                self.grant(app, None, expires_at).await
+            }
+        }
+    }
+
+    pub(super) async fn grant(
+        &self,
+        app: &App,
+        user_id: Option<String>,
+        expires_at: Option<i64>,
+    ) -> Result<TokenGrant> {
+        let (secret, hash) = new_token();
+        let now = now_ms();
+        self.storage
+            .insert_token(&Token {
+                hash,
+                app_id: app.id.clone(),
+                user_id: user_id.clone(),
+                expires_at,
+                created_at: now,
+            })
+            .await?;
+        Ok(TokenGrant {
+            id: user_id.unwrap_or_else(|| app.client_id.clone()),
+            access_token: secret,
+            expires_in: expires_at.map_or(NEVER_EXPIRES_IN, |t| ((t - now) / 1000).max(0)),
+            token_type: "Bearer",
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn parse(v: Value) -> Result<TokenRequest> {
+        TokenRequest::parse(v.as_object().unwrap())
+    }
+
+    #[test]
+    fn sdk_bodies_without_grant_type() {
+        assert!(matches!(
+            parse(json!({"username": "a", "password": "b"})).unwrap(),
+            TokenRequest::Password { .. }
+        ));
+        assert!(matches!(
+            parse(json!({"client_id": "a", "client_secret": "b"})).unwrap(),
+            TokenRequest::ClientCredentials { .. }
+        ));
+        assert!(matches!(
+            parse(
+                json!({"grant_type": "client_credentials", "client_id": "a", "client_secret": "b"})
+            )
+            .unwrap(),
+            TokenRequest::ClientCredentials { .. }
+        ));
+    }
+
+    #[test]
+    fn bad_token_requests() {
+        let code = |v| parse(v).unwrap_err().0.extra["field"].clone();
+        assert_eq!(code(json!({"password": "b"})), "username");
+        assert_eq!(code(json!({"username": 5, "password": "b"})), "username");
+        assert_eq!(code(json!({"grant_type": "magic"})), "grant_type");
+        assert_eq!(
+            code(json!({"username": "a", "password": "b", "expiresAt": 5})),
+            "expiresAt"
+        );
+        assert_eq!(
+            code(json!({"username": "a", "password": "b", "expiresAt": "x"})),
+            "expiresAt"
+        );
+    }
+
+    #[test]
+    fn login_identifier_classification() {
+        assert_eq!(
+            login_keys("bob@example.com"),
+            vec![UserKey::Email("bob@example.com".into())]
+        );
+        assert_eq!(
+            login_keys("EMAIL:bob@x.io"),
+            vec![UserKey::Email("bob@x.io".into())]
+        );
+        assert_eq!(
+            login_keys("PHONE:+8190"),
+            vec![UserKey::Phone("+8190".into())]
+        );
+        assert_eq!(
+            login_keys("alice"),
+            vec![UserKey::LoginName("alice".into())]
+        );
+        assert_eq!(
+            login_keys("+819012345678")[0],
+            UserKey::Phone("+819012345678".into())
+        );
+        assert_eq!(login_keys("12345")[0], UserKey::LoginName("12345".into()));
+    }
+}
