@@ -94,6 +94,9 @@ impl Drop for TestDb {
                         .expect("runtime");
                     rt.block_on(async {
                         if let Ok(mut conn) = AnyConnection::connect(&base_url).await {
+                            // A lock timeout turns a stuck drop (a connection left in a
+                            // transaction by a failed test) into a leftover, not a hang.
+                            let _ = conn.execute("SET lock_timeout = '5s'").await;
                             let sql = format!("DROP SCHEMA IF EXISTS {schema} CASCADE");
                             let _ = conn.execute(sql.as_str()).await;
                             let _ = conn.close().await;
