@@ -3,7 +3,17 @@
 // Wire behaviour: shared/spec/kii-rest-wire.md §3.
 
 const assert = require('node:assert/strict');
-const { readEnv, newClient, uniqueName, registerUser, expectReject, assertKiiError, kumoTest: test } = require('./helpers');
+const {
+  readEnv,
+  newClient,
+  uniqueName,
+  randomHex,
+  registerUser,
+  expectReject,
+  assertKiiError,
+  kumoTest: test,
+  ids,
+} = require('./helpers');
 
 const env = readEnv();
 
@@ -30,6 +40,42 @@ test('admin: authenticateAsAppAdmin gives a context that can find and read users
   assert.equal(user.getUsername(), a.username);
   assert.equal(user.getDisplayName(), 'Admin Target');
   assert.equal(user.get('tier'), 'silver');
+});
+
+test('admin: the admin context creates groups on behalf of a user and may rename them', async () => {
+  const a = await registerUser({ prefix: 'admga' });
+  const b = await registerUser({ prefix: 'admgb' });
+  const { Kii } = newClient();
+  const admin = await Kii.authenticateAsAppAdmin(env.clientId, env.clientSecret);
+
+  // New group through the admin context with an explicit owner: POST /groups {"name","owner"}.
+  const group = admin.groupWithName('admins-group');
+  group.addUser(admin.userWithID(b.id));
+  await group.saveWithOwner(a.id);
+  const gid = group.getID();
+  assert.ok(gid, 'admin-created group has no ID');
+
+  const seen = a.sdk.KiiGroup.groupWithID(gid);
+  await seen.refresh();
+  assert.equal(seen.getName(), 'admins-group');
+  assert.equal(seen.getCachedOwner().getID(), a.id, 'the group belongs to the owner named by the admin');
+  const [, members] = await seen.getMemberList();
+  const memberIds = ids(members);
+  assert.ok(memberIds.includes(a.id) && memberIds.includes(b.id), `expected A and B as members, got ${memberIds}`);
+
+  // The admin is not the owner but may rename (admin bypasses ownership checks).
+  await admin.groupWithID(gid).changeGroupName('renamed-by-admin');
+  await seen.refresh();
+  assert.equal(seen.getName(), 'renamed-by-admin');
+
+  // Client-chosen ID with an explicit owner: PUT /groups/{id}.
+  const namedId = 'adm' + randomHex(5);
+  const named = await admin.registerGroupWithOwnerAndID(namedId, 'admin-named', a.id, [admin.userWithID(b.id)]);
+  assert.equal(named.getID(), namedId);
+  const check = b.sdk.KiiGroup.groupWithID(namedId);
+  await check.refresh();
+  assert.equal(check.getName(), 'admin-named');
+  assert.equal(check.getCachedOwner().getID(), a.id);
 });
 
 test('admin: authenticateAsAppAdmin with a wrong secret fails with invalid_grant (400)', async () => {

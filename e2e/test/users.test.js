@@ -217,6 +217,24 @@ test('users: save() of a custom field is visible to another client; update() del
   assert.equal(after.getUsername(), a.username);
 });
 
+test('users: update() with identityData changes the login name', async () => {
+  const a = await registerUser({ prefix: 'ren', fields: { keep: 'me' } });
+  const newName = uniqueName('renamed');
+
+  await a.sdk.KiiUser.getCurrentUser().update({ username: newName }, null, null, null);
+
+  const ns = newClient();
+  const user = await ns.KiiUser.authenticate(newName, a.password);
+  assert.equal(user.getID(), a.id);
+  const refreshed = await ns.KiiUser.getCurrentUser().refresh();
+  assert.equal(refreshed.getUsername(), newName);
+  assert.equal(refreshed.get('keep'), 'me', 'custom fields resent by the SDK survive an identity update');
+
+  const old = newClient();
+  const r = await expectReject(old.KiiUser.authenticate(a.username, a.password), 'login with the old login name');
+  assertInvalidGrant(r);
+});
+
 test('users: updatePassword changes the password and invalidates the old tokens', async () => {
   const a = await registerUser({ prefix: 'pw' });
   const newPassword = 'newsecret456';

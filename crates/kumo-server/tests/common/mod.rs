@@ -192,7 +192,7 @@ macro_rules! on_both_backends {
         mod sqlite {
             $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $name() {
-                let s = crate::common::TestServer::start(kumo_storage::Dialect::Sqlite).await;
+                let s = $crate::common::TestServer::start(kumo_storage::Dialect::Sqlite).await;
                 super::$name(&s).await;
                 s.stop().await;
             })*
@@ -200,7 +200,7 @@ macro_rules! on_both_backends {
         mod postgres {
             $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $name() {
-                let s = crate::common::TestServer::start(kumo_storage::Dialect::Postgres).await;
+                let s = $crate::common::TestServer::start(kumo_storage::Dialect::Postgres).await;
                 super::$name(&s).await;
                 s.stop().await;
             })*

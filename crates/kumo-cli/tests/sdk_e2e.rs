@@ -1,0 +1,70 @@
+//! End to end: the real Kii JavaScript SDK (`kii-cloud-sdk@2.4.19`, unmodified, under Node)
+//! runs the suite in `e2e/test/` against the real `kumo` binary, once per backend.
+//! Needs `npm ci --prefix e2e` first (the README's test command does it).
+
+mod support;
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use kumo_storage::testing::TestDb;
+use support::{temp_dir, Server};
+
+fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
+}
+
+fn run_sdk_suite(server: &Server) {
+    let root = workspace_root();
+    assert!(
+        root.join("e2e/node_modules/kii-cloud-sdk").exists(),
+        "the Kii SDK is not installed: run `npm ci --prefix e2e` (the README's test command does)"
+    );
+    let c = &server.creds;
+    let out = Command::new("node")
+        .args(["--test", "--test-reporter=spec", "e2e/test/"])
+        .current_dir(&root)
+        .env("KUMO_SITE", server.site())
+        .env("KUMO_APP_ID", c["appID"].as_str().unwrap())
+        .env("KUMO_APP_KEY", c["appKey"].as_str().unwrap())
+        .env("KUMO_CLIENT_ID", c["clientID"].as_str().unwrap())
+        .env("KUMO_CLIENT_SECRET", c["clientSecret"].as_str().unwrap())
+        .output()
+        .expect("run node (is Node.js installed?)");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // Shown by `cargo test -- --nocapture`, and on failure.
+    println!("{stdout}\n{stderr}");
+    assert!(
+        out.status.success(),
+        "the SDK suite failed:\n{stdout}\n{stderr}"
+    );
+    assert!(
+        stdout.contains("pass") && !stdout.contains("# pass 0"),
+        "the SDK suite ran no test:\n{stdout}"
+    );
+}
+
+#[test]
+fn kii_sdk_suite_on_sqlite() {
+    let dir = temp_dir("e2e-sqlite");
+    let server = Server::start(&dir, &[], &[]);
+    run_sdk_suite(&server);
+    assert!(server.terminate().status.success());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn kii_sdk_suite_on_postgres() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let db = rt.block_on(TestDb::postgres());
+    let dir = temp_dir("e2e-postgres");
+    let server = Server::start(&dir, &["--database-url", db.url.as_str()], &[]);
+    run_sdk_suite(&server);
+    assert!(server.terminate().status.success());
+    drop(db);
+    let _ = std::fs::remove_dir_all(&dir);
+}
