@@ -99,22 +99,12 @@ async fn group_life_cycle(s: &TestServer) {
     )
     .await
     .expect_status(204);
-    s.call(
-        Method::DELETE,
-        &g(&format!("/members/{bob}")),
-        Some(&ta),
-        None,
-    )
-    .await
-    .expect_status(204);
-    s.call(
-        Method::DELETE,
-        &g(&format!("/members/{bob}")),
-        Some(&ta),
-        None,
-    )
-    .await
-    .expect_error(404, "GROUP_MEMBER_NOT_FOUND");
+    s.delete(&g(&format!("/members/{bob}")), Some(&ta))
+        .await
+        .expect_status(204);
+    s.delete(&g(&format!("/members/{bob}")), Some(&ta))
+        .await
+        .expect_error(404, "GROUP_MEMBER_NOT_FOUND");
     let members = s.get(&g("/members"), Some(&ta)).await;
     assert_eq!(
         ids(&members.body, "members", "userID"),
@@ -169,7 +159,7 @@ async fn group_life_cycle(s: &TestServer) {
 
     // Delete.
     let carol_token = s.login("carol", "secret123").await;
-    s.call(Method::DELETE, &g(""), Some(&carol_token), None)
+    s.delete(&g(""), Some(&carol_token))
         .await
         .expect_status(204);
     s.get(&g(""), Some(&ta))
@@ -230,35 +220,20 @@ async fn group_permissions(s: &TestServer) {
     )
     .await
     .expect_error(403, "ACCESS_DENIED");
-    s.call(Method::DELETE, &g(""), Some(&tb), None)
+    s.delete(&g(""), Some(&tb))
         .await
         .expect_error(403, "ACCESS_DENIED");
-    s.call(
-        Method::DELETE,
-        &g(&format!("/members/{alice}")),
-        Some(&tb),
-        None,
-    )
-    .await
-    .expect_error(403, "ACCESS_DENIED");
+    s.delete(&g(&format!("/members/{alice}")), Some(&tb))
+        .await
+        .expect_error(403, "ACCESS_DENIED");
     // ...but may leave.
-    s.call(
-        Method::DELETE,
-        &g(&format!("/members/{bob}")),
-        Some(&tb),
-        None,
-    )
-    .await
-    .expect_status(204);
+    s.delete(&g(&format!("/members/{bob}")), Some(&tb))
+        .await
+        .expect_status(204);
     // The owner cannot leave without handing the group over.
-    s.call(
-        Method::DELETE,
-        &g(&format!("/members/{alice}")),
-        Some(&ta),
-        None,
-    )
-    .await
-    .expect_error(400, "INVALID_INPUT_DATA");
+    s.delete(&g(&format!("/members/{alice}")), Some(&ta))
+        .await
+        .expect_error(400, "INVALID_INPUT_DATA");
     // Only oneself (or the admin) may list one's groups.
     s.get(&format!("/apps/{{app}}/groups?owner={alice}"), Some(&tb))
         .await
@@ -368,12 +343,7 @@ async fn admin_groups(s: &TestServer) {
         .get(&format!("/apps/{{app}}/groups?owner={alice}"), Some(&admin))
         .await;
     assert_eq!(owned.body["groups"].as_array().unwrap().len(), 1);
-    s.call(
-        Method::DELETE,
-        &format!("/apps/{{app}}/groups/{gid}"),
-        Some(&admin),
-        None,
-    )
-    .await
-    .expect_status(204);
+    s.delete(&format!("/apps/{{app}}/groups/{gid}"), Some(&admin))
+        .await
+        .expect_status(204);
 }

@@ -5,7 +5,7 @@ mod common;
 
 use common::TestServer;
 use kumo_server::Config;
-use kumo_storage::Dialect;
+use kumo_storage::{Dialect, Storage};
 use reqwest::Method;
 use serde_json::json;
 
@@ -185,4 +185,34 @@ async fn malformed_requests_never_escape_as_anything_but_kii_errors() {
         .await
         .expect_status(200);
     s.stop().await;
+}
+
+/// When the database goes away, clients get 503 with `Retry-After` (never a 4xx), and
+/// `/health` says so.
+#[tokio::test]
+async fn storage_outage_is_a_5xx_not_a_client_error() {
+    for dialect in [Dialect::Sqlite, Dialect::Postgres] {
+        let s = TestServer::start(dialect).await;
+        let (_, token) = s.user("outage", "secret123").await;
+        s.store.close().await;
+        let r = s.get("/apps/{app}/users/me", Some(&token)).await;
+        r.expect_error(503, "TEMPORARY_UNAVAILABLE_ERROR");
+        assert_eq!(r.headers["retry-after"], "1");
+        let r = s
+            .post(
+                "/oauth2/token",
+                None,
+                json!({"username": "outage", "password": "secret123"}),
+            )
+            .await;
+        assert_eq!(r.status.as_u16(), 503, "{}", r.body);
+        let r = s
+            .client
+            .get(s.site().replace("/api", "/health"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 503);
+        s.stop().await;
+    }
 }

@@ -515,12 +515,10 @@ async fn delete_user(s: &TestServer) {
     let (id, token) = s.user("kate", "secret123").await;
     let (_, other) = s.user("leo", "secret123").await;
     let path = format!("/apps/{{app}}/users/{id}");
-    s.call(Method::DELETE, &path, Some(&other), None)
+    s.delete(&path, Some(&other))
         .await
         .expect_error(403, "ACCESS_DENIED");
-    s.call(Method::DELETE, &path, Some(&token), None)
-        .await
-        .expect_status(204);
+    s.delete(&path, Some(&token)).await.expect_status(204);
     s.post(
         "/oauth2/token",
         None,

@@ -206,8 +206,30 @@ fn group_from_row(row: &AnyRow) -> Result<Group> {
     })
 }
 
-fn custom_json(user: &User) -> String {
-    Value::Object(user.custom.clone()).to_string()
+/// The mutable user columns, in the order [`bind_user_fields`] binds them (15 values).
+const USER_FIELDS: &str = "login_name, login_key, email, email_key, email_verified, phone, \
+     phone_key, phone_verified, display_name, country, locale, password_hash, disabled, custom, \
+     modified_at";
+
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
+fn bind_user_fields<'q>(query: AnyQuery<'q>, user: &'q User) -> AnyQuery<'q> {
+    query
+        .bind(&user.login_name)
+        .bind(user.login_name.as_deref().map(normalize))
+        .bind(&user.email)
+        .bind(user.email.as_deref().map(normalize))
+        .bind(user.email_verified as i64)
+        .bind(&user.phone)
+        .bind(user.phone.as_deref().map(normalize))
+        .bind(user.phone_verified as i64)
+        .bind(&user.display_name)
+        .bind(&user.country)
+        .bind(&user.locale)
+        .bind(&user.password_hash)
+        .bind(user.disabled as i64)
+        .bind(Value::Object(user.custom.clone()).to_string())
+        .bind(user.modified_at)
 }
 
 async fn user_exists(conn: &mut AnyConnection, app_id: &str, user_id: &str) -> Result<bool> {
@@ -304,33 +326,15 @@ impl Storage for SqlStore {
 
     async fn create_user(&self, app_id: &str, user: &User) -> Result<User> {
         let sql = format!(
-            "INSERT INTO users (app_id, id, login_name, login_key, email, email_key, \
-             email_verified, phone, phone_key, phone_verified, display_name, country, locale, \
-             password_hash, disabled, custom, created_at, modified_at) VALUES \
+            "INSERT INTO users (app_id, id, created_at, {USER_FIELDS}) VALUES \
              ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) \
              RETURNING {USER_COLS}"
         );
-        let row = sqlx::query(&sql)
+        let query = sqlx::query(&sql)
             .bind(app_id)
             .bind(&user.id)
-            .bind(&user.login_name)
-            .bind(user.login_name.as_deref().map(normalize))
-            .bind(&user.email)
-            .bind(user.email.as_deref().map(normalize))
-            .bind(user.email_verified as i64)
-            .bind(&user.phone)
-            .bind(user.phone.as_deref().map(normalize))
-            .bind(user.phone_verified as i64)
-            .bind(&user.display_name)
-            .bind(&user.country)
-            .bind(&user.locale)
-            .bind(&user.password_hash)
-            .bind(user.disabled as i64)
-            .bind(custom_json(user))
-            .bind(user.created_at)
-            .bind(user.modified_at)
-            .fetch_one(&self.write)
-            .await?;
+            .bind(user.created_at);
+        let row = bind_user_fields(query, user).fetch_one(&self.write).await?;
         user_from_row(&row)
     }
 
@@ -362,31 +366,20 @@ impl Storage for SqlStore {
     }
 
     async fn update_user(&self, app_id: &str, user: &User) -> Result<()> {
-        let done = sqlx::query(
-            "UPDATE users SET login_name = $1, login_key = $2, email = $3, email_key = $4, \
-             email_verified = $5, phone = $6, phone_key = $7, phone_verified = $8, \
-             display_name = $9, country = $10, locale = $11, disabled = $12, custom = $13, \
-             modified_at = $14, password_hash = $15 WHERE app_id = $16 AND id = $17",
-        )
-        .bind(&user.login_name)
-        .bind(user.login_name.as_deref().map(normalize))
-        .bind(&user.email)
-        .bind(user.email.as_deref().map(normalize))
-        .bind(user.email_verified as i64)
-        .bind(&user.phone)
-        .bind(user.phone.as_deref().map(normalize))
-        .bind(user.phone_verified as i64)
-        .bind(&user.display_name)
-        .bind(&user.country)
-        .bind(&user.locale)
-        .bind(user.disabled as i64)
-        .bind(custom_json(user))
-        .bind(user.modified_at)
-        .bind(&user.password_hash)
-        .bind(app_id)
-        .bind(&user.id)
-        .execute(&self.write)
-        .await?;
+        let assignments: Vec<String> = USER_FIELDS
+            .split(", ")
+            .enumerate()
+            .map(|(i, col)| format!("{col} = ${}", i + 1))
+            .collect();
+        let sql = format!(
+            "UPDATE users SET {} WHERE app_id = $16 AND id = $17",
+            assignments.join(", ")
+        );
+        let done = bind_user_fields(sqlx::query(&sql), user)
+            .bind(app_id)
+            .bind(&user.id)
+            .execute(&self.write)
+            .await?;
         if done.rows_affected() == 0 {
             return Err(StorageError::NotFound(Entity::User));
         }
