@@ -2,7 +2,9 @@
 //! field rules. No I/O lives here.
 
 pub mod error;
+pub mod acl;
 pub mod ids;
+pub mod query;
 pub mod validate;
 
 pub use error::{ApiError, ErrorCode};

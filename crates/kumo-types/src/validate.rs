@@ -125,6 +125,32 @@ pub fn group_name(v: &str) -> Check {
     }
 }
 
+/// Bucket names: 2 to 64 characters of letters, digits, `-` and `_` (Kii's rule). An
+/// encrypted bucket's `CRYPTO:` prefix is accepted and kept as part of the name.
+pub fn bucket_name(v: &str) -> Check {
+    let bare = v.strip_prefix("CRYPTO:").unwrap_or(v);
+    if (2..=64).contains(&bare.len()) && bare.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            crate::ErrorCode::InvalidBucket,
+            "Bucket names are 2 to 64 characters of letters, digits, '-' and '_'",
+        ))
+    }
+}
+
+/// Object IDs: `^[a-zA-Z0-9-_.]{2,100}$` (the SDK's rule).
+pub fn object_id(v: &str) -> Check {
+    if (2..=100).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)) {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            crate::ErrorCode::InvalidObjectId,
+            "Object IDs are 2 to 100 characters of letters, digits, '-', '_' and '.'",
+        ))
+    }
+}
+
 /// An app's human name for `kumo app create`.
 pub fn app_name(v: &str) -> Check {
     if (1..=100).contains(&v.chars().count()) && !v.chars().any(char::is_control) {
