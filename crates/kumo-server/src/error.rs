@@ -33,6 +33,7 @@ impl From<StorageError> for Error {
                     Unique::Phone => (ErrorCode::UserAlreadyExists, "phoneNumber"),
                     Unique::UserId => (ErrorCode::UserAlreadyExists, "userID"),
                     Unique::GroupId => (ErrorCode::GroupAlreadyExists, "groupID"),
+                    Unique::ObjectId => (ErrorCode::ObjectAlreadyExists, "objectID"),
                     // App IDs are random; a clash is a fault, not something a client caused.
                     Unique::AppId => {
                         return Error::new(ErrorCode::InternalError, "app ID collision; retry")
@@ -45,7 +46,21 @@ impl From<StorageError> for Error {
                 Entity::App => ApiError::new(ErrorCode::AppNotFound, "The app was not found"),
                 Entity::User => ApiError::new(ErrorCode::UserNotFound, "The user was not found"),
                 Entity::Group => ApiError::new(ErrorCode::GroupNotFound, "The group was not found"),
+                Entity::Bucket => {
+                    ApiError::new(ErrorCode::BucketNotFound, "The bucket was not found")
+                }
+                Entity::Object => {
+                    ApiError::new(ErrorCode::ObjectNotFound, "The object was not found")
+                }
             },
+            StorageError::StaleVersion => ApiError::new(
+                ErrorCode::ObjectVersionIsStale,
+                "The object was changed since the given version",
+            ),
+            StorageError::InvalidCursor => ApiError::invalid_field(
+                "paginationKey",
+                "The pagination key does not belong to this query",
+            ),
             StorageError::Unavailable(detail) => {
                 tracing::error!(%detail, "storage unavailable");
                 ApiError::new(

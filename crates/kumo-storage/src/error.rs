@@ -9,6 +9,7 @@ pub enum Unique {
     Phone,
     UserId,
     GroupId,
+    ObjectId,
 }
 
 /// Which kind of row was missing.
@@ -17,6 +18,8 @@ pub enum Entity {
     App,
     User,
     Group,
+    Bucket,
+    Object,
 }
 
 /// What can go wrong below the service layer. `Conflict` and `NotFound` describe the data;
@@ -27,6 +30,10 @@ pub enum StorageError {
     Conflict(Unique),
     #[error("{0:?} not found")]
     NotFound(Entity),
+    #[error("the object's version is not the expected one")]
+    StaleVersion,
+    #[error("the pagination key is not valid for this query")]
+    InvalidCursor,
     #[error("storage unavailable: {0}")]
     Unavailable(String),
     #[error("storage failure: {0}")]
@@ -42,6 +49,7 @@ impl fmt::Display for Unique {
             Unique::Phone => "phone number",
             Unique::UserId => "user ID",
             Unique::GroupId => "group ID",
+            Unique::ObjectId => "object ID",
         })
     }
 }
@@ -58,6 +66,7 @@ impl From<sqlx::Error> for StorageError {
                     ("email_key", Unique::Email),
                     ("phone_key", Unique::Phone),
                     ("user_groups", Unique::GroupId),
+                    ("objects", Unique::ObjectId),
                     ("users", Unique::UserId),
                     ("apps", Unique::AppId),
                 ]

@@ -7,14 +7,22 @@
 mod error;
 mod migrations;
 mod model;
+mod object_model;
+mod query_sql;
 mod sql;
+mod sql_objects;
 #[cfg(feature = "testing")]
 pub mod testing;
 
 use async_trait::async_trait;
+use kumo_types::query::{BucketQuery, Clause};
+use serde_json::{Map, Value};
 
 pub use error::{Entity, StorageError, Unique};
 pub use model::{App, Group, Token, User, UserKey};
+pub use object_model::{
+    Actor, Bucket, BucketRef, Event, Hit, NewBucket, Object, Precondition, Scope,
+};
 pub use sql::{open, Dialect, SqlStore};
 
 pub type Result<T> = std::result::Result<T, StorageError>;
@@ -94,4 +102,65 @@ pub trait Storage: Send + Sync + 'static {
     async fn list_members(&self, app_id: &str, group_id: &str) -> Result<Vec<String>>;
     async fn groups_owned_by(&self, app_id: &str, user_id: &str) -> Result<Vec<Group>>;
     async fn groups_with_member(&self, app_id: &str, user_id: &str) -> Result<Vec<Group>>;
+
+    // ---- buckets and objects --------------------------------------------------------------
+    async fn get_bucket(&self, bucket: &BucketRef) -> Result<Option<Bucket>>;
+    /// Inserts an object (and its bucket if it is the first), recording `object.created`.
+    /// `Conflict(ObjectId)` if the ID is taken.
+    async fn create_object(
+        &self,
+        bucket: &BucketRef,
+        new: &NewBucket,
+        object: &Object,
+        actor: &Actor,
+    ) -> Result<()>;
+    async fn get_object(&self, bucket: &BucketRef, id: &str) -> Result<Option<Object>>;
+    /// Creates or replaces the custom fields of an object under `pre`. Returns the stored
+    /// object and whether it was created. `StaleVersion`, `Conflict(ObjectId)` or
+    /// `NotFound(Object)` when the precondition fails.
+    async fn replace_object(
+        &self,
+        bucket: &BucketRef,
+        new: &NewBucket,
+        object: &Object,
+        pre: Precondition,
+        actor: &Actor,
+    ) -> Result<(Object, bool)>;
+    /// Merges `fields` into an object, bumping its version.
+    async fn patch_object(
+        &self,
+        bucket: &BucketRef,
+        id: &str,
+        fields: &Map<String, Value>,
+        if_match: Option<i64>,
+        modified_at: i64,
+        actor: &Actor,
+    ) -> Result<Object>;
+    async fn delete_object(
+        &self,
+        bucket: &BucketRef,
+        id: &str,
+        if_match: Option<i64>,
+        actor: &Actor,
+    ) -> Result<bool>;
+    /// Deletes a bucket with all its objects.
+    async fn delete_bucket(&self, bucket: &BucketRef, actor: &Actor) -> Result<bool>;
+    async fn set_bucket_acl(&self, bucket: &BucketRef, acl: &str) -> Result<()>;
+    async fn set_object_acl(&self, bucket: &BucketRef, id: &str, acl: &str) -> Result<()>;
+    /// A scope's customised ACL, if it was ever changed.
+    async fn get_scope_acl(&self, app_id: &str, scope: &Scope) -> Result<Option<String>>;
+    async fn set_scope_acl(&self, app_id: &str, scope: &Scope, acl: &str) -> Result<()>;
+    /// One page of a query, `limit` hits after the cursor `after`, in the query's order.
+    /// `InvalidCursor` if `after` was not made by this query.
+    async fn query_objects(
+        &self,
+        bucket_seq: i64,
+        query: &BucketQuery,
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<Hit>>;
+    async fn count_objects(&self, bucket_seq: i64, clause: &Clause) -> Result<i64>;
+
+    // ---- change events --------------------------------------------------------------------
+    async fn events_since(&self, app_id: &str, after_seq: i64, limit: i64) -> Result<Vec<Event>>;
 }

@@ -23,10 +23,11 @@ impl Migration {
     }
 }
 
-pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "apps, users, tokens, groups",
-    sqlite: r#"
+pub(crate) const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "apps, users, tokens, groups",
+        sqlite: r#"
 CREATE TABLE apps (
     id TEXT PRIMARY KEY,
     app_key TEXT NOT NULL,
@@ -80,7 +81,7 @@ CREATE TABLE group_members (
 );
 CREATE INDEX group_members_user_idx ON group_members(app_id, user_id);
 "#,
-    postgres: r#"
+        postgres: r#"
 CREATE TABLE apps (
     id TEXT PRIMARY KEY,
     app_key TEXT NOT NULL,
@@ -135,4 +136,121 @@ CREATE TABLE group_members (
 );
 CREATE INDEX group_members_user_idx ON group_members(app_id, user_id);
 "#,
-}];
+    },
+    Migration {
+        version: 2,
+        name: "buckets, objects, indexed fields, scope ACLs, change events",
+        sqlite: r#"
+CREATE TABLE buckets (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    app_id TEXT NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+    scope TEXT NOT NULL,
+    name TEXT NOT NULL,
+    creator TEXT,
+    acl TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    UNIQUE (app_id, scope, name)
+);
+CREATE TABLE objects (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    bucket_seq INTEGER NOT NULL REFERENCES buckets(seq) ON DELETE CASCADE,
+    id TEXT NOT NULL,
+    data TEXT NOT NULL,
+    data_type TEXT,
+    owner TEXT,
+    acl TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    modified_at INTEGER NOT NULL,
+    UNIQUE (bucket_seq, id)
+);
+CREATE INDEX objects_created_idx ON objects(bucket_seq, created_at, seq);
+CREATE INDEX objects_modified_idx ON objects(bucket_seq, modified_at, seq);
+CREATE TABLE object_fields (
+    object_seq INTEGER NOT NULL REFERENCES objects(seq) ON DELETE CASCADE,
+    bucket_seq INTEGER NOT NULL,
+    field TEXT NOT NULL,
+    kind INTEGER NOT NULL,
+    dec INTEGER NOT NULL DEFAULT 0,
+    num REAL,
+    str TEXT,
+    lon REAL, gx REAL, gy REAL, gz REAL,
+    PRIMARY KEY (object_seq, field)
+);
+CREATE INDEX object_fields_num_idx ON object_fields(bucket_seq, field, kind, num, object_seq);
+CREATE INDEX object_fields_str_idx ON object_fields(bucket_seq, field, kind, str, object_seq);
+CREATE TABLE scope_acls (
+    app_id TEXT NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+    scope TEXT NOT NULL,
+    acl TEXT NOT NULL,
+    PRIMARY KEY (app_id, scope)
+);
+CREATE TABLE events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    app_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    target TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    from_server_code INTEGER NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX events_app_idx ON events(app_id, seq);
+"#,
+        postgres: r#"
+CREATE TABLE buckets (
+    seq BIGSERIAL PRIMARY KEY,
+    app_id TEXT NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+    scope TEXT NOT NULL,
+    name TEXT NOT NULL,
+    creator TEXT,
+    acl TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    UNIQUE (app_id, scope, name)
+);
+CREATE TABLE objects (
+    seq BIGSERIAL PRIMARY KEY,
+    bucket_seq BIGINT NOT NULL REFERENCES buckets(seq) ON DELETE CASCADE,
+    id TEXT NOT NULL,
+    data TEXT NOT NULL,
+    data_type TEXT,
+    owner TEXT,
+    acl TEXT NOT NULL,
+    version BIGINT NOT NULL,
+    created_at BIGINT NOT NULL,
+    modified_at BIGINT NOT NULL,
+    UNIQUE (bucket_seq, id)
+);
+CREATE INDEX objects_created_idx ON objects(bucket_seq, created_at, seq);
+CREATE INDEX objects_modified_idx ON objects(bucket_seq, modified_at, seq);
+CREATE TABLE object_fields (
+    object_seq BIGINT NOT NULL REFERENCES objects(seq) ON DELETE CASCADE,
+    bucket_seq BIGINT NOT NULL,
+    field TEXT NOT NULL,
+    kind BIGINT NOT NULL,
+    dec BIGINT NOT NULL DEFAULT 0,
+    num DOUBLE PRECISION,
+    str TEXT COLLATE "C",
+    lon DOUBLE PRECISION, gx DOUBLE PRECISION, gy DOUBLE PRECISION, gz DOUBLE PRECISION,
+    PRIMARY KEY (object_seq, field)
+);
+CREATE INDEX object_fields_num_idx ON object_fields(bucket_seq, field, kind, num, object_seq);
+CREATE INDEX object_fields_str_idx ON object_fields(bucket_seq, field, kind, str, object_seq);
+CREATE TABLE scope_acls (
+    app_id TEXT NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+    scope TEXT NOT NULL,
+    acl TEXT NOT NULL,
+    PRIMARY KEY (app_id, scope)
+);
+CREATE TABLE events (
+    seq BIGSERIAL PRIMARY KEY,
+    app_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    target TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    from_server_code BIGINT NOT NULL,
+    created_at BIGINT NOT NULL
+);
+CREATE INDEX events_app_idx ON events(app_id, seq);
+"#,
+    },
+];

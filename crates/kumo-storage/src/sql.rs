@@ -15,7 +15,11 @@ use sqlx::{AnyConnection, AnyPool, Executor, Row};
 
 use crate::migrations::MIGRATIONS;
 use crate::model::normalize;
-use crate::{App, Entity, Group, Result, Storage, StorageError, Token, User, UserKey};
+use crate::{
+    Actor, App, Bucket, BucketRef, Entity, Event, Group, Hit, NewBucket, Object, Precondition,
+    Result, Scope, Storage, StorageError, Token, User, UserKey,
+};
+use kumo_types::query::{BucketQuery, Clause};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dialect {
@@ -25,8 +29,8 @@ pub enum Dialect {
 
 pub struct SqlStore {
     dialect: Dialect,
-    read: AnyPool,
-    write: AnyPool,
+    pub(crate) read: AnyPool,
+    pub(crate) write: AnyPool,
 }
 
 const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
@@ -162,7 +166,7 @@ async fn apply_migrations(conn: &mut AnyConnection, dialect: Dialect) -> Result<
     Ok(())
 }
 
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
@@ -211,7 +215,7 @@ const USER_FIELDS: &str = "login_name, login_key, email, email_key, email_verifi
      phone_key, phone_verified, display_name, country, locale, password_hash, disabled, custom, \
      modified_at";
 
-type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+pub(crate) type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
 
 fn bind_user_fields<'q>(query: AnyQuery<'q>, user: &'q User) -> AnyQuery<'q> {
     query
@@ -652,6 +656,97 @@ impl Storage for SqlStore {
         .fetch_all(&self.read)
         .await?;
         rows.iter().map(group_from_row).collect()
+    }
+
+    async fn get_bucket(&self, bucket: &BucketRef) -> Result<Option<Bucket>> {
+        self.do_get_bucket(bucket).await
+    }
+
+    async fn create_object(
+        &self,
+        bucket: &BucketRef,
+        new: &NewBucket,
+        object: &Object,
+        actor: &Actor,
+    ) -> Result<()> {
+        self.do_create_object(bucket, new, object, actor).await
+    }
+
+    async fn get_object(&self, bucket: &BucketRef, id: &str) -> Result<Option<Object>> {
+        self.do_get_object(bucket, id).await
+    }
+
+    async fn replace_object(
+        &self,
+        bucket: &BucketRef,
+        new: &NewBucket,
+        object: &Object,
+        pre: Precondition,
+        actor: &Actor,
+    ) -> Result<(Object, bool)> {
+        self.do_replace_object(bucket, new, object, pre, actor)
+            .await
+    }
+
+    async fn patch_object(
+        &self,
+        bucket: &BucketRef,
+        id: &str,
+        fields: &Map<String, Value>,
+        if_match: Option<i64>,
+        modified_at: i64,
+        actor: &Actor,
+    ) -> Result<Object> {
+        self.do_patch_object(bucket, id, fields, if_match, modified_at, actor)
+            .await
+    }
+
+    async fn delete_object(
+        &self,
+        bucket: &BucketRef,
+        id: &str,
+        if_match: Option<i64>,
+        actor: &Actor,
+    ) -> Result<bool> {
+        self.do_delete_object(bucket, id, if_match, actor).await
+    }
+
+    async fn delete_bucket(&self, bucket: &BucketRef, actor: &Actor) -> Result<bool> {
+        self.do_delete_bucket(bucket, actor).await
+    }
+
+    async fn set_bucket_acl(&self, bucket: &BucketRef, acl: &str) -> Result<()> {
+        self.do_set_bucket_acl(bucket, acl).await
+    }
+
+    async fn set_object_acl(&self, bucket: &BucketRef, id: &str, acl: &str) -> Result<()> {
+        self.do_set_object_acl(bucket, id, acl).await
+    }
+
+    async fn get_scope_acl(&self, app_id: &str, scope: &Scope) -> Result<Option<String>> {
+        self.do_get_scope_acl(app_id, scope).await
+    }
+
+    async fn set_scope_acl(&self, app_id: &str, scope: &Scope, acl: &str) -> Result<()> {
+        self.do_set_scope_acl(app_id, scope, acl).await
+    }
+
+    async fn query_objects(
+        &self,
+        bucket_seq: i64,
+        query: &BucketQuery,
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<Hit>> {
+        self.do_query_objects(bucket_seq, query, after, limit).await
+    }
+
+    async fn count_objects(&self, bucket_seq: i64, clause: &Clause) -> Result<i64> {
+        self.do_count_objects(bucket_seq, clause).await
+    }
+
+    async fn events_since(&self, app_id: &str, after_seq: i64, limit: i64) -> Result<Vec<Event>> {
+        self.do_events_since(app_id, after_seq, limit).await
     }
 }
 

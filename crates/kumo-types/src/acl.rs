@@ -61,7 +61,12 @@ impl Action {
         Action::ALL
             .into_iter()
             .find(|a| a.wire() == s && a.level() == level)
-            .ok_or_else(|| ApiError::new(ErrorCode::InvalidInputData, format!("'{s}' is not an ACL action here")))
+            .ok_or_else(|| {
+                ApiError::new(
+                    ErrorCode::InvalidInputData,
+                    format!("'{s}' is not an ACL action here"),
+                )
+            })
     }
 }
 
@@ -77,7 +82,12 @@ pub enum Subject {
 impl Subject {
     /// `UserID:x`, `GroupID:x`, `ThingID:x`, `UserID:ANY_AUTHENTICATED_USER`, `UserID:ANONYMOUS_USER`.
     pub fn parse(s: &str) -> Result<Subject, ApiError> {
-        let bad = || ApiError::new(ErrorCode::InvalidInputData, format!("'{s}' is not an ACL subject"));
+        let bad = || {
+            ApiError::new(
+                ErrorCode::InvalidInputData,
+                format!("'{s}' is not an ACL subject"),
+            )
+        };
         let (kind, id) = s.split_once(':').ok_or_else(bad)?;
         if id.is_empty() {
             return Err(bad());
@@ -127,7 +137,9 @@ impl Acl {
     }
 
     pub fn revoke(&mut self, action: Action, subject: &Subject) -> bool {
-        let Some(list) = self.0.get_mut(&action) else { return false };
+        let Some(list) = self.0.get_mut(&action) else {
+            return false;
+        };
         let before = list.len();
         list.retain(|s| s != subject);
         before != list.len()
@@ -141,7 +153,11 @@ impl Acl {
     pub fn document(&self, level: Level) -> Value {
         let mut out = Map::new();
         for action in Action::ALL.into_iter().filter(|a| a.level() == level) {
-            let subjects: Vec<Value> = self.subjects(action).iter().map(Subject::document).collect();
+            let subjects: Vec<Value> = self
+                .subjects(action)
+                .iter()
+                .map(Subject::document)
+                .collect();
             out.insert(action.wire().into(), Value::Array(subjects));
         }
         Value::Object(out)
@@ -151,7 +167,12 @@ impl Acl {
         let map: Map<String, Value> = self
             .0
             .iter()
-            .map(|(a, subs)| (a.wire().to_owned(), Value::Array(subs.iter().map(|s| Value::String(s.wire())).collect())))
+            .map(|(a, subs)| {
+                (
+                    a.wire().to_owned(),
+                    Value::Array(subs.iter().map(|s| Value::String(s.wire())).collect()),
+                )
+            })
             .collect();
         Value::Object(map).to_string()
     }
@@ -175,7 +196,13 @@ mod tests {
 
     #[test]
     fn subjects_round_trip() {
-        for s in ["UserID:u-1", "GroupID:g1", "ThingID:t", "UserID:ANY_AUTHENTICATED_USER", "UserID:ANONYMOUS_USER"] {
+        for s in [
+            "UserID:u-1",
+            "GroupID:g1",
+            "ThingID:t",
+            "UserID:ANY_AUTHENTICATED_USER",
+            "UserID:ANONYMOUS_USER",
+        ] {
             assert_eq!(Subject::parse(s).unwrap().wire(), s);
         }
         assert!(Subject::parse("Nobody:x").is_err());

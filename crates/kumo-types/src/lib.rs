@@ -1,8 +1,8 @@
 //! Types shared by every Kumo crate: the Kii error-code table, identifier formats and
 //! field rules. No I/O lives here.
 
-pub mod error;
 pub mod acl;
+pub mod error;
 pub mod ids;
 pub mod query;
 pub mod validate;

@@ -104,7 +104,8 @@ impl Point {
             return None;
         }
         let (lat, lon) = (o.get("lat")?.as_f64()?, o.get("lon")?.as_f64()?);
-        ((-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lon)).then_some(Point { lat, lon })
+        ((-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lon))
+            .then_some(Point { lat, lon })
     }
 
     /// Unit vector on the sphere; the dot product of two is the cosine of their angle, which
@@ -116,9 +117,20 @@ impl Point {
 
     /// Great-circle distance in meters.
     pub fn distance_to(&self, other: &Point) -> f64 {
-        let (a, b) = (self.unit_vector(), other.unit_vector());
-        angle_to_meters(a[0] * b[0] + a[1] * b[1] + a[2] * b[2])
+        angle_to_meters(dot(self, other))
     }
+}
+
+/// Cosine of the central angle that a radius in meters spans: a point is within the radius
+/// exactly when the dot product of the unit vectors is at least this.
+pub fn cos_of_radius(radius: f64) -> f64 {
+    (radius / EARTH_RADIUS_M).cos()
+}
+
+/// Dot product of two points' unit vectors, summed in a fixed order so SQL computes the same.
+pub fn dot(a: &Point, b: &Point) -> f64 {
+    let (a, b) = (a.unit_vector(), b.unit_vector());
+    a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
 }
 
 /// Meters of great-circle distance for the cosine (dot product) of the central angle.
@@ -129,7 +141,10 @@ pub fn angle_to_meters(dot: f64) -> f64 {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Clause {
     All,
-    Eq { field: String, value: Scalar },
+    Eq {
+        field: String,
+        value: Scalar,
+    },
     Not(Box<Clause>),
     And(Vec<Clause>),
     Or(Vec<Clause>),
@@ -139,10 +154,23 @@ pub enum Clause {
         lower: Option<(Scalar, bool)>,
         upper: Option<(Scalar, bool)>,
     },
-    In { field: String, values: Vec<Scalar> },
-    Prefix { field: String, prefix: String },
-    HasField { field: String, field_type: FieldType },
-    GeoBox { field: String, ne: Point, sw: Point },
+    In {
+        field: String,
+        values: Vec<Scalar>,
+    },
+    Prefix {
+        field: String,
+        prefix: String,
+    },
+    HasField {
+        field: String,
+        field_type: FieldType,
+    },
+    GeoBox {
+        field: String,
+        ne: Point,
+        sw: Point,
+    },
     GeoDistance {
         field: String,
         center: Point,
@@ -195,7 +223,9 @@ fn scalar_of(v: Option<&Value>, what: &str) -> Result<Scalar, ApiError> {
 
 fn point_of(v: Option<&Value>, what: &str) -> Result<Point, ApiError> {
     v.and_then(Point::from_json).ok_or_else(|| {
-        invalid(format!("{what} must be a point {{\"_type\":\"point\",\"lat\":…,\"lon\":…}}"))
+        invalid(format!(
+            "{what} must be a point {{\"_type\":\"point\",\"lat\":…,\"lon\":…}}"
+        ))
     })
 }
 
@@ -206,12 +236,18 @@ struct Budget {
 fn parse_clause(v: &Value, depth: usize, budget: &mut Budget) -> Result<Clause, ApiError> {
     budget.clauses += 1;
     if budget.clauses > MAX_CLAUSES {
-        return Err(unsupported(format!("A query may have at most {MAX_CLAUSES} clauses")));
+        return Err(unsupported(format!(
+            "A query may have at most {MAX_CLAUSES} clauses"
+        )));
     }
     if depth > MAX_DEPTH {
-        return Err(unsupported(format!("Clauses may nest at most {MAX_DEPTH} deep")));
+        return Err(unsupported(format!(
+            "Clauses may nest at most {MAX_DEPTH} deep"
+        )));
     }
-    let o = v.as_object().ok_or_else(|| invalid("A clause must be a JSON object"))?;
+    let o = v
+        .as_object()
+        .ok_or_else(|| invalid("A clause must be a JSON object"))?;
     let kind = o
         .get("type")
         .and_then(Value::as_str)
@@ -222,7 +258,10 @@ fn parse_clause(v: &Value, depth: usize, budget: &mut Budget) -> Result<Clause, 
             .and_then(Value::as_array)
             .filter(|a| !a.is_empty())
             .ok_or_else(|| invalid(format!("{kind} needs a non-empty array {key}")))?;
-        items.iter().map(|c| parse_clause(c, depth + 1, budget)).collect()
+        items
+            .iter()
+            .map(|c| parse_clause(c, depth + 1, budget))
+            .collect()
     };
     Ok(match kind {
         "all" => Clause::All,
@@ -231,7 +270,9 @@ fn parse_clause(v: &Value, depth: usize, budget: &mut Budget) -> Result<Clause, 
             value: scalar_of(o.get("value"), "eq value")?,
         },
         "not" => {
-            let inner = o.get("clause").ok_or_else(|| invalid("not needs a clause"))?;
+            let inner = o
+                .get("clause")
+                .ok_or_else(|| invalid("not needs a clause"))?;
             Clause::Not(Box::new(parse_clause(inner, depth + 1, budget)?))
         }
         "and" => Clause::And(list("clauses", budget)?),
@@ -245,7 +286,9 @@ fn parse_clause(v: &Value, depth: usize, budget: &mut Budget) -> Result<Clause, 
                         let inc = match o.get(included) {
                             None | Some(Value::Null) => true,
                             Some(Value::Bool(b)) => *b,
-                            Some(_) => return Err(invalid(format!("{included} must be a boolean"))),
+                            Some(_) => {
+                                return Err(invalid(format!("{included} must be a boolean")))
+                            }
                         };
                         Ok(Some((s, inc)))
                     }
@@ -261,7 +304,11 @@ fn parse_clause(v: &Value, depth: usize, budget: &mut Budget) -> Result<Clause, 
                     return Err(invalid("range limits must be of one type"));
                 }
             }
-            Clause::Range { field: field_of(o)?, lower, upper }
+            Clause::Range {
+                field: field_of(o)?,
+                lower,
+                upper,
+            }
         }
         "in" => {
             let values = o
@@ -276,7 +323,10 @@ fn parse_clause(v: &Value, depth: usize, budget: &mut Budget) -> Result<Clause, 
                 .iter()
                 .map(|v| scalar_of(Some(v), "in values"))
                 .collect::<Result<_, _>>()?;
-            Clause::In { field: field_of(o)?, values }
+            Clause::In {
+                field: field_of(o)?,
+                values,
+            }
         }
         "prefix" => Clause::Prefix {
             field: field_of(o)?,
@@ -293,16 +343,30 @@ fn parse_clause(v: &Value, depth: usize, budget: &mut Budget) -> Result<Clause, 
                 Some("INTEGER") => FieldType::Integer,
                 Some("DECIMAL") => FieldType::Decimal,
                 Some("BOOLEAN") => FieldType::Boolean,
-                _ => return Err(invalid("fieldType must be STRING, INTEGER, DECIMAL or BOOLEAN")),
+                _ => {
+                    return Err(invalid(
+                        "fieldType must be STRING, INTEGER, DECIMAL or BOOLEAN",
+                    ))
+                }
             },
         },
         "geobox" => {
-            let bx = o.get("box").and_then(Value::as_object).ok_or_else(|| invalid("geobox needs a box"))?;
-            let (ne, sw) = (point_of(bx.get("ne"), "box.ne")?, point_of(bx.get("sw"), "box.sw")?);
+            let bx = o
+                .get("box")
+                .and_then(Value::as_object)
+                .ok_or_else(|| invalid("geobox needs a box"))?;
+            let (ne, sw) = (
+                point_of(bx.get("ne"), "box.ne")?,
+                point_of(bx.get("sw"), "box.sw")?,
+            );
             if ne.lat < sw.lat || ne.lon < sw.lon {
                 return Err(invalid("box.ne must lie north-east of box.sw"));
             }
-            Clause::GeoBox { field: field_of(o)?, ne, sw }
+            Clause::GeoBox {
+                field: field_of(o)?,
+                ne,
+                sw,
+            }
         }
         "geodistance" => {
             let radius = o
@@ -322,14 +386,22 @@ fn parse_clause(v: &Value, depth: usize, budget: &mut Budget) -> Result<Clause, 
                 put_into,
             }
         }
-        other => return Err(unsupported(format!("Clause type '{other}' is not supported"))),
+        other => {
+            return Err(unsupported(format!(
+                "Clause type '{other}' is not supported"
+            )))
+        }
     })
 }
 
 /// The geodistance clauses with `putDistanceInto` (name, center), outermost first.
 fn distance_targets(c: &Clause, out: &mut Vec<(String, Point)>) {
     match c {
-        Clause::GeoDistance { put_into: Some(name), center, .. } => out.push((name.clone(), *center)),
+        Clause::GeoDistance {
+            put_into: Some(name),
+            center,
+            ..
+        } => out.push((name.clone(), *center)),
         Clause::Not(inner) => distance_targets(inner, out),
         Clause::And(cs) | Clause::Or(cs) => cs.iter().for_each(|c| distance_targets(c, out)),
         _ => {}
@@ -339,7 +411,9 @@ fn distance_targets(c: &Clause, out: &mut Vec<(String, Point)>) {
 impl BucketQuery {
     /// Parses the `bucketQuery` object of a query request.
     pub fn parse(v: &Value) -> Result<Self, ApiError> {
-        let o = v.as_object().ok_or_else(|| invalid("bucketQuery must be a JSON object"))?;
+        let o = v
+            .as_object()
+            .ok_or_else(|| invalid("bucketQuery must be a JSON object"))?;
         let clause = match o.get("clause") {
             None | Some(Value::Null) => Clause::All,
             Some(c) => parse_clause(c, 0, &mut Budget { clauses: 0 })?,
@@ -358,7 +432,9 @@ impl BucketQuery {
             Some(Value::String(f)) => match f.strip_prefix("_calculated.") {
                 Some(name) => {
                     if distance.as_ref().map(|(n, _)| n.as_str()) != Some(name) {
-                        return Err(unsupported(format!("No geodistance clause puts its distance into '{name}'")));
+                        return Err(unsupported(format!(
+                            "No geodistance clause puts its distance into '{name}'"
+                        )));
                     }
                     if descending {
                         return Err(unsupported("Distances sort ascending only"));
@@ -387,7 +463,13 @@ impl BucketQuery {
             }
             Some(_) => return Err(invalid("aggregations must be an array")),
         };
-        Ok(BucketQuery { clause, order_by, descending, distance, count_into })
+        Ok(BucketQuery {
+            clause,
+            order_by,
+            descending,
+            distance,
+            count_into,
+        })
     }
 }
 
@@ -398,25 +480,36 @@ pub type Fields = Map<String, Value>;
 /// Does `fields` match `clause`? The reference semantics.
 pub fn matches(clause: &Clause, fields: &Fields) -> bool {
     let scalar = |f: &str| fields.get(f).and_then(Scalar::from_json);
-    let same = |a: &Scalar, b: &Scalar| a.class() == b.class() && a.cmp_same_class(b) == Some(std::cmp::Ordering::Equal);
+    let same = |a: &Scalar, b: &Scalar| {
+        a.class() == b.class() && a.cmp_same_class(b) == Some(std::cmp::Ordering::Equal)
+    };
     match clause {
         Clause::All => true,
         Clause::Eq { field, value } => scalar(field).is_some_and(|v| same(&v, value)),
         Clause::Not(inner) => !matches(inner, fields),
         Clause::And(cs) => cs.iter().all(|c| matches(c, fields)),
         Clause::Or(cs) => cs.iter().any(|c| matches(c, fields)),
-        Clause::Range { field, lower, upper } => scalar(field).is_some_and(|v| {
+        Clause::Range {
+            field,
+            lower,
+            upper,
+        } => scalar(field).is_some_and(|v| {
             let ok = |bound: &Option<(Scalar, bool)>, want: std::cmp::Ordering| match bound {
                 None => true,
                 Some((b, inc)) => {
                     v.class() == b.class()
-                        && v.cmp_same_class(b).is_some_and(|o| o == want || (*inc && o.is_eq()))
+                        && v.cmp_same_class(b)
+                            .is_some_and(|o| o == want || (*inc && o.is_eq()))
                 }
             };
             ok(lower, std::cmp::Ordering::Greater) && ok(upper, std::cmp::Ordering::Less)
         }),
-        Clause::In { field, values } => scalar(field).is_some_and(|v| values.iter().any(|x| same(&v, x))),
-        Clause::Prefix { field, prefix } => matches!(scalar(field), Some(Scalar::Str(s)) if s.starts_with(prefix.as_str())),
+        Clause::In { field, values } => {
+            scalar(field).is_some_and(|v| values.iter().any(|x| same(&v, x)))
+        }
+        Clause::Prefix { field, prefix } => {
+            matches!(scalar(field), Some(Scalar::Str(s)) if s.starts_with(prefix.as_str()))
+        }
         Clause::HasField { field, field_type } => match (scalar(field), field_type) {
             (Some(Scalar::Str(_)), FieldType::String)
             | (Some(Scalar::Int(_)), FieldType::Integer)
@@ -424,13 +517,21 @@ pub fn matches(clause: &Clause, fields: &Fields) -> bool {
             | (Some(Scalar::Bool(_)), FieldType::Boolean) => true,
             _ => false,
         },
-        Clause::GeoBox { field, ne, sw } => fields.get(field).and_then(Point::from_json).is_some_and(|p| {
-            (sw.lat..=ne.lat).contains(&p.lat) && (sw.lon..=ne.lon).contains(&p.lon)
-        }),
-        Clause::GeoDistance { field, center, radius, .. } => fields
+        Clause::GeoBox { field, ne, sw } => fields
             .get(field)
             .and_then(Point::from_json)
-            .is_some_and(|p| p.distance_to(center) <= *radius),
+            .is_some_and(|p| {
+                (sw.lat..=ne.lat).contains(&p.lat) && (sw.lon..=ne.lon).contains(&p.lon)
+            }),
+        Clause::GeoDistance {
+            field,
+            center,
+            radius,
+            ..
+        } => fields
+            .get(field)
+            .and_then(Point::from_json)
+            .is_some_and(|p| dot(&p, center) >= cos_of_radius(*radius)),
     }
 }
 
@@ -493,11 +594,18 @@ mod tests {
 
     #[test]
     fn comparisons_are_type_sensitive() {
-        let c = Clause::Eq { field: "v".into(), value: Scalar::Int(5.0) };
+        let c = Clause::Eq {
+            field: "v".into(),
+            value: Scalar::Int(5.0),
+        };
         assert!(matches(&c, &obj(json!({"v": 5}))));
         assert!(matches(&c, &obj(json!({"v": 5.0}))));
         assert!(!matches(&c, &obj(json!({"v": "5"}))));
-        let r = Clause::Range { field: "v".into(), lower: Some((Scalar::Str("a".into()), true)), upper: None };
+        let r = Clause::Range {
+            field: "v".into(),
+            lower: Some((Scalar::Str("a".into()), true)),
+            upper: None,
+        };
         assert!(!matches(&r, &obj(json!({"v": 10}))));
         assert!(matches(&r, &obj(json!({"v": "b"}))));
         // `not` includes objects without the field.
@@ -508,18 +616,56 @@ mod tests {
     #[test]
     fn malformed_and_unsupported_queries() {
         let code = |v: Value| q(v).unwrap_err().code;
-        assert_eq!(code(json!({"clause":{"type":"fuzzy","field":"a"}})), ErrorCode::QueryNotSupported);
-        assert_eq!(code(json!({"clause":{"type":"eq","field":"a"}})), ErrorCode::InvalidInputData);
-        assert_eq!(code(json!({"clause":{"type":"eq","value":1}})), ErrorCode::InvalidInputData);
-        assert_eq!(code(json!({"clause":{"type":"eq","field":"a","value":[1]}})), ErrorCode::InvalidInputData);
-        assert_eq!(code(json!({"clause":{"type":"range","field":"a"}})), ErrorCode::InvalidInputData);
-        assert_eq!(code(json!({"clause":{"type":"range","field":"a","lowerLimit":1,"upperLimit":"z"}})), ErrorCode::InvalidInputData);
-        assert_eq!(code(json!({"clause":{"type":"and","clauses":[]}})), ErrorCode::InvalidInputData);
-        assert_eq!(code(json!({"clause":{"type":"in","field":"a","values":(0..201).collect::<Vec<_>>()}})), ErrorCode::InvalidInputData);
-        assert_eq!(code(json!({"clause":{"type":"hasField","field":"a","fieldType":"DATE"}})), ErrorCode::InvalidInputData);
-        assert_eq!(code(json!({"clause":{"type":"geodistance","field":"a","center":{"_type":"point","lat":1,"lon":1},"radius":-1}})), ErrorCode::InvalidInputData);
-        assert_eq!(code(json!({"clause":{"type":"all"},"aggregations":[{"type":"SUM"}]})), ErrorCode::QueryNotSupported);
-        assert_eq!(code(json!({"clause":{"type":"all"},"descending":"yes"})), ErrorCode::InvalidInputData);
+        assert_eq!(
+            code(json!({"clause":{"type":"fuzzy","field":"a"}})),
+            ErrorCode::QueryNotSupported
+        );
+        assert_eq!(
+            code(json!({"clause":{"type":"eq","field":"a"}})),
+            ErrorCode::InvalidInputData
+        );
+        assert_eq!(
+            code(json!({"clause":{"type":"eq","value":1}})),
+            ErrorCode::InvalidInputData
+        );
+        assert_eq!(
+            code(json!({"clause":{"type":"eq","field":"a","value":[1]}})),
+            ErrorCode::InvalidInputData
+        );
+        assert_eq!(
+            code(json!({"clause":{"type":"range","field":"a"}})),
+            ErrorCode::InvalidInputData
+        );
+        assert_eq!(
+            code(json!({"clause":{"type":"range","field":"a","lowerLimit":1,"upperLimit":"z"}})),
+            ErrorCode::InvalidInputData
+        );
+        assert_eq!(
+            code(json!({"clause":{"type":"and","clauses":[]}})),
+            ErrorCode::InvalidInputData
+        );
+        assert_eq!(
+            code(json!({"clause":{"type":"in","field":"a","values":(0..201).collect::<Vec<_>>()}})),
+            ErrorCode::InvalidInputData
+        );
+        assert_eq!(
+            code(json!({"clause":{"type":"hasField","field":"a","fieldType":"DATE"}})),
+            ErrorCode::InvalidInputData
+        );
+        assert_eq!(
+            code(
+                json!({"clause":{"type":"geodistance","field":"a","center":{"_type":"point","lat":1,"lon":1},"radius":-1}})
+            ),
+            ErrorCode::InvalidInputData
+        );
+        assert_eq!(
+            code(json!({"clause":{"type":"all"},"aggregations":[{"type":"SUM"}]})),
+            ErrorCode::QueryNotSupported
+        );
+        assert_eq!(
+            code(json!({"clause":{"type":"all"},"descending":"yes"})),
+            ErrorCode::InvalidInputData
+        );
         let mut deep = json!({"type":"all"});
         for _ in 0..12 {
             deep = json!({"type":"not","clause":deep});

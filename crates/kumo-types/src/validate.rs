@@ -129,7 +129,11 @@ pub fn group_name(v: &str) -> Check {
 /// encrypted bucket's `CRYPTO:` prefix is accepted and kept as part of the name.
 pub fn bucket_name(v: &str) -> Check {
     let bare = v.strip_prefix("CRYPTO:").unwrap_or(v);
-    if (2..=64).contains(&bare.len()) && bare.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+    if (2..=64).contains(&bare.len())
+        && bare
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
         Ok(())
     } else {
         Err(ApiError::new(
@@ -141,7 +145,10 @@ pub fn bucket_name(v: &str) -> Check {
 
 /// Object IDs: `^[a-zA-Z0-9-_.]{2,100}$` (the SDK's rule).
 pub fn object_id(v: &str) -> Check {
-    if (2..=100).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)) {
+    if (2..=100).contains(&v.len())
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+    {
         Ok(())
     } else {
         Err(ApiError::new(

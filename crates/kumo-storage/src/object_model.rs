@@ -1,0 +1,98 @@
+use serde_json::{Map, Value};
+
+/// Whose buckets: the app's, a user's or a group's.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Scope {
+    App,
+    User(String),
+    Group(String),
+}
+
+impl Scope {
+    /// The stored form: `""`, `user:{id}`, `group:{id}`.
+    pub fn key(&self) -> String {
+        match self {
+            Scope::App => String::new(),
+            Scope::User(id) => format!("user:{id}"),
+            Scope::Group(id) => format!("group:{id}"),
+        }
+    }
+}
+
+/// A bucket as its path names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BucketRef {
+    pub app_id: String,
+    pub scope: Scope,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bucket {
+    pub seq: i64,
+    pub creator: Option<String>,
+    /// The bucket ACL as JSON text (`kumo_types::acl::Acl`).
+    pub acl: String,
+    pub created_at: i64,
+}
+
+/// What a write needs to create the bucket if it does not exist yet.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewBucket {
+    pub creator: Option<String>,
+    pub acl: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Object {
+    pub id: String,
+    /// Custom fields only; system fields are columns.
+    pub data: Map<String, Value>,
+    /// Bare type name (`score` of `application/vnd.{app}.score+json`).
+    pub data_type: Option<String>,
+    pub owner: Option<String>,
+    /// Object ACL as JSON text.
+    pub acl: String,
+    pub version: i64,
+    pub created_at: i64,
+    pub modified_at: i64,
+}
+
+/// The precondition of a whole-object write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Precondition {
+    None,
+    /// `If-Match`: the stored version must be this one.
+    Version(i64),
+    /// `If-None-Match: *`: the object must not exist.
+    Absent,
+}
+
+/// Who caused a change, recorded with its event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    /// `anonymous`, `admin` or `user:{id}`.
+    pub principal: String,
+    pub from_server_code: bool,
+}
+
+/// One durable change event (the outbox the hooks issue will consume).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    pub seq: i64,
+    pub kind: String,
+    pub target: Value,
+    pub actor: String,
+    pub from_server_code: bool,
+    pub created_at: i64,
+}
+
+/// One query result with its position, for the next page's key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hit {
+    pub object: Object,
+    /// Opaque position of this object in the query's order.
+    pub cursor: String,
+    /// Cosine of the angle to the query's distance center, when it has one.
+    pub dot: Option<f64>,
+}

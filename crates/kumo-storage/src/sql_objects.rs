@@ -1,0 +1,523 @@
+//! Buckets, objects, their field index, ACL columns and change events, for [`SqlStore`].
+
+use kumo_types::query::{BucketQuery, Clause};
+use serde_json::{json, Map, Value};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+
+use crate::query_sql::{build_count, build_page, index_rows, Param};
+use crate::sql::{now_ms, AnyQuery, Dialect, SqlStore};
+use crate::{
+    Actor, Bucket, BucketRef, Entity, Event, Hit, NewBucket, Object, Precondition, Result, Scope,
+    StorageError,
+};
+
+const OBJECT_COLS: &str =
+    "o.seq, o.id, o.data, o.data_type, o.owner, o.acl, o.version, o.created_at, o.modified_at";
+/// Index rows are inserted this many at a time, well under every bind-parameter limit.
+const FIELD_BATCH: usize = 100;
+
+pub(crate) fn bind_params<'q>(mut q: AnyQuery<'q>, params: &'q [Param]) -> AnyQuery<'q> {
+    for p in params {
+        q = match p {
+            Param::I(v) => q.bind(*v),
+            Param::F(v) => q.bind(*v),
+            Param::S(v) => q.bind(v.as_str()),
+        };
+    }
+    q
+}
+
+fn object_from_row(row: &AnyRow) -> Result<Object> {
+    let data: String = row.try_get("data")?;
+    let data: Map<String, Value> = serde_json::from_str(&data)
+        .map_err(|e| StorageError::Backend(format!("corrupt object data: {e}")))?;
+    Ok(Object {
+        id: row.try_get("id")?,
+        data,
+        data_type: row.try_get("data_type")?,
+        owner: row.try_get("owner")?,
+        acl: row.try_get("acl")?,
+        version: row.try_get("version")?,
+        created_at: row.try_get("created_at")?,
+        modified_at: row.try_get("modified_at")?,
+    })
+}
+
+fn bucket_target(b: &BucketRef) -> Value {
+    json!({ "scope": b.scope.key(), "bucket": b.name })
+}
+
+async fn record(
+    conn: &mut AnyConnection,
+    app_id: &str,
+    kind: &str,
+    target: Value,
+    actor: &Actor,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO events (app_id, kind, target, actor, from_server_code, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(app_id)
+    .bind(kind)
+    .bind(target.to_string())
+    .bind(&actor.principal)
+    .bind(actor.from_server_code as i64)
+    .bind(now_ms())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+async fn bucket_seq(conn: &mut AnyConnection, b: &BucketRef) -> Result<Option<i64>> {
+    let row = sqlx::query("SELECT seq FROM buckets WHERE app_id = $1 AND scope = $2 AND name = $3")
+        .bind(&b.app_id)
+        .bind(b.scope.key())
+        .bind(&b.name)
+        .fetch_optional(conn)
+        .await?;
+    Ok(row.map(|r| r.try_get::<i64, _>(0)).transpose()?)
+}
+
+async fn ensure_bucket(conn: &mut AnyConnection, b: &BucketRef, new: &NewBucket) -> Result<i64> {
+    sqlx::query(
+        "INSERT INTO buckets (app_id, scope, name, creator, acl, created_at) VALUES ($1, $2, $3, $4, $5, $6) \
+         ON CONFLICT (app_id, scope, name) DO NOTHING",
+    )
+    .bind(&b.app_id)
+    .bind(b.scope.key())
+    .bind(&b.name)
+    .bind(&new.creator)
+    .bind(&new.acl)
+    .bind(now_ms())
+    .execute(&mut *conn)
+    .await?;
+    bucket_seq(conn, b)
+        .await?
+        .ok_or(StorageError::NotFound(Entity::Bucket))
+}
+
+async fn write_index(
+    conn: &mut AnyConnection,
+    bucket: i64,
+    object_seq: i64,
+    data: &Map<String, Value>,
+) -> Result<()> {
+    sqlx::query("DELETE FROM object_fields WHERE object_seq = $1")
+        .bind(object_seq)
+        .execute(&mut *conn)
+        .await?;
+    let rows = index_rows(data);
+    for chunk in rows.chunks(FIELD_BATCH) {
+        let mut sql = String::from(
+            "INSERT INTO object_fields (object_seq, bucket_seq, field, kind, dec, num, str, lon, gx, gy, gz) VALUES ",
+        );
+        for i in 0..chunk.len() {
+            let b = i * 11;
+            let ps: Vec<String> = (1..=11).map(|k| format!("${}", b + k)).collect();
+            sql.push_str(&format!(
+                "{}({})",
+                if i > 0 { ", " } else { "" },
+                ps.join(", ")
+            ));
+        }
+        let mut q = sqlx::query(&sql);
+        for r in chunk {
+            q = q
+                .bind(object_seq)
+                .bind(bucket)
+                .bind(r.field.as_str())
+                .bind(r.kind)
+                .bind(r.dec)
+                .bind(r.num)
+                .bind(r.str.as_deref())
+                .bind(r.lon)
+                .bind(r.g.map(|g| g[0]))
+                .bind(r.g.map(|g| g[1]))
+                .bind(r.g.map(|g| g[2]));
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+impl SqlStore {
+    fn lock_suffix(&self) -> &'static str {
+        match self.dialect() {
+            Dialect::Postgres => " FOR UPDATE",
+            Dialect::Sqlite => "",
+        }
+    }
+
+    async fn locked_object(
+        &self,
+        conn: &mut AnyConnection,
+        bucket: i64,
+        id: &str,
+    ) -> Result<Option<(i64, Object)>> {
+        let sql = format!(
+            "SELECT {OBJECT_COLS} FROM objects o WHERE o.bucket_seq = $1 AND o.id = $2{}",
+            self.lock_suffix()
+        );
+        let row = sqlx::query(&sql)
+            .bind(bucket)
+            .bind(id)
+            .fetch_optional(conn)
+            .await?;
+        row.map(|r| Ok((r.try_get::<i64, _>("seq")?, object_from_row(&r)?)))
+            .transpose()
+    }
+
+    pub(crate) async fn do_get_bucket(&self, b: &BucketRef) -> Result<Option<Bucket>> {
+        let row = sqlx::query("SELECT seq, creator, acl, created_at FROM buckets WHERE app_id = $1 AND scope = $2 AND name = $3")
+            .bind(&b.app_id)
+            .bind(b.scope.key())
+            .bind(&b.name)
+            .fetch_optional(&self.read)
+            .await?;
+        row.map(|r| {
+            Ok(Bucket {
+                seq: r.try_get("seq")?,
+                creator: r.try_get("creator")?,
+                acl: r.try_get("acl")?,
+                created_at: r.try_get("created_at")?,
+            })
+        })
+        .transpose()
+    }
+
+    pub(crate) async fn do_get_object(&self, b: &BucketRef, id: &str) -> Result<Option<Object>> {
+        let sql = format!(
+            "SELECT {OBJECT_COLS} FROM objects o JOIN buckets b ON b.seq = o.bucket_seq \
+             WHERE b.app_id = $1 AND b.scope = $2 AND b.name = $3 AND o.id = $4"
+        );
+        let row = sqlx::query(&sql)
+            .bind(&b.app_id)
+            .bind(b.scope.key())
+            .bind(&b.name)
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await?;
+        row.as_ref().map(object_from_row).transpose()
+    }
+
+    async fn insert_object(&self, conn: &mut AnyConnection, bucket: i64, o: &Object) -> Result<()> {
+        let row = sqlx::query(
+            "INSERT INTO objects (bucket_seq, id, data, data_type, owner, acl, version, created_at, modified_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING seq",
+        )
+        .bind(bucket)
+        .bind(&o.id)
+        .bind(Value::Object(o.data.clone()).to_string())
+        .bind(&o.data_type)
+        .bind(&o.owner)
+        .bind(&o.acl)
+        .bind(o.version)
+        .bind(o.created_at)
+        .bind(o.modified_at)
+        .fetch_one(&mut *conn)
+        .await?;
+        write_index(conn, bucket, row.try_get(0)?, &o.data).await
+    }
+
+    async fn update_object_row(
+        &self,
+        conn: &mut AnyConnection,
+        bucket: i64,
+        seq: i64,
+        o: &Object,
+    ) -> Result<()> {
+        sqlx::query("UPDATE objects SET data = $1, data_type = $2, version = $3, modified_at = $4 WHERE seq = $5")
+            .bind(Value::Object(o.data.clone()).to_string())
+            .bind(&o.data_type)
+            .bind(o.version)
+            .bind(o.modified_at)
+            .bind(seq)
+            .execute(&mut *conn)
+            .await?;
+        write_index(conn, bucket, seq, &o.data).await
+    }
+
+    pub(crate) async fn do_create_object(
+        &self,
+        b: &BucketRef,
+        new: &NewBucket,
+        o: &Object,
+        actor: &Actor,
+    ) -> Result<()> {
+        let mut tx = self.write.begin().await?;
+        let bucket = ensure_bucket(&mut tx, b, new).await?;
+        self.insert_object(&mut tx, bucket, o).await?;
+        let target = json!({ "bucket": bucket_target(b), "objectID": o.id, "version": o.version });
+        record(&mut tx, &b.app_id, "object.created", target, actor).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(crate) async fn do_replace_object(
+        &self,
+        b: &BucketRef,
+        new: &NewBucket,
+        o: &Object,
+        pre: Precondition,
+        actor: &Actor,
+    ) -> Result<(Object, bool)> {
+        let mut tx = self.write.begin().await?;
+        let bucket = ensure_bucket(&mut tx, b, new).await?;
+        let existing = self.locked_object(&mut tx, bucket, &o.id).await?;
+        let (stored, created) = match existing {
+            Some((seq, old)) => {
+                match pre {
+                    Precondition::Absent => {
+                        return Err(StorageError::Conflict(crate::Unique::ObjectId))
+                    }
+                    Precondition::Version(v) if v != old.version => {
+                        return Err(StorageError::StaleVersion)
+                    }
+                    _ => {}
+                }
+                let updated = Object {
+                    data: o.data.clone(),
+                    data_type: o.data_type.clone(),
+                    version: old.version + 1,
+                    modified_at: o.modified_at,
+                    ..old
+                };
+                self.update_object_row(&mut tx, bucket, seq, &updated)
+                    .await?;
+                (updated, false)
+            }
+            None => {
+                if let Precondition::Version(_) = pre {
+                    return Err(StorageError::NotFound(Entity::Object));
+                }
+                self.insert_object(&mut tx, bucket, o).await?;
+                (o.clone(), true)
+            }
+        };
+        let kind = if created {
+            "object.created"
+        } else {
+            "object.updated"
+        };
+        let target =
+            json!({ "bucket": bucket_target(b), "objectID": stored.id, "version": stored.version });
+        record(&mut tx, &b.app_id, kind, target, actor).await?;
+        tx.commit().await?;
+        Ok((stored, created))
+    }
+
+    pub(crate) async fn do_patch_object(
+        &self,
+        b: &BucketRef,
+        id: &str,
+        fields: &Map<String, Value>,
+        if_match: Option<i64>,
+        modified_at: i64,
+        actor: &Actor,
+    ) -> Result<Object> {
+        let mut tx = self.write.begin().await?;
+        let bucket = bucket_seq(&mut tx, b)
+            .await?
+            .ok_or(StorageError::NotFound(Entity::Object))?;
+        let (seq, old) = self
+            .locked_object(&mut tx, bucket, id)
+            .await?
+            .ok_or(StorageError::NotFound(Entity::Object))?;
+        if if_match.is_some_and(|v| v != old.version) {
+            return Err(StorageError::StaleVersion);
+        }
+        let mut data = old.data.clone();
+        for (k, v) in fields {
+            data.insert(k.clone(), v.clone());
+        }
+        let updated = Object {
+            data,
+            version: old.version + 1,
+            modified_at,
+            ..old
+        };
+        self.update_object_row(&mut tx, bucket, seq, &updated)
+            .await?;
+        let target =
+            json!({ "bucket": bucket_target(b), "objectID": id, "version": updated.version });
+        record(&mut tx, &b.app_id, "object.updated", target, actor).await?;
+        tx.commit().await?;
+        Ok(updated)
+    }
+
+    pub(crate) async fn do_delete_object(
+        &self,
+        b: &BucketRef,
+        id: &str,
+        if_match: Option<i64>,
+        actor: &Actor,
+    ) -> Result<bool> {
+        let mut tx = self.write.begin().await?;
+        let Some(bucket) = bucket_seq(&mut tx, b).await? else {
+            return Ok(false);
+        };
+        let Some((seq, old)) = self.locked_object(&mut tx, bucket, id).await? else {
+            return Ok(false);
+        };
+        if if_match.is_some_and(|v| v != old.version) {
+            return Err(StorageError::StaleVersion);
+        }
+        sqlx::query("DELETE FROM objects WHERE seq = $1")
+            .bind(seq)
+            .execute(&mut *tx)
+            .await?;
+        let target = json!({ "bucket": bucket_target(b), "objectID": id, "version": old.version });
+        record(&mut tx, &b.app_id, "object.deleted", target, actor).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    pub(crate) async fn do_delete_bucket(&self, b: &BucketRef, actor: &Actor) -> Result<bool> {
+        let mut tx = self.write.begin().await?;
+        let Some(bucket) = bucket_seq(&mut tx, b).await? else {
+            return Ok(false);
+        };
+        // Objects and their index rows go by ON DELETE CASCADE.
+        sqlx::query("DELETE FROM buckets WHERE seq = $1")
+            .bind(bucket)
+            .execute(&mut *tx)
+            .await?;
+        record(
+            &mut tx,
+            &b.app_id,
+            "bucket.deleted",
+            bucket_target(b),
+            actor,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    pub(crate) async fn do_set_bucket_acl(&self, b: &BucketRef, acl: &str) -> Result<()> {
+        let done = sqlx::query(
+            "UPDATE buckets SET acl = $1 WHERE app_id = $2 AND scope = $3 AND name = $4",
+        )
+        .bind(acl)
+        .bind(&b.app_id)
+        .bind(b.scope.key())
+        .bind(&b.name)
+        .execute(&self.write)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StorageError::NotFound(Entity::Bucket));
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn do_set_object_acl(&self, b: &BucketRef, id: &str, acl: &str) -> Result<()> {
+        let done = sqlx::query(
+            "UPDATE objects SET acl = $1 WHERE id = $2 AND bucket_seq = \
+             (SELECT seq FROM buckets WHERE app_id = $3 AND scope = $4 AND name = $5)",
+        )
+        .bind(acl)
+        .bind(id)
+        .bind(&b.app_id)
+        .bind(b.scope.key())
+        .bind(&b.name)
+        .execute(&self.write)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StorageError::NotFound(Entity::Object));
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn do_get_scope_acl(
+        &self,
+        app_id: &str,
+        scope: &Scope,
+    ) -> Result<Option<String>> {
+        let row = sqlx::query("SELECT acl FROM scope_acls WHERE app_id = $1 AND scope = $2")
+            .bind(app_id)
+            .bind(scope.key())
+            .fetch_optional(&self.read)
+            .await?;
+        Ok(row.map(|r| r.try_get::<String, _>(0)).transpose()?)
+    }
+
+    pub(crate) async fn do_set_scope_acl(
+        &self,
+        app_id: &str,
+        scope: &Scope,
+        acl: &str,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO scope_acls (app_id, scope, acl) VALUES ($1, $2, $3) \
+             ON CONFLICT (app_id, scope) DO UPDATE SET acl = excluded.acl",
+        )
+        .bind(app_id)
+        .bind(scope.key())
+        .bind(acl)
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    pub(crate) async fn do_query_objects(
+        &self,
+        bucket: i64,
+        q: &BucketQuery,
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<Hit>> {
+        let built = build_page(self.dialect(), bucket, q, after, limit)
+            .ok_or(StorageError::InvalidCursor)?;
+        let rows = bind_params(sqlx::query(&built.sql), &built.params)
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Hit {
+                    object: object_from_row(r)?,
+                    cursor: built.cursor_of(r)?,
+                    dot: built.dot_of(r)?,
+                })
+            })
+            .collect()
+    }
+
+    pub(crate) async fn do_count_objects(&self, bucket: i64, clause: &Clause) -> Result<i64> {
+        let (sql, params) = build_count(self.dialect(), bucket, clause);
+        let row = bind_params(sqlx::query(&sql), &params)
+            .fetch_one(&self.read)
+            .await?;
+        Ok(row.try_get::<i64, _>(0)?)
+    }
+
+    pub(crate) async fn do_events_since(
+        &self,
+        app_id: &str,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<Event>> {
+        let rows = sqlx::query(
+            "SELECT seq, kind, target, actor, from_server_code, created_at FROM events \
+             WHERE app_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+        )
+        .bind(app_id)
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let target: String = r.try_get("target")?;
+                Ok(Event {
+                    seq: r.try_get("seq")?,
+                    kind: r.try_get("kind")?,
+                    target: serde_json::from_str(&target).unwrap_or(Value::Null),
+                    actor: r.try_get("actor")?,
+                    from_server_code: r.try_get::<i64, _>("from_server_code")? != 0,
+                    created_at: r.try_get("created_at")?,
+                })
+            })
+            .collect()
+    }
+}
