@@ -19,8 +19,32 @@ pub(crate) const KIND_NUMBER: i64 = 2;
 pub(crate) const KIND_STRING: i64 = 3;
 pub(crate) const KIND_POINT: i64 = 4;
 
-/// Larger than any character, for prefix upper bounds.
-const MAX_CHAR: char = '\u{10FFFF}';
+/// The least string greater than every string that starts with `prefix` (in code-point
+/// order, which is UTF-8 byte order), or `None` if there is none.
+fn prefix_successor(prefix: &str) -> Option<String> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        let next = (last as u32 + 1..=0x10FFFF).find_map(char::from_u32);
+        if let Some(next) = next {
+            chars.push(next);
+            return Some(chars.into_iter().collect());
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::prefix_successor;
+
+    #[test]
+    fn prefix_successors() {
+        assert_eq!(prefix_successor("ab").as_deref(), Some("ac"));
+        assert_eq!(prefix_successor("a\u{10FFFF}").as_deref(), Some("b"));
+        assert_eq!(prefix_successor("\u{D7FF}").as_deref(), Some("\u{E000}"));
+        assert_eq!(prefix_successor("\u{10FFFF}"), None);
+    }
+}
 
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Param {
@@ -181,8 +205,12 @@ impl Builder {
                 let n = prefix.chars().count() as i64;
                 match system_column(field) {
                     Some(SysCol::Text(col)) => {
+                        // NULL-safe, so that `not` of it counts objects without the column.
                         let col_c = self.text_col(col);
-                        self.prefix_cond(&col_c, col, prefix, n)
+                        format!(
+                            "({col} IS NOT NULL AND {})",
+                            self.prefix_cond(&col_c, col, prefix, n)
+                        )
                     }
                     Some(SysCol::Int(_)) => "1 = 0".into(),
                     None => {
@@ -260,10 +288,13 @@ impl Builder {
             return format!("{col} IS NOT NULL");
         }
         let lo = self.p(Param::S(prefix.to_owned()));
-        let hi = self.p(Param::S(format!("{prefix}{MAX_CHAR}")));
+        let upper = match prefix_successor(prefix) {
+            Some(hi) => format!(" AND {col_cmp} < {}", self.p(Param::S(hi))),
+            None => String::new(),
+        };
         let len = self.p(Param::I(n));
         let exact = self.p(Param::S(prefix.to_owned()));
-        format!("{col_cmp} >= {lo} AND {col_cmp} < {hi} AND substr({col}, 1, {len}) = {exact}")
+        format!("{col_cmp} >= {lo}{upper} AND substr({col}, 1, CAST({len} AS INTEGER)) = {exact}")
     }
 
     /// Compares a system column with each `(value, operator)`; a value of another type than
@@ -309,7 +340,8 @@ fn decode_cursor(key: &str, types: &[KeyType]) -> Option<Vec<Param>> {
     {
         out.push(match t {
             KeyType::Int => Param::I(v.as_i64()?),
-            KeyType::Float => Param::F(v.as_f64()?),
+            // Floats travel as their bit patterns: decimal text may not parse back exactly.
+            KeyType::Float => Param::F(f64::from_bits(v.as_u64()?)),
             KeyType::Text => Param::S(v.as_str()?.to_owned()),
         });
     }
@@ -442,7 +474,7 @@ impl Built {
             let col = format!("k{i}");
             values.push(match t {
                 KeyType::Int => Value::from(row.try_get::<i64, _>(col.as_str())?),
-                KeyType::Float => Value::from(float_column(row, &col)?),
+                KeyType::Float => Value::from(float_column(row, &col)?.to_bits()),
                 KeyType::Text => Value::from(row.try_get::<String, _>(col.as_str())?),
             });
         }

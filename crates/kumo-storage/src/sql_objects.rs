@@ -109,34 +109,47 @@ async fn write_index(
         .await?;
     let rows = index_rows(data);
     for chunk in rows.chunks(FIELD_BATCH) {
+        // NULL floats are written as literals: sqlx's Any driver binds a NULL double as a
+        // float4, which PostgreSQL rejects for a float8 column.
         let mut sql = String::from(
             "INSERT INTO object_fields (object_seq, bucket_seq, field, kind, dec, num, str, lon, gx, gy, gz) VALUES ",
         );
-        for i in 0..chunk.len() {
-            let b = i * 11;
-            let ps: Vec<String> = (1..=11).map(|k| format!("${}", b + k)).collect();
+        let mut params: Vec<Param> = Vec::new();
+        let mut p = |v: Param, params: &mut Vec<Param>| {
+            params.push(v);
+            format!("${}", params.len())
+        };
+        for (i, r) in chunk.iter().enumerate() {
+            let float =
+                |v: Option<f64>,
+                 params: &mut Vec<Param>,
+                 p: &mut dyn FnMut(Param, &mut Vec<Param>) -> String| {
+                    v.map_or_else(|| "NULL".to_owned(), |x| p(Param::F(x), params))
+                };
+            let cols = [
+                p(Param::I(object_seq), &mut params),
+                p(Param::I(bucket), &mut params),
+                p(Param::S(r.field.clone()), &mut params),
+                p(Param::I(r.kind), &mut params),
+                p(Param::I(r.dec), &mut params),
+                float(r.num, &mut params, &mut p),
+                r.str
+                    .clone()
+                    .map_or_else(|| "NULL".to_owned(), |s| p(Param::S(s), &mut params)),
+                float(r.lon, &mut params, &mut p),
+                float(r.g.map(|g| g[0]), &mut params, &mut p),
+                float(r.g.map(|g| g[1]), &mut params, &mut p),
+                float(r.g.map(|g| g[2]), &mut params, &mut p),
+            ];
             sql.push_str(&format!(
                 "{}({})",
                 if i > 0 { ", " } else { "" },
-                ps.join(", ")
+                cols.join(", ")
             ));
         }
-        let mut q = sqlx::query(&sql);
-        for r in chunk {
-            q = q
-                .bind(object_seq)
-                .bind(bucket)
-                .bind(r.field.as_str())
-                .bind(r.kind)
-                .bind(r.dec)
-                .bind(r.num)
-                .bind(r.str.as_deref())
-                .bind(r.lon)
-                .bind(r.g.map(|g| g[0]))
-                .bind(r.g.map(|g| g[1]))
-                .bind(r.g.map(|g| g[2]));
-        }
-        q.execute(&mut *conn).await?;
+        bind_params(sqlx::query(&sql), &params)
+            .execute(&mut *conn)
+            .await?;
     }
     Ok(())
 }

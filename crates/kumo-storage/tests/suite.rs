@@ -1,41 +1,12 @@
 //! The storage suite: every behaviour of the `Storage` trait, run once on SQLite and once on
 //! PostgreSQL (a scratch schema per test).
 
-use kumo_storage::testing::TestDb;
+mod common;
+
 use kumo_storage::{
-    open, App, Dialect, Entity, Group, SqlStore, Storage, StorageError, Token, Unique, User,
-    UserKey,
+    open, App, Entity, Group, SqlStore, Storage, StorageError, Token, Unique, User, UserKey,
 };
 use serde_json::json;
-
-async fn with_store<F, Fut>(dialect: Dialect, f: F)
-where
-    F: FnOnce(std::sync::Arc<SqlStore>, String) -> Fut,
-    Fut: std::future::Future<Output = ()>,
-{
-    let db = TestDb::new(dialect).await;
-    let store = std::sync::Arc::new(open(&db.url, 4).await.expect("open store"));
-    f(store.clone(), db.url.clone()).await;
-    // Close before the scratch database is dropped, so no pooled connection still holds locks.
-    store.close().await;
-}
-
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test]
-            async fn $name() {
-                super::with_store(kumo_storage::Dialect::Sqlite, |s, url| super::$name(s, url)).await;
-            })*
-        }
-        mod postgres {
-            $(#[tokio::test]
-            async fn $name() {
-                super::with_store(kumo_storage::Dialect::Postgres, |s, url| super::$name(s, url)).await;
-            })*
-        }
-    };
-}
 
 on_both_backends!(
     apps_round_trip,
