@@ -32,6 +32,7 @@ pub enum ErrorCode {
     MemberNotFound,
     BucketNotFound,
     ObjectNotFound,
+    ThingNotFound,
     NotFound,
     // 405
     MethodNotAllowed,
@@ -81,6 +82,7 @@ impl ErrorCode {
             MemberNotFound => (404, "GROUP_MEMBER_NOT_FOUND"),
             BucketNotFound => (404, "BUCKET_NOT_FOUND"),
             ObjectNotFound => (404, "OBJECT_NOT_FOUND"),
+            ThingNotFound => (404, "THING_NOT_FOUND"),
             NotFound => (404, "NOT_FOUND"),
             MethodNotAllowed => (405, "METHOD_NOT_ALLOWED"),
             UserAlreadyExists => (409, "USER_ALREADY_EXISTS"),

@@ -28,6 +28,18 @@ pub fn user_id() -> String {
     )
 }
 
+/// An object ID: `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` (hex), within the SDK's ID rule.
+pub fn object_id() -> String {
+    format!(
+        "{}-{}-{}-{}-{}",
+        random_hex(8),
+        random_hex(4),
+        random_hex(4),
+        random_hex(4),
+        random_hex(12)
+    )
+}
+
 /// A group ID: 25 lower-case alphanumerics, like Kii's.
 pub fn group_id() -> String {
     random_from(LOWER_ALNUM, 25)

@@ -3,6 +3,7 @@
 
 mod groups;
 mod oauth;
+mod objects;
 mod users;
 
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -16,7 +17,7 @@ use crate::error::Result;
 use crate::AppState;
 
 pub fn api() -> Router<AppState> {
-    Router::new()
+    let router = Router::new()
         .route("/oauth2/token", post(oauth::token))
         .route("/apps/{app}/oauth2/token", post(oauth::token_for_app))
         .route("/apps/{app}/users", post(users::register))
@@ -44,7 +45,8 @@ pub fn api() -> Router<AppState> {
         .route(
             "/apps/{app}/groups/{group}/members/{user}",
             put(groups::add_member).delete(groups::remove_member),
-        )
+        );
+    objects::routes(router)
 }
 
 async fn caller(state: &AppState, app_id: &str, headers: &HeaderMap) -> Result<Caller> {

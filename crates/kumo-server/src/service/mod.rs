@@ -2,8 +2,10 @@
 //! REST handlers call it today; the in-sandbox SDK of server code will call the same methods,
 //! so both paths share one set of rules.
 
+mod access;
 mod apps;
 mod groups;
+mod objects;
 mod tokens;
 mod users;
 
@@ -13,6 +15,9 @@ use kumo_storage::Storage;
 
 pub use apps::{create_app, AppCredentials};
 pub use groups::{group_document, GroupInput};
+pub use objects::{
+    object_document, object_fields, parse_if_match, BucketPath, ObjectWrite, QueryAnswer, MAX_PAGE,
+};
 pub use tokens::{TokenGrant, TokenRequest};
 pub use users::{registration_document, user_document, Registration, UserRef};
 

@@ -1,0 +1,486 @@
+//! Buckets, objects, queries and ACLs in the app, user and group scopes. Each route exists
+//! under `/apps/{app}`, `/apps/{app}/users/{user}` and `/apps/{app}/groups/{group}`.
+
+use axum::extract::{Path, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::Response;
+use axum::routing::{get, post, put};
+use axum::Router;
+use kumo_storage::{Object, Precondition, Scope};
+use kumo_types::query::BucketQuery;
+use kumo_types::{ApiError, ErrorCode};
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+use super::{caller, json, no_content};
+use crate::error::{Error, Result};
+use crate::http::{parse_object, read_body, JsonObject};
+use crate::service::{
+    object_document, object_fields, parse_if_match, BucketPath, ObjectWrite, QueryAnswer,
+};
+use crate::AppState;
+
+pub fn routes(mut router: Router<AppState>) -> Router<AppState> {
+    for prefix in [
+        "/apps/{app}",
+        "/apps/{app}/users/{user}",
+        "/apps/{app}/groups/{group}",
+    ] {
+        let b = format!("{prefix}/buckets/{{bucket}}");
+        router = router
+            .route(&format!("{prefix}/acl"), get(scope_acl))
+            .route(
+                &format!("{prefix}/acl/{{action}}/{{subject}}"),
+                put(grant_scope).delete(revoke_scope),
+            )
+            .route(&b, axum::routing::delete(delete_bucket))
+            .route(&format!("{b}/objects"), post(create))
+            .route(
+                &format!("{b}/objects/{{object}}"),
+                get(get_object)
+                    .put(put_object)
+                    .post(post_object)
+                    .patch(patch_object)
+                    .delete(delete_object),
+            )
+            .route(&format!("{b}/query"), post(query))
+            .route(&format!("{b}/acl"), get(bucket_acl))
+            .route(
+                &format!("{b}/acl/{{action}}/{{subject}}"),
+                put(grant_bucket).delete(revoke_bucket),
+            )
+            .route(&format!("{b}/objects/{{object}}/acl"), get(object_acl))
+            .route(
+                &format!("{b}/objects/{{object}}/acl/{{action}}/{{subject}}"),
+                put(grant_object).delete(revoke_object),
+            );
+    }
+    router.route("/apps/{app}/things/{*rest}", axum::routing::any(things))
+}
+
+#[derive(Deserialize)]
+pub struct ScopedPath {
+    app: String,
+    #[serde(default)]
+    user: Option<String>,
+    #[serde(default)]
+    group: Option<String>,
+    #[serde(default)]
+    bucket: Option<String>,
+    #[serde(default)]
+    object: Option<String>,
+    #[serde(default)]
+    action: Option<String>,
+    #[serde(default)]
+    subject: Option<String>,
+}
+
+impl ScopedPath {
+    fn scope(&self) -> Scope {
+        match (&self.user, &self.group) {
+            (Some(u), _) => Scope::User(u.clone()),
+            (_, Some(g)) => Scope::Group(g.clone()),
+            _ => Scope::App,
+        }
+    }
+
+    fn bucket(&self) -> BucketPath {
+        BucketPath {
+            scope: self.scope(),
+            name: self.bucket.clone().unwrap_or_default(),
+        }
+    }
+
+    fn object(&self) -> &str {
+        self.object.as_deref().unwrap_or_default()
+    }
+
+    fn entry(&self) -> (&str, &str) {
+        (
+            self.action.as_deref().unwrap_or_default(),
+            self.subject.as_deref().unwrap_or_default(),
+        )
+    }
+}
+
+async fn things() -> Error {
+    Error::new(
+        ErrorCode::ThingNotFound,
+        "Things are not supported by this server yet",
+    )
+}
+
+/// The bare type of `application/vnd.{appID}.{type}+json`, if the content type names one.
+fn data_type(headers: &HeaderMap, app_id: &str) -> Option<String> {
+    let ct = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
+    let ct = ct.split(';').next()?.trim();
+    let rest = ct.strip_prefix("application/vnd.")?.strip_suffix("+json")?;
+    let (app, t) = rest.split_once('.')?;
+    let ok = app == app_id
+        && (1..=64).contains(&t.len())
+        && t.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+    ok.then(|| t.to_owned())
+}
+
+fn media_type(app_id: &str, data_type: &Option<String>) -> String {
+    match data_type {
+        Some(t) => format!("application/vnd.{app_id}.{t}+json"),
+        None => "application/json".to_owned(),
+    }
+}
+
+fn with_etag(mut res: Response, version: i64) -> Response {
+    if let Ok(v) = HeaderValue::from_str(&format!("\"{version}\"")) {
+        res.headers_mut().insert(header::ETAG, v);
+    }
+    res
+}
+
+fn if_match(headers: &HeaderMap) -> Result<Option<i64>> {
+    match headers.get(header::IF_MATCH) {
+        None => Ok(None),
+        Some(v) => parse_if_match(v.to_str().unwrap_or("invalid")),
+    }
+}
+
+async fn write_of(
+    req: Request,
+    state: &AppState,
+    app_id: &str,
+) -> Result<(HeaderMap, ObjectWrite)> {
+    let headers = req.headers().clone();
+    let body = parse_object(&read_body(req, state).await?)?;
+    let data_type = data_type(&headers, app_id);
+    Ok((
+        headers,
+        ObjectWrite {
+            data: object_fields(body)?,
+            data_type,
+        },
+    ))
+}
+
+async fn create(
+    State(state): State<AppState>,
+    Path(p): Path<ScopedPath>,
+    req: Request,
+) -> Result<Response> {
+    let caller = caller(&state, &p.app, req.headers()).await?;
+    let (_, write) = write_of(req, &state, &p.app).await?;
+    let o = state
+        .service
+        .create_object(&caller, &p.bucket(), write)
+        .await?;
+    let mut res = json(
+        StatusCode::CREATED,
+        json!({"objectID": o.id, "createdAt": o.created_at, "dataType": media_type(&p.app, &o.data_type)}),
+    );
+    if let Ok(loc) = HeaderValue::from_str(&format!("objects/{}", o.id)) {
+        res.headers_mut().insert(header::LOCATION, loc);
+    }
+    Ok(with_etag(res, o.version))
+}
+
+fn document_response(o: &Object) -> Response {
+    with_etag(json(StatusCode::OK, object_document(o)), o.version)
+}
+
+async fn get_object(
+    State(state): State<AppState>,
+    Path(p): Path<ScopedPath>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    let caller = caller(&state, &p.app, &headers).await?;
+    let o = state
+        .service
+        .get_object(&caller, &p.bucket(), p.object())
+        .await?;
+    Ok(document_response(&o))
+}
+
+async fn put_object(
+    State(state): State<AppState>,
+    Path(p): Path<ScopedPath>,
+    req: Request,
+) -> Result<Response> {
+    let caller = caller(&state, &p.app, req.headers()).await?;
+    let (headers, write) = write_of(req, &state, &p.app).await?;
+    let pre = match (headers.get(header::IF_NONE_MATCH), if_match(&headers)?) {
+        (Some(v), _) if v.as_bytes() == b"*" => Precondition::Absent,
+        (_, Some(v)) => Precondition::Version(v),
+        _ => Precondition::None,
+    };
+    let (o, created) = state
+        .service
+        .put_object(&caller, &p.bucket(), p.object(), write, pre)
+        .await?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok(with_etag(
+        json(
+            status,
+            json!({"createdAt": o.created_at, "modifiedAt": o.modified_at}),
+        ),
+        o.version,
+    ))
+}
+
+/// `POST` on an object is a partial update only with `X-HTTP-Method-Override: PATCH`.
+async fn post_object(
+    state: State<AppState>,
+    p: Path<ScopedPath>,
+    req: Request,
+) -> Result<Response> {
+    let is_patch = req
+        .headers()
+        .get("x-http-method-override")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("PATCH"));
+    if !is_patch {
+        return Err(Error::new(
+            ErrorCode::MethodNotAllowed,
+            "POST on an object needs X-HTTP-Method-Override: PATCH",
+        ));
+    }
+    patch_object(state, p, req).await
+}
+
+async fn patch_object(
+    State(state): State<AppState>,
+    Path(p): Path<ScopedPath>,
+    req: Request,
+) -> Result<Response> {
+    let caller = caller(&state, &p.app, req.headers()).await?;
+    let (headers, write) = write_of(req, &state, &p.app).await?;
+    let o = state
+        .service
+        .patch_object(
+            &caller,
+            &p.bucket(),
+            p.object(),
+            write.data,
+            if_match(&headers)?,
+        )
+        .await?;
+    Ok(document_response(&o))
+}
+
+async fn delete_object(
+    State(state): State<AppState>,
+    Path(p): Path<ScopedPath>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    let caller = caller(&state, &p.app, &headers).await?;
+    state
+        .service
+        .delete_object(&caller, &p.bucket(), p.object(), if_match(&headers)?)
+        .await?;
+    Ok(no_content())
+}
+
+async fn delete_bucket(
+    State(state): State<AppState>,
+    Path(p): Path<ScopedPath>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    let caller = caller(&state, &p.app, &headers).await?;
+    state.service.delete_bucket(&caller, &p.bucket()).await?;
+    Ok(no_content())
+}
+
+async fn query(
+    State(state): State<AppState>,
+    Path(p): Path<ScopedPath>,
+    headers: HeaderMap,
+    JsonObject(body): JsonObject,
+) -> Result<Response> {
+    let caller = caller(&state, &p.app, &headers).await?;
+    let bucket_query = body.get("bucketQuery").ok_or_else(|| {
+        Error::from(ApiError::invalid_field(
+            "bucketQuery",
+            "bucketQuery is required",
+        ))
+    })?;
+    let q = BucketQuery::parse(bucket_query)?;
+    let limit = match body.get("bestEffortLimit") {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(v.as_i64().ok_or_else(|| {
+            Error::from(ApiError::invalid_field(
+                "bestEffortLimit",
+                "bestEffortLimit must be an integer",
+            ))
+        })?),
+    };
+    let after = match body.get("paginationKey") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.as_str()),
+        Some(_) => {
+            return Err(
+                ApiError::invalid_field("paginationKey", "paginationKey must be a string").into(),
+            )
+        }
+    };
+    let answer = state
+        .service
+        .query(&caller, &p.bucket(), &q, limit, after)
+        .await?;
+    Ok(match answer {
+        QueryAnswer::Count { into, count } => {
+            let mut aggs = Map::new();
+            aggs.insert(into, count.into());
+            json(StatusCode::OK, json!({ "aggregations": aggs }))
+        }
+        QueryAnswer::Page { results, next } => {
+            let mut body =
+                json!({ "queryDescription": "WHERE ( bucketQuery )", "results": results });
+            if let Some(next) = next {
+                body["nextPaginationKey"] = next.into();
+            }
+            json(StatusCode::OK, body)
+        }
+    })
+}
+
+// ---- ACLs ---------------------------------------------------------------------------------
+
+async fn scope_acl(
+    State(state): State<AppState>,
+    Path(p): Path<ScopedPath>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    let caller = caller(&state, &p.app, &headers).await?;
+    Ok(json(
+        StatusCode::OK,
+        state
+            .service
+            .scope_acl_document(&caller, &p.scope())
+            .await?,
+    ))
+}
+
+async fn change_scope(
+    state: AppState,
+    p: ScopedPath,
+    headers: HeaderMap,
+    grant: bool,
+) -> Result<Response> {
+    let caller = caller(&state, &p.app, &headers).await?;
+    let (action, subject) = p.entry();
+    state
+        .service
+        .change_scope_acl(&caller, &p.scope(), action, subject, grant)
+        .await?;
+    Ok(no_content())
+}
+
+async fn grant_scope(
+    State(s): State<AppState>,
+    Path(p): Path<ScopedPath>,
+    h: HeaderMap,
+) -> Result<Response> {
+    change_scope(s, p, h, true).await
+}
+
+async fn revoke_scope(
+    State(s): State<AppState>,
+    Path(p): Path<ScopedPath>,
+    h: HeaderMap,
+) -> Result<Response> {
+    change_scope(s, p, h, false).await
+}
+
+async fn bucket_acl(
+    State(state): State<AppState>,
+    Path(p): Path<ScopedPath>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    let caller = caller(&state, &p.app, &headers).await?;
+    Ok(json(
+        StatusCode::OK,
+        state
+            .service
+            .bucket_acl_document(&caller, &p.bucket())
+            .await?,
+    ))
+}
+
+async fn change_bucket(
+    state: AppState,
+    p: ScopedPath,
+    headers: HeaderMap,
+    grant: bool,
+) -> Result<Response> {
+    let caller = caller(&state, &p.app, &headers).await?;
+    let (action, subject) = p.entry();
+    state
+        .service
+        .change_bucket_acl(&caller, &p.bucket(), action, subject, grant)
+        .await?;
+    Ok(no_content())
+}
+
+async fn grant_bucket(
+    State(s): State<AppState>,
+    Path(p): Path<ScopedPath>,
+    h: HeaderMap,
+) -> Result<Response> {
+    change_bucket(s, p, h, true).await
+}
+
+async fn revoke_bucket(
+    State(s): State<AppState>,
+    Path(p): Path<ScopedPath>,
+    h: HeaderMap,
+) -> Result<Response> {
+    change_bucket(s, p, h, false).await
+}
+
+async fn object_acl(
+    State(state): State<AppState>,
+    Path(p): Path<ScopedPath>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    let caller = caller(&state, &p.app, &headers).await?;
+    Ok(json(
+        StatusCode::OK,
+        state
+            .service
+            .object_acl_document(&caller, &p.bucket(), p.object())
+            .await?,
+    ))
+}
+
+async fn change_object(
+    state: AppState,
+    p: ScopedPath,
+    headers: HeaderMap,
+    grant: bool,
+) -> Result<Response> {
+    let caller = caller(&state, &p.app, &headers).await?;
+    let (action, subject) = p.entry();
+    state
+        .service
+        .change_object_acl(&caller, &p.bucket(), p.object(), action, subject, grant)
+        .await?;
+    Ok(no_content())
+}
+
+async fn grant_object(
+    State(s): State<AppState>,
+    Path(p): Path<ScopedPath>,
+    h: HeaderMap,
+) -> Result<Response> {
+    change_object(s, p, h, true).await
+}
+
+async fn revoke_object(
+    State(s): State<AppState>,
+    Path(p): Path<ScopedPath>,
+    h: HeaderMap,
+) -> Result<Response> {
+    change_object(s, p, h, false).await
+}
