@@ -28,7 +28,8 @@ pub use sql::{open, Dialect, SqlStore};
 pub type Result<T> = std::result::Result<T, StorageError>;
 
 /// Everything Kumo persists. Each method is one atomic unit: either all of it is written or
-/// none of it is. Every method is scoped by app ID, so no call can touch another app's rows.
+/// none of it is. Every write of a user, group or object also records a change [`Event`]
+/// naming its [`Actor`], in the same transaction (the outbox hooks will consume). Every method is scoped by app ID, so no call can touch another app's rows.
 #[async_trait]
 pub trait Storage: Send + Sync + 'static {
     /// Which backend this is, for logs and `/health`.
@@ -47,11 +48,11 @@ pub trait Storage: Send + Sync + 'static {
 
     // ---- users ----------------------------------------------------------------------------
     /// Inserts a user; `Conflict` names the identifier already taken. `internal_id` is assigned.
-    async fn create_user(&self, app_id: &str, user: &User) -> Result<User>;
+    async fn create_user(&self, app_id: &str, user: &User, actor: &Actor) -> Result<User>;
     async fn get_user(&self, app_id: &str, user_id: &str) -> Result<Option<User>>;
     async fn find_user(&self, app_id: &str, key: &UserKey) -> Result<Option<User>>;
     /// Rewrites every mutable column of an existing user (not the password).
-    async fn update_user(&self, app_id: &str, user: &User) -> Result<()>;
+    async fn update_user(&self, app_id: &str, user: &User, actor: &Actor) -> Result<()>;
     /// Sets a new password hash and drops every token of the user, atomically.
     async fn set_password(
         &self,
@@ -59,9 +60,10 @@ pub trait Storage: Send + Sync + 'static {
         user_id: &str,
         password_hash: &str,
         modified_at: i64,
+        actor: &Actor,
     ) -> Result<()>;
     /// Deletes the user with its tokens and group memberships; false if there was none.
-    async fn delete_user(&self, app_id: &str, user_id: &str) -> Result<bool>;
+    async fn delete_user(&self, app_id: &str, user_id: &str, actor: &Actor) -> Result<bool>;
 
     // ---- tokens ---------------------------------------------------------------------------
     async fn insert_token(&self, token: &Token) -> Result<()>;
@@ -76,6 +78,7 @@ pub trait Storage: Send + Sync + 'static {
         app_id: &str,
         group: &Group,
         members: &[String],
+        actor: &Actor,
     ) -> Result<Vec<String>>;
     async fn get_group(&self, app_id: &str, group_id: &str) -> Result<Option<Group>>;
     async fn rename_group(
@@ -84,6 +87,7 @@ pub trait Storage: Send + Sync + 'static {
         group_id: &str,
         name: &str,
         modified_at: i64,
+        actor: &Actor,
     ) -> Result<()>;
     /// Changes the owner, who becomes a member too. `NotFound(User)` if no such user.
     async fn set_group_owner(
@@ -92,12 +96,25 @@ pub trait Storage: Send + Sync + 'static {
         group_id: &str,
         owner: &str,
         modified_at: i64,
+        actor: &Actor,
     ) -> Result<()>;
-    async fn delete_group(&self, app_id: &str, group_id: &str) -> Result<bool>;
+    async fn delete_group(&self, app_id: &str, group_id: &str, actor: &Actor) -> Result<bool>;
     /// Adds a member (idempotent). `NotFound(User)` / `NotFound(Group)` as the case may be.
-    async fn add_member(&self, app_id: &str, group_id: &str, user_id: &str) -> Result<()>;
+    async fn add_member(
+        &self,
+        app_id: &str,
+        group_id: &str,
+        user_id: &str,
+        actor: &Actor,
+    ) -> Result<()>;
     /// Removes a member; false if the user was not one.
-    async fn remove_member(&self, app_id: &str, group_id: &str, user_id: &str) -> Result<bool>;
+    async fn remove_member(
+        &self,
+        app_id: &str,
+        group_id: &str,
+        user_id: &str,
+        actor: &Actor,
+    ) -> Result<bool>;
     /// Member IDs in the order they joined.
     async fn list_members(&self, app_id: &str, group_id: &str) -> Result<Vec<String>>;
     async fn groups_owned_by(&self, app_id: &str, user_id: &str) -> Result<Vec<Group>>;

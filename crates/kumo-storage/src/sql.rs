@@ -9,12 +9,13 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use serde_json::{Map, Value};
+use serde_json::{json, Map, Value};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::{AnyConnection, AnyPool, Executor, Row};
 
 use crate::migrations::MIGRATIONS;
 use crate::model::normalize;
+use crate::sql_objects::record;
 use crate::{
     Actor, App, Bucket, BucketRef, Entity, Event, Group, Hit, NewBucket, Object, Precondition,
     Result, Scope, Storage, StorageError, Token, User, UserKey,
@@ -328,7 +329,7 @@ impl Storage for SqlStore {
         Ok(row.try_get::<i64, _>(0)?)
     }
 
-    async fn create_user(&self, app_id: &str, user: &User) -> Result<User> {
+    async fn create_user(&self, app_id: &str, user: &User, actor: &Actor) -> Result<User> {
         let sql = format!(
             "INSERT INTO users (app_id, id, created_at, {USER_FIELDS}) VALUES \
              ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) \
@@ -338,7 +339,17 @@ impl Storage for SqlStore {
             .bind(app_id)
             .bind(&user.id)
             .bind(user.created_at);
-        let row = bind_user_fields(query, user).fetch_one(&self.write).await?;
+        let mut tx = self.write.begin().await?;
+        let row = bind_user_fields(query, user).fetch_one(&mut *tx).await?;
+        record(
+            &mut tx,
+            app_id,
+            "user.created",
+            json!({ "userID": user.id }),
+            actor,
+        )
+        .await?;
+        tx.commit().await?;
         user_from_row(&row)
     }
 
@@ -369,7 +380,7 @@ impl Storage for SqlStore {
             .transpose()
     }
 
-    async fn update_user(&self, app_id: &str, user: &User) -> Result<()> {
+    async fn update_user(&self, app_id: &str, user: &User, actor: &Actor) -> Result<()> {
         let assignments: Vec<String> = USER_FIELDS
             .split(", ")
             .enumerate()
@@ -379,14 +390,24 @@ impl Storage for SqlStore {
             "UPDATE users SET {} WHERE app_id = $16 AND id = $17",
             assignments.join(", ")
         );
+        let mut tx = self.write.begin().await?;
         let done = bind_user_fields(sqlx::query(&sql), user)
             .bind(app_id)
             .bind(&user.id)
-            .execute(&self.write)
+            .execute(&mut *tx)
             .await?;
         if done.rows_affected() == 0 {
             return Err(StorageError::NotFound(Entity::User));
         }
+        record(
+            &mut tx,
+            app_id,
+            "user.updated",
+            json!({ "userID": user.id }),
+            actor,
+        )
+        .await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -396,6 +417,7 @@ impl Storage for SqlStore {
         user_id: &str,
         password_hash: &str,
         modified_at: i64,
+        actor: &Actor,
     ) -> Result<()> {
         let mut tx = self.write.begin().await?;
         let done = sqlx::query(
@@ -415,11 +437,13 @@ impl Storage for SqlStore {
             .bind(user_id)
             .execute(&mut *tx)
             .await?;
+        let target = json!({ "userID": user_id });
+        record(&mut tx, app_id, "user.password_changed", target, actor).await?;
         tx.commit().await?;
         Ok(())
     }
 
-    async fn delete_user(&self, app_id: &str, user_id: &str) -> Result<bool> {
+    async fn delete_user(&self, app_id: &str, user_id: &str, actor: &Actor) -> Result<bool> {
         let mut tx = self.write.begin().await?;
         for sql in [
             "DELETE FROM tokens WHERE app_id = $1 AND user_id = $2",
@@ -437,8 +461,19 @@ impl Storage for SqlStore {
             .bind(user_id)
             .execute(&mut *tx)
             .await?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        record(
+            &mut tx,
+            app_id,
+            "user.deleted",
+            json!({ "userID": user_id }),
+            actor,
+        )
+        .await?;
         tx.commit().await?;
-        Ok(done.rows_affected() > 0)
+        Ok(true)
     }
 
     async fn insert_token(&self, token: &Token) -> Result<()> {
@@ -480,6 +515,7 @@ impl Storage for SqlStore {
         app_id: &str,
         group: &Group,
         members: &[String],
+        actor: &Actor,
     ) -> Result<Vec<String>> {
         let mut tx = self.write.begin().await?;
         if let Some(owner) = &group.owner {
@@ -510,6 +546,14 @@ impl Storage for SqlStore {
                 not_found.push(member.clone());
             }
         }
+        record(
+            &mut tx,
+            app_id,
+            "group.created",
+            json!({ "groupID": group.id }),
+            actor,
+        )
+        .await?;
         tx.commit().await?;
         Ok(not_found)
     }
@@ -532,7 +576,9 @@ impl Storage for SqlStore {
         group_id: &str,
         name: &str,
         modified_at: i64,
+        actor: &Actor,
     ) -> Result<()> {
+        let mut tx = self.write.begin().await?;
         let done = sqlx::query(
             "UPDATE user_groups SET name = $1, modified_at = $2 WHERE app_id = $3 AND id = $4",
         )
@@ -540,11 +586,14 @@ impl Storage for SqlStore {
         .bind(modified_at)
         .bind(app_id)
         .bind(group_id)
-        .execute(&self.write)
+        .execute(&mut *tx)
         .await?;
         if done.rows_affected() == 0 {
             return Err(StorageError::NotFound(Entity::Group));
         }
+        let target = json!({ "groupID": group_id, "name": name });
+        record(&mut tx, app_id, "group.renamed", target, actor).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -554,6 +603,7 @@ impl Storage for SqlStore {
         group_id: &str,
         owner: &str,
         modified_at: i64,
+        actor: &Actor,
     ) -> Result<()> {
         let mut tx = self.write.begin().await?;
         if !user_exists(&mut tx, app_id, owner).await? {
@@ -572,21 +622,42 @@ impl Storage for SqlStore {
             return Err(StorageError::NotFound(Entity::Group));
         }
         insert_member(&mut tx, app_id, group_id, owner).await?;
+        let target = json!({ "groupID": group_id, "owner": owner });
+        record(&mut tx, app_id, "group.owner_changed", target, actor).await?;
         tx.commit().await?;
         Ok(())
     }
 
-    async fn delete_group(&self, app_id: &str, group_id: &str) -> Result<bool> {
+    async fn delete_group(&self, app_id: &str, group_id: &str, actor: &Actor) -> Result<bool> {
+        let mut tx = self.write.begin().await?;
         // Members go with the group through ON DELETE CASCADE.
         let done = sqlx::query("DELETE FROM user_groups WHERE app_id = $1 AND id = $2")
             .bind(app_id)
             .bind(group_id)
-            .execute(&self.write)
+            .execute(&mut *tx)
             .await?;
-        Ok(done.rows_affected() > 0)
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        record(
+            &mut tx,
+            app_id,
+            "group.deleted",
+            json!({ "groupID": group_id }),
+            actor,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
-    async fn add_member(&self, app_id: &str, group_id: &str, user_id: &str) -> Result<()> {
+    async fn add_member(
+        &self,
+        app_id: &str,
+        group_id: &str,
+        user_id: &str,
+        actor: &Actor,
+    ) -> Result<()> {
         let mut tx = self.write.begin().await?;
         let group = sqlx::query("SELECT 1 FROM user_groups WHERE app_id = $1 AND id = $2")
             .bind(app_id)
@@ -600,20 +671,35 @@ impl Storage for SqlStore {
             return Err(StorageError::NotFound(Entity::User));
         }
         insert_member(&mut tx, app_id, group_id, user_id).await?;
+        let target = json!({ "groupID": group_id, "userID": user_id });
+        record(&mut tx, app_id, "group.member_added", target, actor).await?;
         tx.commit().await?;
         Ok(())
     }
 
-    async fn remove_member(&self, app_id: &str, group_id: &str, user_id: &str) -> Result<bool> {
+    async fn remove_member(
+        &self,
+        app_id: &str,
+        group_id: &str,
+        user_id: &str,
+        actor: &Actor,
+    ) -> Result<bool> {
+        let mut tx = self.write.begin().await?;
         let done = sqlx::query(
             "DELETE FROM group_members WHERE app_id = $1 AND group_id = $2 AND user_id = $3",
         )
         .bind(app_id)
         .bind(group_id)
         .bind(user_id)
-        .execute(&self.write)
+        .execute(&mut *tx)
         .await?;
-        Ok(done.rows_affected() > 0)
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        let target = json!({ "groupID": group_id, "userID": user_id });
+        record(&mut tx, app_id, "group.member_removed", target, actor).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     async fn list_members(&self, app_id: &str, group_id: &str) -> Result<Vec<String>> {

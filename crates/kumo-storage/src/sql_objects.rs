@@ -48,7 +48,7 @@ fn bucket_target(b: &BucketRef) -> Value {
     json!({ "scope": b.scope.key(), "bucket": b.name })
 }
 
-async fn record(
+pub(crate) async fn record(
     conn: &mut AnyConnection,
     app_id: &str,
     kind: &str,

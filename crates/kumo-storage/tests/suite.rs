@@ -4,7 +4,7 @@
 mod common;
 
 use kumo_storage::{
-    open, App, Entity, Group, SqlStore, Storage, StorageError, Token, Unique, User, UserKey,
+    open, Actor, App, Entity, Group, SqlStore, Storage, StorageError, Token, Unique, User, UserKey,
 };
 use serde_json::json;
 
@@ -21,7 +21,15 @@ on_both_backends!(
     apps_are_isolated,
     reopening_keeps_data_and_skips_applied_migrations,
     concurrent_registrations_of_one_name_admit_one,
+    user_and_group_changes_record_events,
 );
+
+fn actor() -> Actor {
+    Actor {
+        principal: "admin".into(),
+        from_server_code: false,
+    }
+}
 
 fn app(id: &str) -> App {
     App {
@@ -58,7 +66,7 @@ fn group(id: &str, owner: Option<&str>) -> Group {
 async fn setup(s: &SqlStore, app_id: &str, users: &[&str]) {
     s.create_app(&app(app_id)).await.unwrap();
     for u in users {
-        s.create_user(app_id, &user(u, &format!("login-{u}")))
+        s.create_user(app_id, &user(u, &format!("login-{u}")), &actor())
             .await
             .unwrap();
     }
@@ -91,9 +99,12 @@ async fn users_round_trip_and_lookup(s: std::sync::Arc<SqlStore>, _: String) {
         .as_object()
         .unwrap()
         .clone();
-    let created = s.create_user("a1", &u).await.unwrap();
+    let created = s.create_user("a1", &u, &actor()).await.unwrap();
     assert!(created.internal_id > 0);
-    let second = s.create_user("a1", &user("u-2", "bob")).await.unwrap();
+    let second = s
+        .create_user("a1", &user("u-2", "bob"), &actor())
+        .await
+        .unwrap();
     assert!(second.internal_id > created.internal_id);
 
     let got = s.get_user("a1", "u-1").await.unwrap().unwrap();
@@ -127,7 +138,7 @@ async fn user_identifiers_are_unique_per_app(s: std::sync::Arc<SqlStore>, _: Str
     let mut u = user("u-1", "alice");
     u.email = Some("a@example.com".into());
     u.phone = Some("+10000000001".into());
-    s.create_user("a1", &u).await.unwrap();
+    s.create_user("a1", &u, &actor()).await.unwrap();
 
     let clash = |id: &str| {
         let mut c = user(id, &format!("other-{id}"));
@@ -136,7 +147,7 @@ async fn user_identifiers_are_unique_per_app(s: std::sync::Arc<SqlStore>, _: Str
     };
     let mut c = clash("u-2");
     c.login_name = Some("ALICE".into());
-    let e = s.create_user("a1", &c).await.unwrap_err();
+    let e = s.create_user("a1", &c, &actor()).await.unwrap_err();
     assert!(
         matches!(e, StorageError::Conflict(Unique::LoginName)),
         "{e:?}"
@@ -144,23 +155,27 @@ async fn user_identifiers_are_unique_per_app(s: std::sync::Arc<SqlStore>, _: Str
 
     let mut c = clash("u-3");
     c.email = Some("A@EXAMPLE.COM".into());
-    let e = s.create_user("a1", &c).await.unwrap_err();
+    let e = s.create_user("a1", &c, &actor()).await.unwrap_err();
     assert!(matches!(e, StorageError::Conflict(Unique::Email)), "{e:?}");
 
     let mut c = clash("u-4");
     c.phone = Some("+10000000001".into());
-    let e = s.create_user("a1", &c).await.unwrap_err();
+    let e = s.create_user("a1", &c, &actor()).await.unwrap_err();
     assert!(matches!(e, StorageError::Conflict(Unique::Phone)), "{e:?}");
 
     let e = s
-        .create_user("a1", &user("u-1", "fresh"))
+        .create_user("a1", &user("u-1", "fresh"), &actor())
         .await
         .unwrap_err();
     assert!(matches!(e, StorageError::Conflict(Unique::UserId)), "{e:?}");
 
     // Users without an email or phone never collide on the missing values.
-    s.create_user("a1", &user("u-5", "carol")).await.unwrap();
-    s.create_user("a1", &user("u-6", "dave")).await.unwrap();
+    s.create_user("a1", &user("u-5", "carol"), &actor())
+        .await
+        .unwrap();
+    s.create_user("a1", &user("u-6", "dave"), &actor())
+        .await
+        .unwrap();
 }
 
 async fn update_user_rewrites_fields_and_keeps_uniqueness(s: std::sync::Arc<SqlStore>, _: String) {
@@ -170,7 +185,7 @@ async fn update_user_rewrites_fields_and_keeps_uniqueness(s: std::sync::Arc<SqlS
     u.custom = json!({"score": 5}).as_object().unwrap().clone();
     u.email = Some("new@example.com".into());
     u.modified_at = 99;
-    s.update_user("a1", &u).await.unwrap();
+    s.update_user("a1", &u, &actor()).await.unwrap();
     let got = s.get_user("a1", "u-1").await.unwrap().unwrap();
     assert_eq!(got, u);
     assert!(s
@@ -181,7 +196,7 @@ async fn update_user_rewrites_fields_and_keeps_uniqueness(s: std::sync::Arc<SqlS
 
     let mut other = s.get_user("a1", "u-2").await.unwrap().unwrap();
     other.login_name = Some("LOGIN-U-1".into());
-    let e = s.update_user("a1", &other).await.unwrap_err();
+    let e = s.update_user("a1", &other, &actor()).await.unwrap_err();
     assert!(
         matches!(e, StorageError::Conflict(Unique::LoginName)),
         "{e:?}"
@@ -198,7 +213,7 @@ async fn update_user_rewrites_fields_and_keeps_uniqueness(s: std::sync::Arc<SqlS
     );
 
     let ghost = user("ghost", "ghost");
-    let e = s.update_user("a1", &ghost).await.unwrap_err();
+    let e = s.update_user("a1", &ghost, &actor()).await.unwrap_err();
     assert!(matches!(e, StorageError::NotFound(Entity::User)), "{e:?}");
 }
 
@@ -223,7 +238,7 @@ async fn password_change_revokes_tokens(s: std::sync::Arc<SqlStore>, _: String) 
     s.insert_token(&token("t3", "a1", Some("u-2")))
         .await
         .unwrap();
-    s.set_password("a1", "u-1", "$argon2id$new", 50)
+    s.set_password("a1", "u-1", "$argon2id$new", 50, &actor())
         .await
         .unwrap();
     let u = s.get_user("a1", "u-1").await.unwrap().unwrap();
@@ -235,7 +250,10 @@ async fn password_change_revokes_tokens(s: std::sync::Arc<SqlStore>, _: String) 
         s.get_token("t3").await.unwrap().is_some(),
         "other users keep theirs"
     );
-    let e = s.set_password("a1", "ghost", "x", 1).await.unwrap_err();
+    let e = s
+        .set_password("a1", "ghost", "x", 1, &actor())
+        .await
+        .unwrap_err();
     assert!(matches!(e, StorageError::NotFound(Entity::User)));
 }
 
@@ -244,21 +262,21 @@ async fn delete_user_removes_tokens_and_memberships(s: std::sync::Arc<SqlStore>,
     s.insert_token(&token("t1", "a1", Some("u-1")))
         .await
         .unwrap();
-    s.create_group("a1", &group("g1", Some("u-1")), &["u-2".into()])
+    s.create_group("a1", &group("g1", Some("u-1")), &["u-2".into()], &actor())
         .await
         .unwrap();
-    s.create_group("a1", &group("g2", Some("u-2")), &["u-1".into()])
+    s.create_group("a1", &group("g2", Some("u-2")), &["u-1".into()], &actor())
         .await
         .unwrap();
-    assert!(s.delete_user("a1", "u-1").await.unwrap());
-    assert!(!s.delete_user("a1", "u-1").await.unwrap());
+    assert!(s.delete_user("a1", "u-1", &actor()).await.unwrap());
+    assert!(!s.delete_user("a1", "u-1", &actor()).await.unwrap());
     assert!(s.get_user("a1", "u-1").await.unwrap().is_none());
     assert!(s.get_token("t1").await.unwrap().is_none());
     assert_eq!(s.list_members("a1", "g2").await.unwrap(), vec!["u-2"]);
     assert_eq!(s.list_members("a1", "g1").await.unwrap(), vec!["u-2"]);
     assert_eq!(s.get_group("a1", "g1").await.unwrap().unwrap().owner, None);
     // The login name is free again.
-    s.create_user("a1", &user("u-9", "login-u-1"))
+    s.create_user("a1", &user("u-9", "login-u-1"), &actor())
         .await
         .unwrap();
 }
@@ -281,6 +299,7 @@ async fn group_life_cycle(s: std::sync::Arc<SqlStore>, _: String) {
             "a1",
             &group("g1", Some("u-1")),
             &["u-2".into(), "nobody".into(), "u-2".into(), "nobody".into()],
+            &actor(),
         )
         .await
         .unwrap();
@@ -290,7 +309,7 @@ async fn group_life_cycle(s: std::sync::Arc<SqlStore>, _: String) {
         vec!["u-1", "u-2"]
     );
     let e = s
-        .create_group("a1", &group("g1", Some("u-2")), &[])
+        .create_group("a1", &group("g1", Some("u-2")), &[], &actor())
         .await
         .unwrap_err();
     assert!(
@@ -298,23 +317,27 @@ async fn group_life_cycle(s: std::sync::Arc<SqlStore>, _: String) {
         "{e:?}"
     );
 
-    s.rename_group("a1", "g1", "Renamed", 7).await.unwrap();
+    s.rename_group("a1", "g1", "Renamed", 7, &actor())
+        .await
+        .unwrap();
     let g = s.get_group("a1", "g1").await.unwrap().unwrap();
     assert_eq!(
         (g.name.as_str(), g.modified_at, g.created_at),
         ("Renamed", 7, 5)
     );
 
-    s.add_member("a1", "g1", "u-3").await.unwrap();
-    s.add_member("a1", "g1", "u-3").await.unwrap(); // idempotent
+    s.add_member("a1", "g1", "u-3", &actor()).await.unwrap();
+    s.add_member("a1", "g1", "u-3", &actor()).await.unwrap(); // idempotent
     assert_eq!(
         s.list_members("a1", "g1").await.unwrap(),
         vec!["u-1", "u-2", "u-3"]
     );
-    assert!(s.remove_member("a1", "g1", "u-2").await.unwrap());
-    assert!(!s.remove_member("a1", "g1", "u-2").await.unwrap());
+    assert!(s.remove_member("a1", "g1", "u-2", &actor()).await.unwrap());
+    assert!(!s.remove_member("a1", "g1", "u-2", &actor()).await.unwrap());
 
-    s.set_group_owner("a1", "g1", "u-2", 8).await.unwrap();
+    s.set_group_owner("a1", "g1", "u-2", 8, &actor())
+        .await
+        .unwrap();
     let g = s.get_group("a1", "g1").await.unwrap().unwrap();
     assert_eq!(g.owner.as_deref(), Some("u-2"));
     assert!(s
@@ -323,7 +346,7 @@ async fn group_life_cycle(s: std::sync::Arc<SqlStore>, _: String) {
         .unwrap()
         .contains(&"u-2".to_owned()));
 
-    s.create_group("a1", &group("g2", Some("u-3")), &[])
+    s.create_group("a1", &group("g2", Some("u-3")), &[], &actor())
         .await
         .unwrap();
     let owned: Vec<_> = s.groups_owned_by("a1", "u-2").await.unwrap();
@@ -337,15 +360,15 @@ async fn group_life_cycle(s: std::sync::Arc<SqlStore>, _: String) {
         ["g1", "g2"]
     );
 
-    assert!(s.delete_group("a1", "g1").await.unwrap());
-    assert!(!s.delete_group("a1", "g1").await.unwrap());
+    assert!(s.delete_group("a1", "g1", &actor()).await.unwrap());
+    assert!(!s.delete_group("a1", "g1", &actor()).await.unwrap());
     assert!(s.get_group("a1", "g1").await.unwrap().is_none());
     assert!(s.list_members("a1", "g1").await.unwrap().is_empty());
     let member: Vec<_> = s.groups_with_member("a1", "u-3").await.unwrap();
     assert_eq!(member.len(), 1);
 
     // A group may exist without an owner (created by the app admin).
-    s.create_group("a1", &group("g3", None), &["u-1".into()])
+    s.create_group("a1", &group("g3", None), &["u-1".into()], &actor())
         .await
         .unwrap();
     assert_eq!(s.list_members("a1", "g3").await.unwrap(), vec!["u-1"]);
@@ -354,7 +377,7 @@ async fn group_life_cycle(s: std::sync::Arc<SqlStore>, _: String) {
 async fn group_membership_errors(s: std::sync::Arc<SqlStore>, _: String) {
     setup(&s, "a1", &["u-1"]).await;
     let e = s
-        .create_group("a1", &group("g1", Some("ghost")), &[])
+        .create_group("a1", &group("g1", Some("ghost")), &[], &actor())
         .await
         .unwrap_err();
     assert!(matches!(e, StorageError::NotFound(Entity::User)), "{e:?}");
@@ -363,18 +386,33 @@ async fn group_membership_errors(s: std::sync::Arc<SqlStore>, _: String) {
         "nothing half-written"
     );
 
-    s.create_group("a1", &group("g1", Some("u-1")), &[])
+    s.create_group("a1", &group("g1", Some("u-1")), &[], &actor())
         .await
         .unwrap();
-    let e = s.add_member("a1", "g1", "ghost").await.unwrap_err();
+    let e = s
+        .add_member("a1", "g1", "ghost", &actor())
+        .await
+        .unwrap_err();
     assert!(matches!(e, StorageError::NotFound(Entity::User)), "{e:?}");
-    let e = s.add_member("a1", "nog", "u-1").await.unwrap_err();
+    let e = s
+        .add_member("a1", "nog", "u-1", &actor())
+        .await
+        .unwrap_err();
     assert!(matches!(e, StorageError::NotFound(Entity::Group)), "{e:?}");
-    let e = s.set_group_owner("a1", "nog", "u-1", 1).await.unwrap_err();
+    let e = s
+        .set_group_owner("a1", "nog", "u-1", 1, &actor())
+        .await
+        .unwrap_err();
     assert!(matches!(e, StorageError::NotFound(Entity::Group)), "{e:?}");
-    let e = s.set_group_owner("a1", "g1", "ghost", 1).await.unwrap_err();
+    let e = s
+        .set_group_owner("a1", "g1", "ghost", 1, &actor())
+        .await
+        .unwrap_err();
     assert!(matches!(e, StorageError::NotFound(Entity::User)), "{e:?}");
-    let e = s.rename_group("a1", "nog", "x", 1).await.unwrap_err();
+    let e = s
+        .rename_group("a1", "nog", "x", 1, &actor())
+        .await
+        .unwrap_err();
     assert!(matches!(e, StorageError::NotFound(Entity::Group)), "{e:?}");
 }
 
@@ -382,18 +420,18 @@ async fn apps_are_isolated(s: std::sync::Arc<SqlStore>, _: String) {
     setup(&s, "a1", &["u-1"]).await;
     setup(&s, "a2", &[]).await;
     // The same login name and user ID may exist in another app.
-    s.create_user("a2", &user("u-1", "login-u-1"))
+    s.create_user("a2", &user("u-1", "login-u-1"), &actor())
         .await
         .unwrap();
-    s.create_group("a1", &group("g1", Some("u-1")), &[])
+    s.create_group("a1", &group("g1", Some("u-1")), &[], &actor())
         .await
         .unwrap();
     assert!(s.get_group("a2", "g1").await.unwrap().is_none());
-    assert!(!s.delete_group("a2", "g1").await.unwrap());
-    let e = s.add_member("a2", "g1", "u-1").await.unwrap_err();
+    assert!(!s.delete_group("a2", "g1", &actor()).await.unwrap());
+    let e = s.add_member("a2", "g1", "u-1", &actor()).await.unwrap_err();
     assert!(matches!(e, StorageError::NotFound(Entity::Group)));
     assert!(s.groups_owned_by("a2", "u-1").await.unwrap().is_empty());
-    assert!(s.delete_user("a2", "u-1").await.unwrap());
+    assert!(s.delete_user("a2", "u-1", &actor()).await.unwrap());
     assert!(s.get_user("a1", "u-1").await.unwrap().is_some());
     assert!(s
         .find_user("a2", &UserKey::LoginName("login-u-1".into()))
@@ -418,7 +456,10 @@ async fn concurrent_registrations_of_one_name_admit_one(s: std::sync::Arc<SqlSto
     let tasks: Vec<_> = (0..8)
         .map(|i| {
             let s = s.clone();
-            tokio::spawn(async move { s.create_user("a1", &user(&format!("u-{i}"), "same")).await })
+            tokio::spawn(async move {
+                s.create_user("a1", &user(&format!("u-{i}"), "same"), &actor())
+                    .await
+            })
         })
         .collect();
     let mut ok = 0;
@@ -430,4 +471,56 @@ async fn concurrent_registrations_of_one_name_admit_one(s: std::sync::Arc<SqlSto
         }
     }
     assert_eq!(ok, 1);
+}
+
+async fn user_and_group_changes_record_events(s: std::sync::Arc<SqlStore>, _: String) {
+    setup(&s, "a1", &["u-1", "u-2"]).await;
+    let by_code = Actor {
+        principal: "user:u-1".into(),
+        from_server_code: true,
+    };
+    let mut u = s.get_user("a1", "u-1").await.unwrap().unwrap();
+    u.display_name = Some("x".into());
+    s.update_user("a1", &u, &by_code).await.unwrap();
+    s.set_password("a1", "u-1", "h", 2, &actor()).await.unwrap();
+    s.create_group("a1", &group("g1", Some("u-1")), &[], &actor())
+        .await
+        .unwrap();
+    s.add_member("a1", "g1", "u-2", &actor()).await.unwrap();
+    s.rename_group("a1", "g1", "n", 3, &actor()).await.unwrap();
+    s.set_group_owner("a1", "g1", "u-2", 4, &actor())
+        .await
+        .unwrap();
+    s.remove_member("a1", "g1", "u-1", &actor()).await.unwrap();
+    // Failed or empty changes record nothing.
+    assert!(!s.remove_member("a1", "g1", "u-1", &actor()).await.unwrap());
+    let _ = s
+        .rename_group("a1", "nope", "n", 3, &actor())
+        .await
+        .unwrap_err();
+    s.delete_group("a1", "g1", &actor()).await.unwrap();
+    s.delete_user("a1", "u-1", &actor()).await.unwrap();
+    assert!(!s.delete_user("a1", "u-1", &actor()).await.unwrap());
+    let events = s.events_since("a1", 0, 100).await.unwrap();
+    let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "user.created",
+            "user.created",
+            "user.updated",
+            "user.password_changed",
+            "group.created",
+            "group.member_added",
+            "group.renamed",
+            "group.owner_changed",
+            "group.member_removed",
+            "group.deleted",
+            "user.deleted",
+        ]
+    );
+    assert!(events[2].from_server_code);
+    assert_eq!(events[2].actor, "user:u-1");
+    assert_eq!(events[5].target, json!({"groupID": "g1", "userID": "u-2"}));
+    assert!(events.windows(2).all(|w| w[0].seq < w[1].seq));
 }

@@ -510,13 +510,13 @@ pub fn matches(clause: &Clause, fields: &Fields) -> bool {
         Clause::Prefix { field, prefix } => {
             matches!(scalar(field), Some(Scalar::Str(s)) if s.starts_with(prefix.as_str()))
         }
-        Clause::HasField { field, field_type } => match (scalar(field), field_type) {
+        Clause::HasField { field, field_type } => matches!(
+            (scalar(field), field_type),
             (Some(Scalar::Str(_)), FieldType::String)
-            | (Some(Scalar::Int(_)), FieldType::Integer)
-            | (Some(Scalar::Decimal(_)), FieldType::Decimal)
-            | (Some(Scalar::Bool(_)), FieldType::Boolean) => true,
-            _ => false,
-        },
+                | (Some(Scalar::Int(_)), FieldType::Integer)
+                | (Some(Scalar::Decimal(_)), FieldType::Decimal)
+                | (Some(Scalar::Bool(_)), FieldType::Boolean)
+        ),
         Clause::GeoBox { field, ne, sw } => fields
             .get(field)
             .and_then(Point::from_json)

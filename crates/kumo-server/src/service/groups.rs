@@ -8,7 +8,7 @@ use kumo_storage::Group;
 use kumo_types::{ids, now_ms, validate, ApiError, ErrorCode};
 use serde_json::{json, Map, Value};
 
-use super::Service;
+use super::{actor_of, Service};
 use crate::auth::Caller;
 use crate::error::{Error, Result};
 
@@ -129,7 +129,7 @@ impl Service {
         };
         let not_found = self
             .storage
-            .create_group(&caller.app.id, &group, &input.members)
+            .create_group(&caller.app.id, &group, &input.members, &actor_of(caller))
             .await?;
         Ok((id, not_found))
     }
@@ -163,7 +163,7 @@ impl Service {
         validate::group_name(name)?;
         Ok(self
             .storage
-            .rename_group(&caller.app.id, group_id, name, now_ms())
+            .rename_group(&caller.app.id, group_id, name, now_ms(), &actor_of(caller))
             .await?)
     }
 
@@ -177,14 +177,18 @@ impl Service {
         Self::require_owner(caller, &group, "change its owner")?;
         Ok(self
             .storage
-            .set_group_owner(&caller.app.id, group_id, owner, now_ms())
+            .set_group_owner(&caller.app.id, group_id, owner, now_ms(), &actor_of(caller))
             .await?)
     }
 
     pub async fn delete_group(&self, caller: &Caller, group_id: &str) -> Result<()> {
         let group = self.load_group(caller, group_id).await?;
         Self::require_owner(caller, &group, "delete it")?;
-        if !self.storage.delete_group(&caller.app.id, group_id).await? {
+        if !self
+            .storage
+            .delete_group(&caller.app.id, group_id, &actor_of(caller))
+            .await?
+        {
             return Err(group_not_found());
         }
         Ok(())
@@ -200,7 +204,7 @@ impl Service {
         Self::require_owner(caller, &group, "add members")?;
         Ok(self
             .storage
-            .add_member(&caller.app.id, group_id, user_id)
+            .add_member(&caller.app.id, group_id, user_id, &actor_of(caller))
             .await?)
     }
 
@@ -223,7 +227,7 @@ impl Service {
         }
         if !self
             .storage
-            .remove_member(&caller.app.id, group_id, user_id)
+            .remove_member(&caller.app.id, group_id, user_id, &actor_of(caller))
             .await?
         {
             return Err(Error(

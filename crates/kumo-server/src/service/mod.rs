@@ -11,7 +11,7 @@ mod users;
 
 use std::sync::Arc;
 
-use kumo_storage::Storage;
+use kumo_storage::{Actor, Storage};
 
 pub use apps::{create_app, AppCredentials};
 pub use groups::{group_document, GroupInput};
@@ -21,7 +21,7 @@ pub use objects::{
 pub use tokens::{TokenGrant, TokenRequest};
 pub use users::{registration_document, user_document, Registration, UserRef};
 
-use crate::auth::Passwords;
+use crate::auth::{Caller, Passwords, Principal};
 
 #[derive(Clone)]
 pub struct Service {
@@ -32,5 +32,26 @@ pub struct Service {
 impl Service {
     pub fn new(storage: Arc<dyn Storage>, passwords: Passwords) -> Self {
         Self { storage, passwords }
+    }
+}
+
+/// Who a REST request acts as, for change events.
+pub fn actor_of(caller: &Caller) -> Actor {
+    let principal = match &caller.principal {
+        Principal::Anonymous => "anonymous".to_owned(),
+        Principal::Admin => "admin".to_owned(),
+        Principal::User(id) => format!("user:{id}"),
+    };
+    Actor {
+        principal,
+        from_server_code: false,
+    }
+}
+
+/// Registration has no caller yet: it is anonymous.
+pub fn anonymous_actor() -> Actor {
+    Actor {
+        principal: "anonymous".to_owned(),
+        from_server_code: false,
     }
 }

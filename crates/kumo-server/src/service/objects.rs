@@ -1,14 +1,14 @@
 //! Buckets, objects, queries and ACLs: the checks of kii-acl-defaults and the Kii wire shapes.
 
-use kumo_storage::{Actor, BucketRef, NewBucket, Object, Precondition, Scope};
+use kumo_storage::{BucketRef, NewBucket, Object, Precondition, Scope};
 use kumo_types::acl::{Acl, Action, Level, Subject};
 use kumo_types::query::BucketQuery;
 use kumo_types::{now_ms, validate, ApiError, ErrorCode};
 use serde_json::{json, Map, Value};
 
 use super::access::{denied, parse_acl, Identity, ScopeInfo};
-use super::Service;
-use crate::auth::{Caller, Principal};
+use super::{actor_of, Service};
+use crate::auth::Caller;
 use crate::error::{Error, Result};
 
 /// Page size when the client gives no `bestEffortLimit`, and the most one page returns.
@@ -29,18 +29,6 @@ pub struct ObjectWrite {
     pub data: Map<String, Value>,
     /// From `Content-Type: application/vnd.{appID}.{type}+json`.
     pub data_type: Option<String>,
-}
-
-pub fn actor_of(caller: &Caller) -> Actor {
-    let principal = match &caller.principal {
-        Principal::Anonymous => "anonymous".to_owned(),
-        Principal::Admin => "admin".to_owned(),
-        Principal::User(id) => format!("user:{id}"),
-    };
-    Actor {
-        principal,
-        from_server_code: false,
-    }
 }
 
 /// The fields of an object body: `_`-prefixed keys are system fields (the SDK echoes some

@@ -4,7 +4,7 @@ use kumo_storage::{App, User, UserKey};
 use kumo_types::{ids, now_ms, validate, ApiError, ErrorCode};
 use serde_json::{Map, Value};
 
-use super::Service;
+use super::{actor_of, anonymous_actor, Service};
 use crate::auth::{Caller, Principal};
 use crate::error::{Error, Result};
 
@@ -243,7 +243,10 @@ impl Service {
             validate::password("password", &password)?;
             user.password_hash = Some(self.passwords.hash(&password).await?);
         }
-        let user = self.storage.create_user(&app.id, &user).await?;
+        let user = self
+            .storage
+            .create_user(&app.id, &user, &anonymous_actor())
+            .await?;
         let token = if reg.pseudo {
             Some(
                 self.grant(app, Some(user.id.clone()), None)
@@ -322,7 +325,9 @@ impl Service {
         }
         user.custom = custom;
         user.modified_at = now_ms();
-        self.storage.update_user(&caller.app.id, &user).await?;
+        self.storage
+            .update_user(&caller.app.id, &user, &actor_of(caller))
+            .await?;
         Ok(user.modified_at)
     }
 
@@ -377,7 +382,7 @@ impl Service {
         }
         let hash = self.passwords.hash(&new).await?;
         self.storage
-            .set_password(&caller.app.id, &user.id, &hash, now_ms())
+            .set_password(&caller.app.id, &user.id, &hash, now_ms(), &actor_of(caller))
             .await?;
         Ok(())
     }
@@ -387,7 +392,11 @@ impl Service {
         caller.require_authenticated()?;
         let user = self.resolve_user(caller, user).await?;
         caller.require_self_or_admin(&user.id)?;
-        if !self.storage.delete_user(&caller.app.id, &user.id).await? {
+        if !self
+            .storage
+            .delete_user(&caller.app.id, &user.id, &actor_of(caller))
+            .await?
+        {
             return Err(user_not_found());
         }
         Ok(())
