@@ -81,6 +81,10 @@ struct ServeArgs {
     /// Largest accepted request body in bytes.
     #[arg(long, env = "KUMO_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
     max_body_bytes: usize,
+    /// Seconds a looked-up access token is trusted without asking the database again (a token
+    /// revoked through another node stays usable here that long; 0 disables the cache).
+    #[arg(long, env = "KUMO_TOKEN_CACHE_SECONDS", default_value_t = 5)]
+    token_cache_seconds: u64,
 }
 
 fn main() -> Result<()> {
@@ -185,6 +189,7 @@ async fn serve(args: ServeArgs, started: Instant) -> Result<()> {
     }
     let config = Config {
         max_body_bytes: args.max_body_bytes,
+        token_cache_ttl: std::time::Duration::from_secs(args.token_cache_seconds),
         ..Config::default()
     };
     tracing::info!(

@@ -11,13 +11,14 @@ use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, Salt
 use argon2::{Argon2, PasswordVerifier};
 use axum::http::{header, HeaderMap};
 use base64::Engine;
-use kumo_storage::{App, Storage};
+use kumo_storage::App;
 use kumo_types::{now_ms, ErrorCode};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
 
 use crate::error::{Error, Result};
+use crate::service::Service;
 
 /// The identity a request acts with.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,13 +98,9 @@ pub fn digests_equal(a: &str, b: &str) -> bool {
 }
 
 /// Resolves the caller of a request addressed to `app_id`.
-pub async fn authenticate(
-    storage: &dyn Storage,
-    app_id: &str,
-    headers: &HeaderMap,
-) -> Result<Caller> {
-    let app = storage
-        .get_app(app_id)
+pub async fn authenticate(service: &Service, app_id: &str, headers: &HeaderMap) -> Result<Caller> {
+    let app = service
+        .app(app_id)
         .await?
         .ok_or_else(|| app_not_found(app_id))?;
     let Some(value) = headers.get(header::AUTHORIZATION) else {
@@ -119,7 +116,7 @@ pub async fn authenticate(
     let (scheme, credentials) = value.split_once(' ').unwrap_or((value, ""));
     let credentials = credentials.trim();
     if scheme.eq_ignore_ascii_case("bearer") {
-        let principal = principal_for_token(storage, &app, credentials).await?;
+        let principal = principal_for_token(service, &app, credentials).await?;
         Ok(Caller { app, principal })
     } else if scheme.eq_ignore_ascii_case("basic") {
         // Kii's "Basic appID:anything" means anonymous access to that app.
@@ -141,15 +138,12 @@ pub async fn authenticate(
     }
 }
 
-async fn principal_for_token(storage: &dyn Storage, app: &App, token: &str) -> Result<Principal> {
+async fn principal_for_token(service: &Service, app: &App, token: &str) -> Result<Principal> {
     let wrong = || Error::new(ErrorCode::WrongToken, "The access token is invalid");
     if token.is_empty() || token.len() > 512 {
         return Err(wrong());
     }
-    let record = storage
-        .get_token(&digest_hex(token))
-        .await?
-        .ok_or_else(wrong)?;
+    let record = service.token(&digest_hex(token)).await?.ok_or_else(wrong)?;
     if record.app_id != app.id {
         return Err(wrong());
     }

@@ -33,6 +33,8 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// How many password hashes may be computed at once.
     pub hash_parallelism: usize,
+    /// How long a looked-up access token is trusted without asking the database again.
+    pub token_cache_ttl: std::time::Duration,
 }
 
 impl Default for Config {
@@ -40,6 +42,7 @@ impl Default for Config {
         Self {
             max_body_bytes: 1024 * 1024,
             hash_parallelism: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            token_cache_ttl: std::time::Duration::from_secs(5),
         }
     }
 }
@@ -51,7 +54,11 @@ pub struct AppState {
 
 /// The complete HTTP application.
 pub fn router(storage: Arc<dyn Storage>, config: &Config) -> Router {
-    let service = Service::new(storage, auth::Passwords::new(config.hash_parallelism));
+    let service = Service::with_token_cache(
+        storage,
+        auth::Passwords::new(config.hash_parallelism),
+        config.token_cache_ttl,
+    );
     let state = AppState { service };
     let api = routes::api()
         .fallback(http::not_found)

@@ -361,6 +361,11 @@ pub(crate) fn build_page(
         params: vec![Param::I(bucket_seq)],
     };
     let where_clause = b.clause(&q.clause, "$1");
+    // SQLite has no statistics to tell that an equality on a field is selective; left alone
+    // it walks the whole bucket in sort order. A unary `+` keeps it off the bucket and sort
+    // indexes, so it starts from the field index and sorts the few matches.
+    let drive = dialect == Dialect::Sqlite && has_selective_conjunct(&q.clause);
+    let plus = if drive { "+" } else { "" };
     let mut joins = String::new();
     let (keys, key_types): (Vec<String>, Vec<KeyType>) = match &q.order_by {
         OrderBy::Natural => (vec![], vec![]),
@@ -410,7 +415,7 @@ pub(crate) fn build_page(
     }
     let has_dot = q.distance.is_some() && q.order_by == OrderBy::Distance;
     sql.push_str(&format!(
-        " FROM objects o{joins} WHERE o.bucket_seq = $1 AND ({where_clause})"
+        " FROM objects o{joins} WHERE {plus}o.bucket_seq = $1 AND ({where_clause})"
     ));
     let cmp = if q.descending { "<" } else { ">" };
     if let Some(key) = after {
@@ -423,7 +428,7 @@ pub(crate) fn build_page(
         ));
     }
     let dir = if q.descending { " DESC" } else { "" };
-    let order: Vec<String> = all_keys.iter().map(|k| format!("{k}{dir}")).collect();
+    let order: Vec<String> = all_keys.iter().map(|k| format!("{plus}{k}{dir}")).collect();
     let lim = b.p(Param::I(limit));
     sql.push_str(&format!(" ORDER BY {} LIMIT {lim}", order.join(", ")));
     Some(Built {
@@ -432,6 +437,19 @@ pub(crate) fn build_page(
         key_types,
         has_dot,
     })
+}
+
+/// Does the clause, read as a conjunction, have a member that an index narrows well (an
+/// equality, `in`, prefix or geo test on a custom field)?
+fn has_selective_conjunct(c: &Clause) -> bool {
+    match c {
+        Clause::And(cs) => cs.iter().any(has_selective_conjunct),
+        Clause::Eq { field, .. } | Clause::In { field, .. } | Clause::Prefix { field, .. } => {
+            system_column(field).is_none()
+        }
+        Clause::GeoBox { .. } | Clause::GeoDistance { .. } => true,
+        _ => false,
+    }
 }
 
 /// The field of the geodistance clause that puts its distance into `name`.
@@ -459,8 +477,15 @@ pub(crate) fn build_count(
         params: vec![Param::I(bucket_seq)],
     };
     let where_clause = b.clause(clause, "$1");
+    let plus = if dialect == Dialect::Sqlite && has_selective_conjunct(clause) {
+        "+"
+    } else {
+        ""
+    };
     (
-        format!("SELECT COUNT(*) FROM objects o WHERE o.bucket_seq = $1 AND ({where_clause})"),
+        format!(
+            "SELECT COUNT(*) FROM objects o WHERE {plus}o.bucket_seq = $1 AND ({where_clause})"
+        ),
         b.params,
     )
 }

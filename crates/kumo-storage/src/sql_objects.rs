@@ -80,6 +80,9 @@ async fn bucket_seq(conn: &mut AnyConnection, b: &BucketRef) -> Result<Option<i6
 }
 
 async fn ensure_bucket(conn: &mut AnyConnection, b: &BucketRef, new: &NewBucket) -> Result<i64> {
+    if let Some(seq) = bucket_seq(&mut *conn, b).await? {
+        return Ok(seq);
+    }
     sqlx::query(
         "INSERT INTO buckets (app_id, scope, name, creator, acl, created_at) VALUES ($1, $2, $3, $4, $5, $6) \
          ON CONFLICT (app_id, scope, name) DO NOTHING",

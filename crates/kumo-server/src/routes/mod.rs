@@ -50,7 +50,7 @@ pub fn api() -> Router<AppState> {
 }
 
 async fn caller(state: &AppState, app_id: &str, headers: &HeaderMap) -> Result<Caller> {
-    authenticate(state.service.storage.as_ref(), app_id, headers).await
+    authenticate(&state.service, app_id, headers).await
 }
 
 /// A JSON response with an explicit status.

@@ -43,8 +43,7 @@ async fn issue(
 ) -> Result<Response> {
     let app = state
         .service
-        .storage
-        .get_app(app_id)
+        .app(app_id)
         .await?
         .ok_or_else(|| app_not_found(app_id))?;
     let request = TokenRequest::parse(&body)?;

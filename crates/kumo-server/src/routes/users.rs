@@ -33,8 +33,7 @@ pub async fn register(
     };
     let app = state
         .service
-        .storage
-        .get_app(&app_id)
+        .app(&app_id)
         .await?
         .ok_or_else(|| app_not_found(&app_id))?;
     let (user, token) = state

@@ -4,14 +4,16 @@
 
 mod access;
 mod apps;
+mod cache;
 mod groups;
 mod objects;
 mod tokens;
 mod users;
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use kumo_storage::{Actor, Storage};
+use kumo_storage::{Actor, App, Storage, Token};
 
 pub use apps::{create_app, AppCredentials};
 pub use groups::{group_document, GroupInput};
@@ -22,16 +24,54 @@ pub use tokens::{TokenGrant, TokenRequest};
 pub use users::{registration_document, user_document, Registration, UserRef};
 
 use crate::auth::{Caller, Passwords, Principal};
+use crate::error::Result;
 
 #[derive(Clone)]
 pub struct Service {
     pub storage: Arc<dyn Storage>,
     pub passwords: Passwords,
+    pub(crate) cache: Arc<cache::AuthCache>,
 }
 
 impl Service {
     pub fn new(storage: Arc<dyn Storage>, passwords: Passwords) -> Self {
-        Self { storage, passwords }
+        Self::with_token_cache(storage, passwords, Duration::from_secs(5))
+    }
+
+    pub fn with_token_cache(
+        storage: Arc<dyn Storage>,
+        passwords: Passwords,
+        token_ttl: Duration,
+    ) -> Self {
+        Self {
+            storage,
+            passwords,
+            cache: Arc::new(cache::AuthCache::new(token_ttl)),
+        }
+    }
+
+    /// The app with this ID (cached: apps never change once created).
+    pub async fn app(&self, app_id: &str) -> Result<Option<App>> {
+        if let Some(app) = self.cache.app(app_id) {
+            return Ok(Some(app));
+        }
+        let app = self.storage.get_app(app_id).await?;
+        if let Some(app) = &app {
+            self.cache.put_app(app);
+        }
+        Ok(app)
+    }
+
+    /// A token record by the digest of its secret (cached for a few seconds).
+    pub async fn token(&self, hash: &str) -> Result<Option<Token>> {
+        if let Some(t) = self.cache.token(hash) {
+            return Ok(Some(t));
+        }
+        let token = self.storage.get_token(hash).await?;
+        if let Some(t) = &token {
+            self.cache.put_token(t);
+        }
+        Ok(token)
     }
 }
 

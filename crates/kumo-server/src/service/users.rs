@@ -384,6 +384,7 @@ impl Service {
         self.storage
             .set_password(&caller.app.id, &user.id, &hash, now_ms(), &actor_of(caller))
             .await?;
+        self.cache.forget_user(&caller.app.id, &user.id);
         Ok(())
     }
 
@@ -399,6 +400,7 @@ impl Service {
         {
             return Err(user_not_found());
         }
+        self.cache.forget_user(&caller.app.id, &user.id);
         Ok(())
     }
 }
