@@ -853,3 +853,36 @@ mod tests {
         assert_eq!(redact("sqlite://./kumo.db"), "sqlite://./kumo.db");
     }
 }
+
+#[cfg(all(test, feature = "testing"))]
+mod pragma_tests {
+    use sqlx::Row;
+
+    #[tokio::test]
+    async fn sqlite_connections_use_wal_and_normal_sync() {
+        let db = crate::testing::TestDb::sqlite();
+        let store = super::open(&db.url, 2).await.unwrap();
+        for pool in [&store.write, &store.read] {
+            let mode: String = sqlx::query("PRAGMA journal_mode")
+                .fetch_one(pool)
+                .await
+                .unwrap()
+                .get(0);
+            assert_eq!(mode, "wal");
+            let sync: i64 = sqlx::query("PRAGMA synchronous")
+                .fetch_one(pool)
+                .await
+                .unwrap()
+                .get(0);
+            assert_eq!(sync, 1, "synchronous = NORMAL");
+            let fk: i64 = sqlx::query("PRAGMA foreign_keys")
+                .fetch_one(pool)
+                .await
+                .unwrap()
+                .get(0);
+            assert_eq!(fk, 1);
+        }
+        store.write.close().await;
+        store.read.close().await;
+    }
+}

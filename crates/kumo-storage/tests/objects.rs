@@ -229,6 +229,23 @@ async fn preconditions(s: Arc<SqlStore>, _: String) {
         .unwrap_err();
     assert!(matches!(e, StorageError::NotFound(Entity::Object)));
     assert!(s.get_object(&b, "nope").await.unwrap().is_none());
+    // The failed write had created a bucket inside its transaction; the rollback took it away.
+    let fresh = bucket(Scope::App, "fresh");
+    let e = s
+        .replace_object(
+            &fresh,
+            &nb(),
+            &object("nope", json!({})),
+            Precondition::Version(1),
+            &actor(),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(e, StorageError::NotFound(Entity::Object)));
+    assert!(
+        s.get_bucket(&fresh).await.unwrap().is_none(),
+        "a failed write left its bucket behind"
+    );
 }
 
 async fn buckets_are_per_scope_and_deleted_with_content(s: Arc<SqlStore>, _: String) {
