@@ -16,7 +16,7 @@ use super::{caller, json, no_content};
 use crate::error::{Error, Result};
 use crate::http::{parse_object, read_body, JsonObject};
 use crate::service::{
-    object_document, object_fields, parse_if_match, BucketPath, ObjectWrite, QueryAnswer,
+    object_document, object_fields, parse_if_match, AclTarget, BucketPath, ObjectWrite, QueryAnswer,
 };
 use crate::AppState;
 
@@ -28,10 +28,10 @@ pub fn routes(mut router: Router<AppState>) -> Router<AppState> {
     ] {
         let b = format!("{prefix}/buckets/{{bucket}}");
         router = router
-            .route(&format!("{prefix}/acl"), get(scope_acl))
+            .route(&format!("{prefix}/acl"), get(get_acl))
             .route(
                 &format!("{prefix}/acl/{{action}}/{{subject}}"),
-                put(grant_scope).delete(revoke_scope),
+                put(grant).delete(revoke),
             )
             .route(&b, axum::routing::delete(delete_bucket))
             .route(&format!("{b}/objects"), post(create))
@@ -44,15 +44,15 @@ pub fn routes(mut router: Router<AppState>) -> Router<AppState> {
                     .delete(delete_object),
             )
             .route(&format!("{b}/query"), post(query))
-            .route(&format!("{b}/acl"), get(bucket_acl))
+            .route(&format!("{b}/acl"), get(get_acl))
             .route(
                 &format!("{b}/acl/{{action}}/{{subject}}"),
-                put(grant_bucket).delete(revoke_bucket),
+                put(grant).delete(revoke),
             )
-            .route(&format!("{b}/objects/{{object}}/acl"), get(object_acl))
+            .route(&format!("{b}/objects/{{object}}/acl"), get(get_acl))
             .route(
                 &format!("{b}/objects/{{object}}/acl/{{action}}/{{subject}}"),
-                put(grant_object).delete(revoke_object),
+                put(grant).delete(revoke),
             );
     }
     router.route("/apps/{app}/things/{*rest}", axum::routing::any(things))
@@ -347,7 +347,18 @@ async fn query(
 
 // ---- ACLs ---------------------------------------------------------------------------------
 
-async fn scope_acl(
+impl ScopedPath {
+    /// The scope's, the bucket's or the object's ACL, by which path segments are present.
+    fn acl_target(&self) -> AclTarget {
+        match (&self.bucket, &self.object) {
+            (Some(_), Some(id)) => AclTarget::Object(self.bucket(), id.clone()),
+            (Some(_), None) => AclTarget::Bucket(self.bucket()),
+            _ => AclTarget::Scope(self.scope()),
+        }
+    }
+}
+
+async fn get_acl(
     State(state): State<AppState>,
     Path(p): Path<ScopedPath>,
     headers: HeaderMap,
@@ -355,14 +366,11 @@ async fn scope_acl(
     let caller = caller(&state, &p.app, &headers).await?;
     Ok(json(
         StatusCode::OK,
-        state
-            .service
-            .scope_acl_document(&caller, &p.scope())
-            .await?,
+        state.service.acl_document(&caller, &p.acl_target()).await?,
     ))
 }
 
-async fn change_scope(
+async fn change_acl(
     state: AppState,
     p: ScopedPath,
     headers: HeaderMap,
@@ -372,115 +380,23 @@ async fn change_scope(
     let (action, subject) = p.entry();
     state
         .service
-        .change_scope_acl(&caller, &p.scope(), action, subject, grant)
+        .change_acl(&caller, &p.acl_target(), action, subject, grant)
         .await?;
     Ok(no_content())
 }
 
-async fn grant_scope(
+async fn grant(
     State(s): State<AppState>,
     Path(p): Path<ScopedPath>,
     h: HeaderMap,
 ) -> Result<Response> {
-    change_scope(s, p, h, true).await
+    change_acl(s, p, h, true).await
 }
 
-async fn revoke_scope(
+async fn revoke(
     State(s): State<AppState>,
     Path(p): Path<ScopedPath>,
     h: HeaderMap,
 ) -> Result<Response> {
-    change_scope(s, p, h, false).await
-}
-
-async fn bucket_acl(
-    State(state): State<AppState>,
-    Path(p): Path<ScopedPath>,
-    headers: HeaderMap,
-) -> Result<Response> {
-    let caller = caller(&state, &p.app, &headers).await?;
-    Ok(json(
-        StatusCode::OK,
-        state
-            .service
-            .bucket_acl_document(&caller, &p.bucket())
-            .await?,
-    ))
-}
-
-async fn change_bucket(
-    state: AppState,
-    p: ScopedPath,
-    headers: HeaderMap,
-    grant: bool,
-) -> Result<Response> {
-    let caller = caller(&state, &p.app, &headers).await?;
-    let (action, subject) = p.entry();
-    state
-        .service
-        .change_bucket_acl(&caller, &p.bucket(), action, subject, grant)
-        .await?;
-    Ok(no_content())
-}
-
-async fn grant_bucket(
-    State(s): State<AppState>,
-    Path(p): Path<ScopedPath>,
-    h: HeaderMap,
-) -> Result<Response> {
-    change_bucket(s, p, h, true).await
-}
-
-async fn revoke_bucket(
-    State(s): State<AppState>,
-    Path(p): Path<ScopedPath>,
-    h: HeaderMap,
-) -> Result<Response> {
-    change_bucket(s, p, h, false).await
-}
-
-async fn object_acl(
-    State(state): State<AppState>,
-    Path(p): Path<ScopedPath>,
-    headers: HeaderMap,
-) -> Result<Response> {
-    let caller = caller(&state, &p.app, &headers).await?;
-    Ok(json(
-        StatusCode::OK,
-        state
-            .service
-            .object_acl_document(&caller, &p.bucket(), p.object())
-            .await?,
-    ))
-}
-
-async fn change_object(
-    state: AppState,
-    p: ScopedPath,
-    headers: HeaderMap,
-    grant: bool,
-) -> Result<Response> {
-    let caller = caller(&state, &p.app, &headers).await?;
-    let (action, subject) = p.entry();
-    state
-        .service
-        .change_object_acl(&caller, &p.bucket(), p.object(), action, subject, grant)
-        .await?;
-    Ok(no_content())
-}
-
-async fn grant_object(
-    State(s): State<AppState>,
-    Path(p): Path<ScopedPath>,
-    h: HeaderMap,
-) -> Result<Response> {
-    change_object(s, p, h, true).await
-}
-
-async fn revoke_object(
-    State(s): State<AppState>,
-    Path(p): Path<ScopedPath>,
-    h: HeaderMap,
-) -> Result<Response> {
-    change_object(s, p, h, false).await
+    change_acl(s, p, h, false).await
 }

@@ -24,6 +24,14 @@ pub struct BucketPath {
     pub name: String,
 }
 
+/// Whose ACL a request addresses.
+#[derive(Debug, Clone)]
+pub enum AclTarget {
+    Scope(Scope),
+    Bucket(BucketPath),
+    Object(BucketPath, String),
+}
+
 /// What a write of object fields carries besides them.
 pub struct ObjectWrite {
     pub data: Map<String, Value>,
@@ -478,157 +486,103 @@ impl Service {
 
     // ---- ACLs -----------------------------------------------------------------------------
 
-    pub async fn scope_acl_document(&self, caller: &Caller, scope: &Scope) -> Result<Value> {
+    /// Loads an ACL and checks that the caller may read or change it (the admin, the scope
+    /// owner, and for objects their owner). Returns the ACL and where to store it back.
+    async fn acl_of(&self, caller: &Caller, target: &AclTarget) -> Result<(Acl, Level)> {
+        let scope = match target {
+            AclTarget::Scope(scope) => scope,
+            AclTarget::Bucket(path) | AclTarget::Object(path, _) => &path.scope,
+        };
         let info = self.resolve_scope(caller, scope).await?;
-        if !info.may_modify_scope_or_bucket_acl(caller) {
+        let (acl, level, allowed) = match target {
+            AclTarget::Scope(_) => (
+                self.scope_acl(caller, &info).await?,
+                Level::Scope,
+                info.may_modify_scope_or_bucket_acl(caller),
+            ),
+            AclTarget::Bucket(path) => {
+                let b = self
+                    .storage
+                    .get_bucket(&Self::bucket_ref(caller, path)?)
+                    .await?
+                    .ok_or_else(bucket_not_found)?;
+                (
+                    parse_acl(&b.acl)?,
+                    Level::Bucket,
+                    info.may_modify_scope_or_bucket_acl(caller),
+                )
+            }
+            AclTarget::Object(path, id) => {
+                let bucket = Self::bucket_ref(caller, path)?;
+                let o = self
+                    .storage
+                    .get_object(&bucket, id)
+                    .await?
+                    .ok_or_else(object_not_found)?;
+                (
+                    parse_acl(&o.acl)?,
+                    Level::Object,
+                    info.may_modify_object_acl(caller, o.owner.as_deref()),
+                )
+            }
+        };
+        if !allowed {
             return Err(Error::new(
                 ErrorCode::AccessDenied,
-                "Only the scope owner or the app admin may read this ACL",
+                "Only the app admin, the scope owner or (for objects) the object's owner may read or change this ACL",
             ));
         }
-        Ok(self.scope_acl(caller, &info).await?.document(Level::Scope))
+        Ok((acl, level))
     }
 
-    pub async fn change_scope_acl(
+    /// `GET …/acl`: `{ACTION: [subjects]}` with every action of the level.
+    pub async fn acl_document(&self, caller: &Caller, target: &AclTarget) -> Result<Value> {
+        let (acl, level) = self.acl_of(caller, target).await?;
+        Ok(acl.document(level))
+    }
+
+    /// `PUT`/`DELETE …/acl/{ACTION}/{SUBJECT}`. Grants and revokes are idempotent (the SDK
+    /// special-cases neither `ACL_ALREADY_EXISTS` nor `ACL_NOT_FOUND`, so a retried save works).
+    pub async fn change_acl(
         &self,
         caller: &Caller,
-        scope: &Scope,
+        target: &AclTarget,
         action: &str,
         subject: &str,
         grant: bool,
     ) -> Result<()> {
-        let info = self.resolve_scope(caller, scope).await?;
-        let (action, subject) = (
-            Action::parse(action, Level::Scope)?,
-            Subject::parse(subject)?,
-        );
-        if !info.may_modify_scope_or_bucket_acl(caller) {
-            return Err(Error::new(
-                ErrorCode::AccessDenied,
-                "Only the scope owner or the app admin may change this ACL",
-            ));
+        let level = match target {
+            AclTarget::Scope(_) => Level::Scope,
+            AclTarget::Bucket(_) => Level::Bucket,
+            AclTarget::Object(..) => Level::Object,
+        };
+        let (action, subject) = (Action::parse(action, level)?, Subject::parse(subject)?);
+        let (mut acl, _) = self.acl_of(caller, target).await?;
+        if grant {
+            acl.grant(action, subject);
+        } else {
+            acl.revoke(action, &subject);
         }
-        let mut acl = self.scope_acl(caller, &info).await?;
-        apply(&mut acl, action, subject, grant)?;
-        Ok(self
-            .storage
-            .set_scope_acl(&caller.app.id, scope, &acl.to_json())
-            .await?)
-    }
-
-    pub async fn bucket_acl_document(&self, caller: &Caller, path: &BucketPath) -> Result<Value> {
-        let bucket = Self::bucket_ref(caller, path)?;
-        let info = self.resolve_scope(caller, &path.scope).await?;
-        let b = self
-            .storage
-            .get_bucket(&bucket)
-            .await?
-            .ok_or_else(bucket_not_found)?;
-        if !info.may_modify_scope_or_bucket_acl(caller) {
-            return Err(Error::new(
-                ErrorCode::AccessDenied,
-                "Only the scope owner or the app admin may read this ACL",
-            ));
+        let text = acl.to_json();
+        match target {
+            AclTarget::Scope(scope) => {
+                self.storage
+                    .set_scope_acl(&caller.app.id, scope, &text)
+                    .await?
+            }
+            AclTarget::Bucket(path) => {
+                self.storage
+                    .set_bucket_acl(&Self::bucket_ref(caller, path)?, &text)
+                    .await?
+            }
+            AclTarget::Object(path, id) => {
+                self.storage
+                    .set_object_acl(&Self::bucket_ref(caller, path)?, id, &text)
+                    .await?
+            }
         }
-        Ok(parse_acl(&b.acl)?.document(Level::Bucket))
+        Ok(())
     }
-
-    pub async fn change_bucket_acl(
-        &self,
-        caller: &Caller,
-        path: &BucketPath,
-        action: &str,
-        subject: &str,
-        grant: bool,
-    ) -> Result<()> {
-        let bucket = Self::bucket_ref(caller, path)?;
-        let info = self.resolve_scope(caller, &path.scope).await?;
-        let (action, subject) = (
-            Action::parse(action, Level::Bucket)?,
-            Subject::parse(subject)?,
-        );
-        let b = self
-            .storage
-            .get_bucket(&bucket)
-            .await?
-            .ok_or_else(bucket_not_found)?;
-        if !info.may_modify_scope_or_bucket_acl(caller) {
-            return Err(Error::new(
-                ErrorCode::AccessDenied,
-                "Only the scope owner or the app admin may change this ACL",
-            ));
-        }
-        let mut acl = parse_acl(&b.acl)?;
-        apply(&mut acl, action, subject, grant)?;
-        Ok(self.storage.set_bucket_acl(&bucket, &acl.to_json()).await?)
-    }
-
-    pub async fn object_acl_document(
-        &self,
-        caller: &Caller,
-        path: &BucketPath,
-        object_id: &str,
-    ) -> Result<Value> {
-        let bucket = Self::bucket_ref(caller, path)?;
-        let info = self.resolve_scope(caller, &path.scope).await?;
-        let o = self
-            .storage
-            .get_object(&bucket, object_id)
-            .await?
-            .ok_or_else(object_not_found)?;
-        if !info.may_modify_object_acl(caller, o.owner.as_deref()) {
-            return Err(Error::new(
-                ErrorCode::AccessDenied,
-                "Only the object's owner, the scope owner or the app admin may read this ACL",
-            ));
-        }
-        Ok(parse_acl(&o.acl)?.document(Level::Object))
-    }
-
-    pub async fn change_object_acl(
-        &self,
-        caller: &Caller,
-        path: &BucketPath,
-        object_id: &str,
-        action: &str,
-        subject: &str,
-        grant: bool,
-    ) -> Result<()> {
-        let bucket = Self::bucket_ref(caller, path)?;
-        let info = self.resolve_scope(caller, &path.scope).await?;
-        let (action, subject) = (
-            Action::parse(action, Level::Object)?,
-            Subject::parse(subject)?,
-        );
-        let o = self
-            .storage
-            .get_object(&bucket, object_id)
-            .await?
-            .ok_or_else(object_not_found)?;
-        if !info.may_modify_object_acl(caller, o.owner.as_deref()) {
-            return Err(Error::new(
-                ErrorCode::AccessDenied,
-                "Only the object's owner, the scope owner or the app admin may change this ACL",
-            ));
-        }
-        let mut acl = parse_acl(&o.acl)?;
-        apply(&mut acl, action, subject, grant)?;
-        Ok(self
-            .storage
-            .set_object_acl(&bucket, object_id, &acl.to_json())
-            .await?)
-    }
-}
-
-/// Grants are idempotent; revoking an entry that is not there is `404 ACL_NOT_FOUND`... Kumo
-/// keeps both idempotent (the SDK does not special-case either), so a retried save succeeds.
-fn apply(acl: &mut Acl, action: Action, subject: Subject, grant: bool) -> Result<()> {
-    if grant {
-        acl.grant(action, subject);
-    } else {
-        acl.revoke(action, &subject);
-    }
-    Ok(())
 }
 
 fn distance_of(o: &Object, q: &BucketQuery, center: &kumo_types::query::Point) -> Option<f64> {
