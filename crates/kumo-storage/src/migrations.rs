@@ -175,10 +175,11 @@ CREATE TABLE object_fields (
     num REAL,
     str TEXT,
     lon REAL, gx REAL, gy REAL, gz REAL,
+    created_at INTEGER NOT NULL,
     PRIMARY KEY (object_seq, field)
 );
-CREATE INDEX object_fields_num_idx ON object_fields(bucket_seq, field, kind, num, object_seq);
-CREATE INDEX object_fields_str_idx ON object_fields(bucket_seq, field, kind, str, object_seq);
+CREATE INDEX object_fields_num_idx ON object_fields(bucket_seq, field, kind, num, created_at, object_seq);
+CREATE INDEX object_fields_str_idx ON object_fields(bucket_seq, field, kind, str, created_at, object_seq);
 CREATE TABLE scope_acls (
     app_id TEXT NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
     scope TEXT NOT NULL,
@@ -231,10 +232,11 @@ CREATE TABLE object_fields (
     num DOUBLE PRECISION,
     str TEXT COLLATE "C",
     lon DOUBLE PRECISION, gx DOUBLE PRECISION, gy DOUBLE PRECISION, gz DOUBLE PRECISION,
+    created_at BIGINT NOT NULL,
     PRIMARY KEY (object_seq, field)
 );
-CREATE INDEX object_fields_num_idx ON object_fields(bucket_seq, field, kind, num, object_seq);
-CREATE INDEX object_fields_str_idx ON object_fields(bucket_seq, field, kind, str, object_seq);
+CREATE INDEX object_fields_num_idx ON object_fields(bucket_seq, field, kind, num, created_at, object_seq);
+CREATE INDEX object_fields_str_idx ON object_fields(bucket_seq, field, kind, str, created_at, object_seq);
 CREATE TABLE scope_acls (
     app_id TEXT NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
     scope TEXT NOT NULL,

@@ -5,7 +5,7 @@ use serde_json::{json, Map, Value};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
-use crate::query_sql::{build_count, build_page, index_rows, Param};
+use crate::query_sql::{build_count, build_page, index_rows, Param, Params};
 use crate::sql::{now_ms, AnyQuery, Dialect, SqlStore};
 use crate::{
     Actor, Bucket, BucketRef, Entity, Event, Hit, NewBucket, Object, Precondition, Result, Scope,
@@ -100,57 +100,48 @@ async fn ensure_bucket(conn: &mut AnyConnection, b: &BucketRef, new: &NewBucket)
         .ok_or(StorageError::NotFound(Entity::Bucket))
 }
 
+/// Writes the field-index rows of an object; `replace` first drops the old ones.
 async fn write_index(
     conn: &mut AnyConnection,
     bucket: i64,
     object_seq: i64,
+    created_at: i64,
     data: &Map<String, Value>,
+    replace: bool,
 ) -> Result<()> {
-    sqlx::query("DELETE FROM object_fields WHERE object_seq = $1")
-        .bind(object_seq)
-        .execute(&mut *conn)
-        .await?;
+    if replace {
+        sqlx::query("DELETE FROM object_fields WHERE object_seq = $1")
+            .bind(object_seq)
+            .execute(&mut *conn)
+            .await?;
+    }
     let rows = index_rows(data);
     for chunk in rows.chunks(FIELD_BATCH) {
-        // NULL floats are written as literals: sqlx's Any driver binds a NULL double as a
-        // float4, which PostgreSQL rejects for a float8 column.
         let mut sql = String::from(
-            "INSERT INTO object_fields (object_seq, bucket_seq, field, kind, dec, num, str, lon, gx, gy, gz) VALUES ",
+            "INSERT INTO object_fields \
+             (object_seq, bucket_seq, field, kind, dec, num, str, lon, gx, gy, gz, created_at) VALUES ",
         );
-        let mut params: Vec<Param> = Vec::new();
-        let mut p = |v: Param, params: &mut Vec<Param>| {
-            params.push(v);
-            format!("${}", params.len())
-        };
+        let mut params = Params::default();
         for (i, r) in chunk.iter().enumerate() {
-            let float =
-                |v: Option<f64>,
-                 params: &mut Vec<Param>,
-                 p: &mut dyn FnMut(Param, &mut Vec<Param>) -> String| {
-                    v.map_or_else(|| "NULL".to_owned(), |x| p(Param::F(x), params))
-                };
             let cols = [
-                p(Param::I(object_seq), &mut params),
-                p(Param::I(bucket), &mut params),
-                p(Param::S(r.field.clone()), &mut params),
-                p(Param::I(r.kind), &mut params),
-                p(Param::I(r.dec), &mut params),
-                float(r.num, &mut params, &mut p),
-                r.str
-                    .clone()
-                    .map_or_else(|| "NULL".to_owned(), |s| p(Param::S(s), &mut params)),
-                float(r.lon, &mut params, &mut p),
-                float(r.g.map(|g| g[0]), &mut params, &mut p),
-                float(r.g.map(|g| g[1]), &mut params, &mut p),
-                float(r.g.map(|g| g[2]), &mut params, &mut p),
+                params.add(Param::I(object_seq)),
+                params.add(Param::I(bucket)),
+                params.add(Param::S(r.field.clone())),
+                params.add(Param::I(r.kind)),
+                params.add(Param::I(r.dec)),
+                params.add_opt(r.num.map(Param::F)),
+                params.add_opt(r.str.clone().map(Param::S)),
+                params.add_opt(r.lon.map(Param::F)),
+                params.add_opt(r.g.map(|g| Param::F(g[0]))),
+                params.add_opt(r.g.map(|g| Param::F(g[1]))),
+                params.add_opt(r.g.map(|g| Param::F(g[2]))),
+                params.add(Param::I(created_at)),
             ];
-            sql.push_str(&format!(
-                "{}({})",
-                if i > 0 { ", " } else { "" },
-                cols.join(", ")
-            ));
+            sql.push_str(if i > 0 { ", (" } else { "(" });
+            sql.push_str(&cols.join(", "));
+            sql.push(')');
         }
-        bind_params(sqlx::query(&sql), &params)
+        bind_params(sqlx::query(&sql), &params.0)
             .execute(&mut *conn)
             .await?;
     }
@@ -233,7 +224,7 @@ impl SqlStore {
         .bind(o.modified_at)
         .fetch_one(&mut *conn)
         .await?;
-        write_index(conn, bucket, row.try_get(0)?, &o.data).await
+        write_index(conn, bucket, row.try_get(0)?, o.created_at, &o.data, false).await
     }
 
     async fn update_object_row(
@@ -251,7 +242,7 @@ impl SqlStore {
             .bind(seq)
             .execute(&mut *conn)
             .await?;
-        write_index(conn, bucket, seq, &o.data).await
+        write_index(conn, bucket, seq, o.created_at, &o.data, true).await
     }
 
     pub(crate) async fn do_create_object(
