@@ -269,10 +269,11 @@ impl Service {
                     Action::WriteExistingObject,
                 )
                 .await?;
+                // Used only if the bucket vanishes before the write (a concurrent drop).
                 NewBucket {
-                    creator: None,
-                    acl: String::new(),
-                } // the bucket exists; unused
+                    creator: caller.user_id().map(str::to_owned),
+                    acl: info.default_bucket_acl(caller.user_id()).to_json(),
+                }
             }
             None => self.check_create(&mut id, &info, &bucket).await?,
         };
