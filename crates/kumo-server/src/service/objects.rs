@@ -284,15 +284,13 @@ impl Service {
             .await?)
     }
 
-    /// `POST …/objects/{id}` with `X-HTTP-Method-Override: PATCH`: merge fields.
-    pub async fn patch_object(
+    /// Checks that the object exists and that the caller may write it (WRITE_EXISTING_OBJECT).
+    async fn writable_object(
         &self,
         caller: &Caller,
         path: &BucketPath,
         object_id: &str,
-        fields: Map<String, Value>,
-        if_match: Option<i64>,
-    ) -> Result<Object> {
+    ) -> Result<BucketRef> {
         let bucket = Self::bucket_ref(caller, path)?;
         self.resolve_scope(caller, &path.scope).await?;
         let existing = self
@@ -307,6 +305,19 @@ impl Service {
                 Action::WriteExistingObject,
             )
             .await?;
+        Ok(bucket)
+    }
+
+    /// `POST …/objects/{id}` with `X-HTTP-Method-Override: PATCH`: merge fields.
+    pub async fn patch_object(
+        &self,
+        caller: &Caller,
+        path: &BucketPath,
+        object_id: &str,
+        fields: Map<String, Value>,
+        if_match: Option<i64>,
+    ) -> Result<Object> {
+        let bucket = self.writable_object(caller, path, object_id).await?;
         Ok(self
             .storage
             .patch_object(
@@ -327,20 +338,7 @@ impl Service {
         object_id: &str,
         if_match: Option<i64>,
     ) -> Result<()> {
-        let bucket = Self::bucket_ref(caller, path)?;
-        self.resolve_scope(caller, &path.scope).await?;
-        let existing = self
-            .storage
-            .get_object(&bucket, object_id)
-            .await?
-            .ok_or_else(object_not_found)?;
-        Identity::new(caller)
-            .require(
-                self,
-                &parse_acl(&existing.acl)?,
-                Action::WriteExistingObject,
-            )
-            .await?;
+        let bucket = self.writable_object(caller, path, object_id).await?;
         if !self
             .storage
             .delete_object(&bucket, object_id, if_match, &actor_of(caller))
