@@ -57,13 +57,17 @@ impl TestDb {
     pub async fn postgres() -> Self {
         sqlx::any::install_default_drivers();
         let base_url = postgres_base_url();
-        let schema = format!("kumo_test_{}", suffix());
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let schema = format!("kumo_test_{now}_{}", suffix());
         let mut conn = AnyConnection::connect(&base_url).await.unwrap_or_else(|e| {
             panic!(
                 "PostgreSQL tests need a server: could not connect to {base_url} ({e}). \
                  Set KUMO_TEST_DATABASE_URL to a database where schemas may be created."
             )
         });
+        drop_stale_schemas(&mut conn, now).await;
         conn.execute(format!("CREATE SCHEMA {schema}").as_str())
             .await
             .expect("create scratch schema");
@@ -73,6 +77,33 @@ impl TestDb {
             url: format!("{base_url}{sep}options=-c%20search_path%3D{schema}"),
             dialect: Dialect::Postgres,
             cleanup: Cleanup::Schema { base_url, schema },
+        }
+    }
+}
+
+/// Schemas that were not dropped (a killed run, or a drop that timed out because a failed
+/// test left a connection mid-transaction) are removed by a later run once they are ten
+/// minutes old; the creation time is in the name.
+async fn drop_stale_schemas(conn: &mut AnyConnection, now: u64) {
+    use sqlx::Row;
+    let Ok(rows) = sqlx::query(
+        "SELECT schema_name::text FROM information_schema.schemata WHERE schema_name LIKE 'kumo_test_%'",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    else {
+        return;
+    };
+    for row in rows {
+        let Ok(name) = row.try_get::<String, _>(0) else {
+            continue;
+        };
+        let created = name.split('_').nth(2).and_then(|t| t.parse::<u64>().ok());
+        // Names without a timestamp come from an older layout: stale too.
+        if created.is_none_or(|t| t + 600 < now) {
+            let _ = conn
+                .execute(format!("DROP SCHEMA IF EXISTS {name} CASCADE").as_str())
+                .await;
         }
     }
 }
