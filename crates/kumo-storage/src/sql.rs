@@ -167,6 +167,25 @@ async fn apply_migrations(conn: &mut AnyConnection, dialect: Dialect) -> Result<
     Ok(())
 }
 
+/// Commits on success, rolls back on failure. Rolling back explicitly matters: a transaction
+/// merely dropped is rolled back only when its connection is next used, and until then a
+/// pooled PostgreSQL connection sits idle in transaction, holding its row locks.
+pub(crate) async fn finish<T>(
+    tx: sqlx::Transaction<'_, sqlx::Any>,
+    result: Result<T>,
+) -> Result<T> {
+    match result {
+        Ok(v) => {
+            tx.commit().await?;
+            Ok(v)
+        }
+        Err(e) => {
+            let _ = tx.rollback().await;
+            Err(e)
+        }
+    }
+}
+
 pub(crate) fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -340,17 +359,20 @@ impl Storage for SqlStore {
             .bind(&user.id)
             .bind(user.created_at);
         let mut tx = self.write.begin().await?;
-        let row = bind_user_fields(query, user).fetch_one(&mut *tx).await?;
-        record(
-            &mut tx,
-            app_id,
-            "user.created",
-            json!({ "userID": user.id }),
-            actor,
-        )
-        .await?;
-        tx.commit().await?;
-        user_from_row(&row)
+        let result = async {
+            let row = bind_user_fields(query, user).fetch_one(&mut *tx).await?;
+            record(
+                &mut tx,
+                app_id,
+                "user.created",
+                json!({ "userID": user.id }),
+                actor,
+            )
+            .await?;
+            user_from_row(&row)
+        }
+        .await;
+        finish(tx, result).await
     }
 
     async fn get_user(&self, app_id: &str, user_id: &str) -> Result<Option<User>> {
@@ -391,24 +413,27 @@ impl Storage for SqlStore {
             assignments.join(", ")
         );
         let mut tx = self.write.begin().await?;
-        let done = bind_user_fields(sqlx::query(&sql), user)
-            .bind(app_id)
-            .bind(&user.id)
-            .execute(&mut *tx)
+        let result = async {
+            let done = bind_user_fields(sqlx::query(&sql), user)
+                .bind(app_id)
+                .bind(&user.id)
+                .execute(&mut *tx)
+                .await?;
+            if done.rows_affected() == 0 {
+                return Err(StorageError::NotFound(Entity::User));
+            }
+            record(
+                &mut tx,
+                app_id,
+                "user.updated",
+                json!({ "userID": user.id }),
+                actor,
+            )
             .await?;
-        if done.rows_affected() == 0 {
-            return Err(StorageError::NotFound(Entity::User));
+            Ok::<_, StorageError>(())
         }
-        record(
-            &mut tx,
-            app_id,
-            "user.updated",
-            json!({ "userID": user.id }),
-            actor,
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        .await;
+        finish(tx, result).await
     }
 
     async fn set_password(
@@ -420,60 +445,66 @@ impl Storage for SqlStore {
         actor: &Actor,
     ) -> Result<()> {
         let mut tx = self.write.begin().await?;
-        let done = sqlx::query(
-            "UPDATE users SET password_hash = $1, modified_at = $2 WHERE app_id = $3 AND id = $4",
-        )
-        .bind(password_hash)
-        .bind(modified_at)
-        .bind(app_id)
-        .bind(user_id)
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() == 0 {
-            return Err(StorageError::NotFound(Entity::User));
-        }
-        sqlx::query("DELETE FROM tokens WHERE app_id = $1 AND user_id = $2")
+        let result = async {
+            let done = sqlx::query(
+                "UPDATE users SET password_hash = $1, modified_at = $2 WHERE app_id = $3 AND id = $4",
+            )
+            .bind(password_hash)
+            .bind(modified_at)
             .bind(app_id)
             .bind(user_id)
             .execute(&mut *tx)
             .await?;
-        let target = json!({ "userID": user_id });
-        record(&mut tx, app_id, "user.password_changed", target, actor).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    async fn delete_user(&self, app_id: &str, user_id: &str, actor: &Actor) -> Result<bool> {
-        let mut tx = self.write.begin().await?;
-        for sql in [
-            "DELETE FROM tokens WHERE app_id = $1 AND user_id = $2",
-            "DELETE FROM group_members WHERE app_id = $1 AND user_id = $2",
-            "UPDATE user_groups SET owner = NULL WHERE app_id = $1 AND owner = $2",
-        ] {
-            sqlx::query(sql)
+            if done.rows_affected() == 0 {
+                return Err(StorageError::NotFound(Entity::User));
+            }
+            sqlx::query("DELETE FROM tokens WHERE app_id = $1 AND user_id = $2")
                 .bind(app_id)
                 .bind(user_id)
                 .execute(&mut *tx)
                 .await?;
+            let target = json!({ "userID": user_id });
+            record(&mut tx, app_id, "user.password_changed", target, actor).await?;
+            Ok::<_, StorageError>(())
         }
-        let done = sqlx::query("DELETE FROM users WHERE app_id = $1 AND id = $2")
-            .bind(app_id)
-            .bind(user_id)
-            .execute(&mut *tx)
+        .await;
+        finish(tx, result).await
+    }
+
+    async fn delete_user(&self, app_id: &str, user_id: &str, actor: &Actor) -> Result<bool> {
+        let mut tx = self.write.begin().await?;
+        let result = async {
+            for sql in [
+                "DELETE FROM tokens WHERE app_id = $1 AND user_id = $2",
+                "DELETE FROM group_members WHERE app_id = $1 AND user_id = $2",
+                "UPDATE user_groups SET owner = NULL WHERE app_id = $1 AND owner = $2",
+            ] {
+                sqlx::query(sql)
+                    .bind(app_id)
+                    .bind(user_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            let done = sqlx::query("DELETE FROM users WHERE app_id = $1 AND id = $2")
+                .bind(app_id)
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await?;
+            if done.rows_affected() == 0 {
+                return Ok(false);
+            }
+            record(
+                &mut tx,
+                app_id,
+                "user.deleted",
+                json!({ "userID": user_id }),
+                actor,
+            )
             .await?;
-        if done.rows_affected() == 0 {
-            return Ok(false);
+            Ok::<_, StorageError>(true)
         }
-        record(
-            &mut tx,
-            app_id,
-            "user.deleted",
-            json!({ "userID": user_id }),
-            actor,
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(true)
+        .await;
+        finish(tx, result).await
     }
 
     async fn insert_token(&self, token: &Token) -> Result<()> {
@@ -518,44 +549,47 @@ impl Storage for SqlStore {
         actor: &Actor,
     ) -> Result<Vec<String>> {
         let mut tx = self.write.begin().await?;
-        if let Some(owner) = &group.owner {
-            if !user_exists(&mut tx, app_id, owner).await? {
-                return Err(StorageError::NotFound(Entity::User));
+        let result = async {
+            if let Some(owner) = &group.owner {
+                if !user_exists(&mut tx, app_id, owner).await? {
+                    return Err(StorageError::NotFound(Entity::User));
+                }
             }
-        }
-        sqlx::query(
-            "INSERT INTO user_groups (app_id, id, name, owner, created_at, modified_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(app_id)
-        .bind(&group.id)
-        .bind(&group.name)
-        .bind(&group.owner)
-        .bind(group.created_at)
-        .bind(group.modified_at)
-        .execute(&mut *tx)
-        .await?;
-        if let Some(owner) = &group.owner {
-            insert_member(&mut tx, app_id, &group.id, owner).await?;
-        }
-        let mut not_found = Vec::new();
-        for member in members {
-            if user_exists(&mut tx, app_id, member).await? {
-                insert_member(&mut tx, app_id, &group.id, member).await?;
-            } else if !not_found.contains(member) {
-                not_found.push(member.clone());
+            sqlx::query(
+                "INSERT INTO user_groups (app_id, id, name, owner, created_at, modified_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(app_id)
+            .bind(&group.id)
+            .bind(&group.name)
+            .bind(&group.owner)
+            .bind(group.created_at)
+            .bind(group.modified_at)
+            .execute(&mut *tx)
+            .await?;
+            if let Some(owner) = &group.owner {
+                insert_member(&mut tx, app_id, &group.id, owner).await?;
             }
+            let mut not_found = Vec::new();
+            for member in members {
+                if user_exists(&mut tx, app_id, member).await? {
+                    insert_member(&mut tx, app_id, &group.id, member).await?;
+                } else if !not_found.contains(member) {
+                    not_found.push(member.clone());
+                }
+            }
+            record(
+                &mut tx,
+                app_id,
+                "group.created",
+                json!({ "groupID": group.id }),
+                actor,
+            )
+            .await?;
+            Ok::<_, StorageError>(not_found)
         }
-        record(
-            &mut tx,
-            app_id,
-            "group.created",
-            json!({ "groupID": group.id }),
-            actor,
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(not_found)
+        .await;
+        finish(tx, result).await
     }
 
     async fn get_group(&self, app_id: &str, group_id: &str) -> Result<Option<Group>> {
@@ -579,22 +613,25 @@ impl Storage for SqlStore {
         actor: &Actor,
     ) -> Result<()> {
         let mut tx = self.write.begin().await?;
-        let done = sqlx::query(
-            "UPDATE user_groups SET name = $1, modified_at = $2 WHERE app_id = $3 AND id = $4",
-        )
-        .bind(name)
-        .bind(modified_at)
-        .bind(app_id)
-        .bind(group_id)
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() == 0 {
-            return Err(StorageError::NotFound(Entity::Group));
+        let result = async {
+            let done = sqlx::query(
+                "UPDATE user_groups SET name = $1, modified_at = $2 WHERE app_id = $3 AND id = $4",
+            )
+            .bind(name)
+            .bind(modified_at)
+            .bind(app_id)
+            .bind(group_id)
+            .execute(&mut *tx)
+            .await?;
+            if done.rows_affected() == 0 {
+                return Err(StorageError::NotFound(Entity::Group));
+            }
+            let target = json!({ "groupID": group_id, "name": name });
+            record(&mut tx, app_id, "group.renamed", target, actor).await?;
+            Ok::<_, StorageError>(())
         }
-        let target = json!({ "groupID": group_id, "name": name });
-        record(&mut tx, app_id, "group.renamed", target, actor).await?;
-        tx.commit().await?;
-        Ok(())
+        .await;
+        finish(tx, result).await
     }
 
     async fn set_group_owner(
@@ -606,49 +643,55 @@ impl Storage for SqlStore {
         actor: &Actor,
     ) -> Result<()> {
         let mut tx = self.write.begin().await?;
-        if !user_exists(&mut tx, app_id, owner).await? {
-            return Err(StorageError::NotFound(Entity::User));
-        }
-        let done = sqlx::query(
-            "UPDATE user_groups SET owner = $1, modified_at = $2 WHERE app_id = $3 AND id = $4",
-        )
-        .bind(owner)
-        .bind(modified_at)
-        .bind(app_id)
-        .bind(group_id)
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() == 0 {
-            return Err(StorageError::NotFound(Entity::Group));
-        }
-        insert_member(&mut tx, app_id, group_id, owner).await?;
-        let target = json!({ "groupID": group_id, "owner": owner });
-        record(&mut tx, app_id, "group.owner_changed", target, actor).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    async fn delete_group(&self, app_id: &str, group_id: &str, actor: &Actor) -> Result<bool> {
-        let mut tx = self.write.begin().await?;
-        // Members go with the group through ON DELETE CASCADE.
-        let done = sqlx::query("DELETE FROM user_groups WHERE app_id = $1 AND id = $2")
+        let result = async {
+            if !user_exists(&mut tx, app_id, owner).await? {
+                return Err(StorageError::NotFound(Entity::User));
+            }
+            let done = sqlx::query(
+                "UPDATE user_groups SET owner = $1, modified_at = $2 WHERE app_id = $3 AND id = $4",
+            )
+            .bind(owner)
+            .bind(modified_at)
             .bind(app_id)
             .bind(group_id)
             .execute(&mut *tx)
             .await?;
-        if done.rows_affected() == 0 {
-            return Ok(false);
+            if done.rows_affected() == 0 {
+                return Err(StorageError::NotFound(Entity::Group));
+            }
+            insert_member(&mut tx, app_id, group_id, owner).await?;
+            let target = json!({ "groupID": group_id, "owner": owner });
+            record(&mut tx, app_id, "group.owner_changed", target, actor).await?;
+            Ok::<_, StorageError>(())
         }
-        record(
-            &mut tx,
-            app_id,
-            "group.deleted",
-            json!({ "groupID": group_id }),
-            actor,
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(true)
+        .await;
+        finish(tx, result).await
+    }
+
+    async fn delete_group(&self, app_id: &str, group_id: &str, actor: &Actor) -> Result<bool> {
+        let mut tx = self.write.begin().await?;
+        let result = async {
+            // Members go with the group through ON DELETE CASCADE.
+            let done = sqlx::query("DELETE FROM user_groups WHERE app_id = $1 AND id = $2")
+                .bind(app_id)
+                .bind(group_id)
+                .execute(&mut *tx)
+                .await?;
+            if done.rows_affected() == 0 {
+                return Ok(false);
+            }
+            record(
+                &mut tx,
+                app_id,
+                "group.deleted",
+                json!({ "groupID": group_id }),
+                actor,
+            )
+            .await?;
+            Ok::<_, StorageError>(true)
+        }
+        .await;
+        finish(tx, result).await
     }
 
     async fn add_member(
@@ -659,22 +702,25 @@ impl Storage for SqlStore {
         actor: &Actor,
     ) -> Result<()> {
         let mut tx = self.write.begin().await?;
-        let group = sqlx::query("SELECT 1 FROM user_groups WHERE app_id = $1 AND id = $2")
-            .bind(app_id)
-            .bind(group_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-        if group.is_none() {
-            return Err(StorageError::NotFound(Entity::Group));
+        let result = async {
+            let group = sqlx::query("SELECT 1 FROM user_groups WHERE app_id = $1 AND id = $2")
+                .bind(app_id)
+                .bind(group_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if group.is_none() {
+                return Err(StorageError::NotFound(Entity::Group));
+            }
+            if !user_exists(&mut tx, app_id, user_id).await? {
+                return Err(StorageError::NotFound(Entity::User));
+            }
+            insert_member(&mut tx, app_id, group_id, user_id).await?;
+            let target = json!({ "groupID": group_id, "userID": user_id });
+            record(&mut tx, app_id, "group.member_added", target, actor).await?;
+            Ok::<_, StorageError>(())
         }
-        if !user_exists(&mut tx, app_id, user_id).await? {
-            return Err(StorageError::NotFound(Entity::User));
-        }
-        insert_member(&mut tx, app_id, group_id, user_id).await?;
-        let target = json!({ "groupID": group_id, "userID": user_id });
-        record(&mut tx, app_id, "group.member_added", target, actor).await?;
-        tx.commit().await?;
-        Ok(())
+        .await;
+        finish(tx, result).await
     }
 
     async fn remove_member(
@@ -685,21 +731,24 @@ impl Storage for SqlStore {
         actor: &Actor,
     ) -> Result<bool> {
         let mut tx = self.write.begin().await?;
-        let done = sqlx::query(
-            "DELETE FROM group_members WHERE app_id = $1 AND group_id = $2 AND user_id = $3",
-        )
-        .bind(app_id)
-        .bind(group_id)
-        .bind(user_id)
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() == 0 {
-            return Ok(false);
+        let result = async {
+            let done = sqlx::query(
+                "DELETE FROM group_members WHERE app_id = $1 AND group_id = $2 AND user_id = $3",
+            )
+            .bind(app_id)
+            .bind(group_id)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+            if done.rows_affected() == 0 {
+                return Ok(false);
+            }
+            let target = json!({ "groupID": group_id, "userID": user_id });
+            record(&mut tx, app_id, "group.member_removed", target, actor).await?;
+            Ok::<_, StorageError>(true)
         }
-        let target = json!({ "groupID": group_id, "userID": user_id });
-        record(&mut tx, app_id, "group.member_removed", target, actor).await?;
-        tx.commit().await?;
-        Ok(true)
+        .await;
+        finish(tx, result).await
     }
 
     async fn list_members(&self, app_id: &str, group_id: &str) -> Result<Vec<String>> {

@@ -6,7 +6,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use crate::query_sql::{build_count, build_page, index_rows, Param, Params};
-use crate::sql::{now_ms, AnyQuery, Dialect, SqlStore};
+use crate::sql::{finish, now_ms, AnyQuery, Dialect, SqlStore};
 use crate::{
     Actor, Bucket, BucketRef, Entity, Event, Hit, NewBucket, Object, Precondition, Result, Scope,
     StorageError,
@@ -253,12 +253,16 @@ impl SqlStore {
         actor: &Actor,
     ) -> Result<()> {
         let mut tx = self.write.begin().await?;
-        let bucket = ensure_bucket(&mut tx, b, new).await?;
-        self.insert_object(&mut tx, bucket, o).await?;
-        let target = json!({ "bucket": bucket_target(b), "objectID": o.id, "version": o.version });
-        record(&mut tx, &b.app_id, "object.created", target, actor).await?;
-        tx.commit().await?;
-        Ok(())
+        let result = async {
+            let bucket = ensure_bucket(&mut tx, b, new).await?;
+            self.insert_object(&mut tx, bucket, o).await?;
+            let target =
+                json!({ "bucket": bucket_target(b), "objectID": o.id, "version": o.version });
+            record(&mut tx, &b.app_id, "object.created", target, actor).await?;
+            Ok::<_, StorageError>(())
+        }
+        .await;
+        finish(tx, result).await
     }
 
     pub(crate) async fn do_replace_object(
@@ -270,48 +274,51 @@ impl SqlStore {
         actor: &Actor,
     ) -> Result<(Object, bool)> {
         let mut tx = self.write.begin().await?;
-        let bucket = ensure_bucket(&mut tx, b, new).await?;
-        let existing = self.locked_object(&mut tx, bucket, &o.id).await?;
-        let (stored, created) = match existing {
-            Some((seq, old)) => {
-                match pre {
-                    Precondition::Absent => {
-                        return Err(StorageError::Conflict(crate::Unique::ObjectId))
+        let result = async {
+            let bucket = ensure_bucket(&mut tx, b, new).await?;
+            let existing = self.locked_object(&mut tx, bucket, &o.id).await?;
+            let (stored, created) = match existing {
+                Some((seq, old)) => {
+                    match pre {
+                        Precondition::Absent => {
+                            return Err(StorageError::Conflict(crate::Unique::ObjectId))
+                        }
+                        Precondition::Version(v) if v != old.version => {
+                            return Err(StorageError::StaleVersion)
+                        }
+                        _ => {}
                     }
-                    Precondition::Version(v) if v != old.version => {
-                        return Err(StorageError::StaleVersion)
+                    let updated = Object {
+                        data: o.data.clone(),
+                        data_type: o.data_type.clone(),
+                        version: old.version + 1,
+                        modified_at: o.modified_at,
+                        ..old
+                    };
+                    self.update_object_row(&mut tx, bucket, seq, &updated)
+                        .await?;
+                    (updated, false)
+                }
+                None => {
+                    if let Precondition::Version(_) = pre {
+                        return Err(StorageError::NotFound(Entity::Object));
                     }
-                    _ => {}
+                    self.insert_object(&mut tx, bucket, o).await?;
+                    (o.clone(), true)
                 }
-                let updated = Object {
-                    data: o.data.clone(),
-                    data_type: o.data_type.clone(),
-                    version: old.version + 1,
-                    modified_at: o.modified_at,
-                    ..old
-                };
-                self.update_object_row(&mut tx, bucket, seq, &updated)
-                    .await?;
-                (updated, false)
-            }
-            None => {
-                if let Precondition::Version(_) = pre {
-                    return Err(StorageError::NotFound(Entity::Object));
-                }
-                self.insert_object(&mut tx, bucket, o).await?;
-                (o.clone(), true)
-            }
-        };
-        let kind = if created {
-            "object.created"
-        } else {
-            "object.updated"
-        };
-        let target =
-            json!({ "bucket": bucket_target(b), "objectID": stored.id, "version": stored.version });
-        record(&mut tx, &b.app_id, kind, target, actor).await?;
-        tx.commit().await?;
-        Ok((stored, created))
+            };
+            let kind = if created {
+                "object.created"
+            } else {
+                "object.updated"
+            };
+            let target =
+                json!({ "bucket": bucket_target(b), "objectID": stored.id, "version": stored.version });
+            record(&mut tx, &b.app_id, kind, target, actor).await?;
+            Ok::<_, StorageError>((stored, created))
+        }
+        .await;
+        finish(tx, result).await
     }
 
     pub(crate) async fn do_patch_object(
@@ -324,33 +331,36 @@ impl SqlStore {
         actor: &Actor,
     ) -> Result<Object> {
         let mut tx = self.write.begin().await?;
-        let bucket = bucket_seq(&mut tx, b)
-            .await?
-            .ok_or(StorageError::NotFound(Entity::Object))?;
-        let (seq, old) = self
-            .locked_object(&mut tx, bucket, id)
-            .await?
-            .ok_or(StorageError::NotFound(Entity::Object))?;
-        if if_match.is_some_and(|v| v != old.version) {
-            return Err(StorageError::StaleVersion);
+        let result = async {
+            let bucket = bucket_seq(&mut tx, b)
+                .await?
+                .ok_or(StorageError::NotFound(Entity::Object))?;
+            let (seq, old) = self
+                .locked_object(&mut tx, bucket, id)
+                .await?
+                .ok_or(StorageError::NotFound(Entity::Object))?;
+            if if_match.is_some_and(|v| v != old.version) {
+                return Err(StorageError::StaleVersion);
+            }
+            let mut data = old.data.clone();
+            for (k, v) in fields {
+                data.insert(k.clone(), v.clone());
+            }
+            let updated = Object {
+                data,
+                version: old.version + 1,
+                modified_at,
+                ..old
+            };
+            self.update_object_row(&mut tx, bucket, seq, &updated)
+                .await?;
+            let target =
+                json!({ "bucket": bucket_target(b), "objectID": id, "version": updated.version });
+            record(&mut tx, &b.app_id, "object.updated", target, actor).await?;
+            Ok::<_, StorageError>(updated)
         }
-        let mut data = old.data.clone();
-        for (k, v) in fields {
-            data.insert(k.clone(), v.clone());
-        }
-        let updated = Object {
-            data,
-            version: old.version + 1,
-            modified_at,
-            ..old
-        };
-        self.update_object_row(&mut tx, bucket, seq, &updated)
-            .await?;
-        let target =
-            json!({ "bucket": bucket_target(b), "objectID": id, "version": updated.version });
-        record(&mut tx, &b.app_id, "object.updated", target, actor).await?;
-        tx.commit().await?;
-        Ok(updated)
+        .await;
+        finish(tx, result).await
     }
 
     pub(crate) async fn do_delete_object(
@@ -361,45 +371,52 @@ impl SqlStore {
         actor: &Actor,
     ) -> Result<bool> {
         let mut tx = self.write.begin().await?;
-        let Some(bucket) = bucket_seq(&mut tx, b).await? else {
-            return Ok(false);
-        };
-        let Some((seq, old)) = self.locked_object(&mut tx, bucket, id).await? else {
-            return Ok(false);
-        };
-        if if_match.is_some_and(|v| v != old.version) {
-            return Err(StorageError::StaleVersion);
+        let result = async {
+            let Some(bucket) = bucket_seq(&mut tx, b).await? else {
+                return Ok(false);
+            };
+            let Some((seq, old)) = self.locked_object(&mut tx, bucket, id).await? else {
+                return Ok(false);
+            };
+            if if_match.is_some_and(|v| v != old.version) {
+                return Err(StorageError::StaleVersion);
+            }
+            sqlx::query("DELETE FROM objects WHERE seq = $1")
+                .bind(seq)
+                .execute(&mut *tx)
+                .await?;
+            let target =
+                json!({ "bucket": bucket_target(b), "objectID": id, "version": old.version });
+            record(&mut tx, &b.app_id, "object.deleted", target, actor).await?;
+            Ok::<_, StorageError>(true)
         }
-        sqlx::query("DELETE FROM objects WHERE seq = $1")
-            .bind(seq)
-            .execute(&mut *tx)
-            .await?;
-        let target = json!({ "bucket": bucket_target(b), "objectID": id, "version": old.version });
-        record(&mut tx, &b.app_id, "object.deleted", target, actor).await?;
-        tx.commit().await?;
-        Ok(true)
+        .await;
+        finish(tx, result).await
     }
 
     pub(crate) async fn do_delete_bucket(&self, b: &BucketRef, actor: &Actor) -> Result<bool> {
         let mut tx = self.write.begin().await?;
-        let Some(bucket) = bucket_seq(&mut tx, b).await? else {
-            return Ok(false);
-        };
-        // Objects and their index rows go by ON DELETE CASCADE.
-        sqlx::query("DELETE FROM buckets WHERE seq = $1")
-            .bind(bucket)
-            .execute(&mut *tx)
+        let result = async {
+            let Some(bucket) = bucket_seq(&mut tx, b).await? else {
+                return Ok(false);
+            };
+            // Objects and their index rows go by ON DELETE CASCADE.
+            sqlx::query("DELETE FROM buckets WHERE seq = $1")
+                .bind(bucket)
+                .execute(&mut *tx)
+                .await?;
+            record(
+                &mut tx,
+                &b.app_id,
+                "bucket.deleted",
+                bucket_target(b),
+                actor,
+            )
             .await?;
-        record(
-            &mut tx,
-            &b.app_id,
-            "bucket.deleted",
-            bucket_target(b),
-            actor,
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(true)
+            Ok::<_, StorageError>(true)
+        }
+        .await;
+        finish(tx, result).await
     }
 
     pub(crate) async fn do_set_bucket_acl(&self, b: &BucketRef, acl: &str) -> Result<()> {

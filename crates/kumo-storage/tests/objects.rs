@@ -152,7 +152,7 @@ async fn object_life_cycle_and_versions(s: Arc<SqlStore>, _: String) {
     assert!(matches!(e, StorageError::NotFound(Entity::Object)));
 }
 
-async fn preconditions(s: Arc<SqlStore>, _: String) {
+async fn preconditions(s: Arc<SqlStore>, url: String) {
     s.create_app(&app()).await.unwrap();
     let b = bucket(Scope::App, "b1");
     let (o, created) = s
@@ -247,6 +247,26 @@ async fn preconditions(s: Arc<SqlStore>, _: String) {
         s.get_bucket(&fresh).await.unwrap().is_none(),
         "a failed write left its bucket behind"
     );
+    // Failed writes hold no locks afterwards: another connection can write every object.
+    use sqlx::{Connection, Executor};
+    let mut other = sqlx::AnyConnection::connect(&url).await.unwrap();
+    if url.starts_with("postgres") {
+        other.execute("SET lock_timeout = '2s'").await.unwrap();
+    } else {
+        other.execute("PRAGMA busy_timeout = 2000").await.unwrap();
+    }
+    // The write fails after locking the object's row…
+    let e = s
+        .patch_object(&b, "x1", &data(json!({"v": 9})), Some(99), 5, &actor())
+        .await
+        .unwrap_err();
+    assert!(matches!(e, StorageError::StaleVersion));
+    // …and that lock is gone at once.
+    other
+        .execute("UPDATE objects SET version = version")
+        .await
+        .expect("no lingering locks");
+    other.close().await.unwrap();
 }
 
 async fn buckets_are_per_scope_and_deleted_with_content(s: Arc<SqlStore>, _: String) {
