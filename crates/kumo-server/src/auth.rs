@@ -176,16 +176,19 @@ fn unauthorized(message: &str) -> Error {
 #[derive(Clone)]
 pub struct Passwords {
     permits: Arc<Semaphore>,
-    /// Verified when a login names no user, so that timing does not reveal which users exist.
-    decoy: Arc<String>,
+}
+
+/// Verified when a login names no user, so that timing does not reveal which users exist.
+/// Made on first use (on the blocking pool), not at start-up.
+fn decoy_hash() -> &'static str {
+    static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DECOY.get_or_init(|| hash_now("decoy password").expect("argon2 with default parameters"))
 }
 
 impl Passwords {
     pub fn new(max_parallel: usize) -> Self {
-        let decoy = hash_now("decoy password").expect("argon2 with default parameters");
         Self {
             permits: Arc::new(Semaphore::new(max_parallel.max(1))),
-            decoy: Arc::new(decoy),
         }
     }
 
@@ -197,16 +200,19 @@ impl Passwords {
     /// True if `password` matches `hash`; with `None`, burns the same time and says false.
     pub async fn verify(&self, password: &str, hash: Option<&str>) -> Result<bool> {
         let (password, real) = (password.to_owned(), hash.is_some());
-        let hash = hash.map_or_else(|| self.decoy.to_string(), str::to_owned);
+        let hash = hash.map(str::to_owned);
         let ok = self
             .blocking(move || {
-                PasswordHash::new(&hash)
-                    .map(|h| {
-                        Argon2::default()
-                            .verify_password(password.as_bytes(), &h)
-                            .is_ok()
-                    })
-                    .unwrap_or(false)
+                let phc: &str = match &hash {
+                    Some(h) => h,
+                    None => decoy_hash(),
+                };
+                let verified = PasswordHash::new(phc).map(|h| {
+                    Argon2::default()
+                        .verify_password(password.as_bytes(), &h)
+                        .is_ok()
+                });
+                verified.unwrap_or(false)
             })
             .await?;
         Ok(ok && real)

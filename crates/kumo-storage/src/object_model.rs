@@ -93,6 +93,4 @@ pub struct Hit {
     pub object: Object,
     /// Opaque position of this object in the query's order.
     pub cursor: String,
-    /// Cosine of the angle to the query's distance center, when it has one.
-    pub dot: Option<f64>,
 }

@@ -82,7 +82,6 @@ pub(crate) struct Built {
     pub params: Vec<Param>,
     /// How many sort-key columns (`k0`, `k1`, …) the select list carries, with their types.
     key_types: Vec<KeyType>,
-    pub has_dot: bool,
 }
 
 struct Builder {
@@ -389,13 +388,12 @@ pub(crate) fn build_page(
     let (keys, key_types): (Vec<String>, Vec<KeyType>) = match &q.order_by {
         OrderBy::Natural => (vec![], vec![]),
         OrderBy::Distance => {
-            let (name_field, center) = q.distance.clone()?;
-            let field = geo_field_of(&q.clause, &name_field)?;
-            let f = b.p(Param::S(field));
+            let distance = q.distance.clone()?;
+            let f = b.p(Param::S(distance.field));
             joins = format!(
                 " LEFT JOIN object_fields d ON d.object_seq = o.seq AND d.field = {f} AND d.kind = {KIND_POINT}"
             );
-            let dot = b.dot("d", &center);
+            let dot = b.dot("d", &distance.center);
             (vec![format!("COALESCE(-{dot}, 3.0)")], vec![KeyType::Float])
         }
         OrderBy::Field(field) => match system_column(field) {
@@ -432,7 +430,6 @@ pub(crate) fn build_page(
     for (i, k) in keys.iter().enumerate() {
         sql.push_str(&format!(", {k} AS k{i}"));
     }
-    let has_dot = q.distance.is_some() && q.order_by == OrderBy::Distance;
     sql.push_str(&format!(
         " FROM objects o{joins} WHERE {plus}o.bucket_seq = $1 AND ({where_clause})"
     ));
@@ -454,7 +451,6 @@ pub(crate) fn build_page(
         sql,
         params: b.params.0,
         key_types,
-        has_dot,
     })
 }
 
@@ -509,7 +505,6 @@ fn equality_by_creation(
         sql,
         params: std::mem::take(&mut b.params.0),
         key_types: vec![KeyType::Int],
-        has_dot: false,
     }))
 }
 
@@ -523,20 +518,6 @@ fn has_selective_conjunct(c: &Clause) -> bool {
         }
         Clause::GeoBox { .. } | Clause::GeoDistance { .. } => true,
         _ => false,
-    }
-}
-
-/// The field of the geodistance clause that puts its distance into `name`.
-fn geo_field_of(c: &Clause, name: &str) -> Option<String> {
-    match c {
-        Clause::GeoDistance {
-            field,
-            put_into: Some(n),
-            ..
-        } if n == name => Some(field.clone()),
-        Clause::Not(inner) => geo_field_of(inner, name),
-        Clause::And(cs) | Clause::Or(cs) => cs.iter().find_map(|c| geo_field_of(c, name)),
-        _ => None,
     }
 }
 
@@ -579,14 +560,6 @@ impl Built {
         }
         values.push(Value::from(row.try_get::<i64, _>("seq")?));
         Ok(encode_cursor(&values))
-    }
-
-    pub(crate) fn dot_of(&self, row: &sqlx::any::AnyRow) -> Result<Option<f64>, sqlx::Error> {
-        if !self.has_dot {
-            return Ok(None);
-        }
-        let neg = float_column(row, "k0")?;
-        Ok((neg <= 1.0).then_some(-neg))
     }
 }
 

@@ -501,7 +501,6 @@ impl SqlStore {
                 Ok(Hit {
                     object: object_from_row(r)?,
                     cursor: built.cursor_of(r)?,
-                    dot: built.dot_of(r)?,
                 })
             })
             .collect()

@@ -127,7 +127,7 @@ fn reference(objects: &[Stored], q: &BucketQuery) -> Vec<String> {
         let ord = match &q.order_by {
             OrderBy::Natural => std::cmp::Ordering::Equal,
             OrderBy::Distance => {
-                let (_, center) = q.distance.clone().unwrap();
+                let center = q.distance.clone().unwrap().center;
                 let key = |o: &Stored| {
                     o.fields
                         .get("loc")

@@ -189,6 +189,22 @@ pub enum OrderBy {
     Distance,
 }
 
+/// A geodistance clause with `putDistanceInto`: `_calculated.<name>` is the distance from
+/// `center` to the point in `field`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Distance {
+    pub name: String,
+    pub field: String,
+    pub center: Point,
+}
+
+impl Distance {
+    /// Meters from the center to the object's point, if it has one.
+    pub fn of(&self, fields: &Fields) -> Option<f64> {
+        Some(Point::from_json(fields.get(&self.field)?)?.distance_to(&self.center))
+    }
+}
+
 /// A parsed `bucketQuery`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BucketQuery {
@@ -196,7 +212,7 @@ pub struct BucketQuery {
     pub order_by: OrderBy,
     pub descending: bool,
     /// The geodistance clause whose distance goes into `_calculated`, if any.
-    pub distance: Option<(String, Point)>,
+    pub distance: Option<Distance>,
     /// `aggregations: [{type: COUNT, putAggregationInto}]`: the name to answer under.
     pub count_into: Option<String>,
 }
@@ -394,14 +410,19 @@ fn parse_clause(v: &Value, depth: usize, budget: &mut Budget) -> Result<Clause, 
     })
 }
 
-/// The geodistance clauses with `putDistanceInto` (name, center), outermost first.
-fn distance_targets(c: &Clause, out: &mut Vec<(String, Point)>) {
+/// The geodistance clauses with `putDistanceInto`, outermost first.
+fn distance_targets(c: &Clause, out: &mut Vec<Distance>) {
     match c {
         Clause::GeoDistance {
+            field,
             put_into: Some(name),
             center,
             ..
-        } => out.push((name.clone(), *center)),
+        } => out.push(Distance {
+            name: name.clone(),
+            field: field.clone(),
+            center: *center,
+        }),
         Clause::Not(inner) => distance_targets(inner, out),
         Clause::And(cs) | Clause::Or(cs) => cs.iter().for_each(|c| distance_targets(c, out)),
         _ => {}
@@ -431,7 +452,7 @@ impl BucketQuery {
             Some(Value::String(f)) if f.is_empty() => OrderBy::Natural,
             Some(Value::String(f)) => match f.strip_prefix("_calculated.") {
                 Some(name) => {
-                    if distance.as_ref().map(|(n, _)| n.as_str()) != Some(name) {
+                    if distance.as_ref().map(|d| d.name.as_str()) != Some(name) {
                         return Err(unsupported(format!(
                             "No geodistance clause puts its distance into '{name}'"
                         )));

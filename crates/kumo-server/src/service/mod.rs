@@ -18,11 +18,10 @@ use kumo_storage::{Actor, App, Storage, Token};
 pub use apps::{create_app, AppCredentials};
 pub use groups::{group_document, GroupInput};
 pub use objects::{
-    object_document, object_fields, parse_if_match, AclTarget, BucketPath, ObjectWrite,
-    QueryAnswer, MAX_PAGE,
+    object_document, object_fields, parse_if_match, AclTarget, BucketPath, ObjectWrite, QueryAnswer,
 };
 pub use tokens::{TokenGrant, TokenRequest};
-pub use users::{registration_document, user_document, Registration, UserRef};
+pub use users::{registration_document, Registration, UserRef};
 
 use crate::auth::{Caller, Passwords, Principal};
 use crate::error::Result;

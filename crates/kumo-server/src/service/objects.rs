@@ -457,9 +457,9 @@ impl Service {
                     continue;
                 }
                 let mut doc = object_document(&hit.object);
-                if let Some((name, center)) = &query.distance {
-                    if let Some(d) = distance_of(&hit.object, query, center) {
-                        doc["_calculated"] = json!({ name.as_str(): d });
+                if let Some(distance) = &query.distance {
+                    if let Some(meters) = distance.of(&hit.object.data) {
+                        doc["_calculated"] = json!({ distance.name.as_str(): meters });
                     }
                 }
                 results.push(doc);
@@ -581,26 +581,6 @@ impl Service {
             }
         }
         Ok(())
-    }
-}
-
-fn distance_of(o: &Object, q: &BucketQuery, center: &kumo_types::query::Point) -> Option<f64> {
-    let field = geo_field(&q.clause)?;
-    let p = kumo_types::query::Point::from_json(o.data.get(&field)?)?;
-    Some(p.distance_to(center))
-}
-
-fn geo_field(c: &kumo_types::query::Clause) -> Option<String> {
-    use kumo_types::query::Clause;
-    match c {
-        Clause::GeoDistance {
-            field,
-            put_into: Some(_),
-            ..
-        } => Some(field.clone()),
-        Clause::Not(inner) => geo_field(inner),
-        Clause::And(cs) | Clause::Or(cs) => cs.iter().find_map(geo_field),
-        _ => None,
     }
 }
 
