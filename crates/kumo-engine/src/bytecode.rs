@@ -1,0 +1,178 @@
+//! Compiling scripts to QuickJS bytecode once, and loading that bytecode into a realm.
+//!
+//! rquickjs exposes bytecode only for modules; server code must run as a sloppy-mode script
+//! (top-level functions are globals, as on Kii), so the two raw QuickJS calls live here.
+
+use rquickjs::{qjs, Context, Ctx, Runtime, Value};
+use sha2::{Digest, Sha256};
+
+use crate::verify::{self, Violation};
+
+/// A verified, instrumented and compiled server-code file.
+#[derive(Debug)]
+pub struct Program {
+    pub bytecode: Vec<u8>,
+    /// SHA-256 of the uploaded source: the cache key for compiled programs.
+    pub source_hash: [u8; 32],
+    /// Whether runs need the SDK globals installed.
+    pub uses_sdk: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CompileError {
+    #[error("{0}")]
+    Refused(Violation),
+    #[error("the JavaScript engine could not start: {0}")]
+    Engine(String),
+}
+
+/// Verifies, instruments and compiles user code.
+pub fn compile(source: &str) -> Result<Program, CompileError> {
+    let checked = verify::verify_and_instrument(source).map_err(CompileError::Refused)?;
+    let bytecode =
+        compile_script(&checked.instrumented, "server-code.js").map_err(|e| match e {
+            ScriptError::Syntax {
+                line,
+                column,
+                message,
+            } => CompileError::Refused(Violation {
+                line,
+                column,
+                reason: format!("syntax error: {message}"),
+            }),
+            ScriptError::Engine(message) => CompileError::Engine(message),
+        })?;
+    Ok(Program {
+        bytecode,
+        source_hash: Sha256::digest(source.as_bytes()).into(),
+        uses_sdk: checked.uses_sdk,
+    })
+}
+
+pub(crate) enum ScriptError {
+    Syntax {
+        line: u32,
+        column: u32,
+        message: String,
+    },
+    Engine(String),
+}
+
+/// Compiles a global script (not run) and serialises its bytecode.
+pub(crate) fn compile_script(source: &str, file_name: &str) -> Result<Vec<u8>, ScriptError> {
+    let runtime = Runtime::new().map_err(|e| ScriptError::Engine(e.to_string()))?;
+    let context = Context::full(&runtime).map_err(|e| ScriptError::Engine(e.to_string()))?;
+    context.with(|ctx| {
+        let file = std::ffi::CString::new(file_name).expect("file name has no NUL");
+        let code = std::ffi::CString::new(source).map_err(|_| ScriptError::Syntax {
+            line: 1,
+            column: 1,
+            message: "the code contains a NUL character".into(),
+        })?;
+        let flags = (qjs::JS_EVAL_TYPE_GLOBAL | qjs::JS_EVAL_FLAG_COMPILE_ONLY) as i32;
+        // SAFETY: `ctx` is a live context; the C strings outlive the call; the returned value is
+        // owned by us and freed below (or handed to `Value::from_raw`, which frees it).
+        let function = unsafe {
+            qjs::JS_Eval(
+                ctx.as_raw().as_ptr(),
+                code.as_ptr(),
+                source.len() as _,
+                file.as_ptr(),
+                flags,
+            )
+        };
+        if unsafe { qjs::JS_IsException(function) } {
+            return Err(syntax_error(&ctx));
+        }
+        let function = unsafe { Value::from_raw(ctx.clone(), function) };
+        let mut size: qjs::size_t = 0;
+        // SAFETY: `function` is a live compiled function; the buffer is freed with js_free.
+        let bytes = unsafe {
+            let ptr = qjs::JS_WriteObject(
+                ctx.as_raw().as_ptr(),
+                &mut size,
+                function.as_raw(),
+                qjs::JS_WRITE_OBJ_BYTECODE as i32,
+            );
+            if ptr.is_null() {
+                return Err(ScriptError::Engine("could not serialise bytecode".into()));
+            }
+            let bytes = std::slice::from_raw_parts(ptr, size as usize).to_vec();
+            qjs::js_free(ctx.as_raw().as_ptr(), ptr.cast());
+            bytes
+        };
+        Ok(bytes)
+    })
+}
+
+fn syntax_error(ctx: &Ctx) -> ScriptError {
+    let error = ctx.catch();
+    let exception = error.as_exception();
+    let message = exception
+        .and_then(|e| e.message())
+        .unwrap_or_else(|| "invalid script".into());
+    let stack = exception.and_then(|e| e.stack()).unwrap_or_default();
+    let (line, column) = parse_position(&stack).unwrap_or((1, 1));
+    ScriptError::Syntax {
+        line,
+        column,
+        message,
+    }
+}
+
+/// Finds the first `file:line:column` in a QuickJS stack trace.
+fn parse_position(stack: &str) -> Option<(u32, u32)> {
+    stack.lines().find_map(|frame| {
+        let mut parts = frame.trim().rsplitn(3, ':');
+        let column = parts.next()?.trim_end_matches(')').parse().ok()?;
+        let line = parts.next()?.parse().ok()?;
+        Some((line, column))
+    })
+}
+
+/// Loads bytecode made by [`compile_script`] and runs its top level.
+pub(crate) fn run_bytecode<'js>(ctx: &Ctx<'js>, bytecode: &[u8]) -> rquickjs::Result<Value<'js>> {
+    // SAFETY: the bytecode was produced by `compile_script` of this very QuickJS build (it is
+    // never accepted from users); JS_EvalFunction takes ownership of the function value.
+    let result = unsafe {
+        let raw = ctx.as_raw().as_ptr();
+        let function = qjs::JS_ReadObject(
+            raw,
+            bytecode.as_ptr(),
+            bytecode.len() as _,
+            qjs::JS_READ_OBJ_BYTECODE as i32,
+        );
+        if qjs::JS_IsException(function) {
+            return Err(rquickjs::Error::Exception);
+        }
+        qjs::JS_EvalFunction(raw, function)
+    };
+    if unsafe { qjs::JS_IsException(result) } {
+        return Err(rquickjs::Error::Exception);
+    }
+    Ok(unsafe { Value::from_raw(ctx.clone(), result) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn syntax_errors_found_by_quickjs_carry_a_position() {
+        // The parser accepts this; QuickJS's early errors do not.
+        let err = compile("function f() {\n  let a = 1;\n  let a = 2;\n}").unwrap_err();
+        let CompileError::Refused(v) = err else {
+            panic!("{err:?}")
+        };
+        assert_eq!(v.line, 3, "{v}");
+    }
+
+    #[test]
+    fn stack_positions_are_parsed() {
+        assert_eq!(parse_position("    at server-code.js:3:7\n"), Some((3, 7)));
+        assert_eq!(
+            parse_position("    at f (server-code.js:12:1)"),
+            Some((12, 1))
+        );
+    }
+}

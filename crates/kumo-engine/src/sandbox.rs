@@ -1,0 +1,738 @@
+//! One run of one endpoint in a fresh QuickJS runtime and realm.
+//!
+//! Limits are enforced in two ways at once: native functions (the step counter, `console`)
+//! throw the moment a limit is crossed, and the interrupt handler, which user code cannot catch,
+//! stops the run shortly after if the code swallowed that exception. The wall clock is checked
+//! by the interrupt handler alone.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use rquickjs::function::{Opt, Rest};
+use rquickjs::object::Accessor;
+use rquickjs::{Coerced, Context, Ctx, Exception, Function, IntoJs, Object, Runtime, Value};
+
+use crate::bytecode::{compile_script, run_bytecode, ScriptError};
+use crate::verify::SDK_GLOBALS;
+use crate::{
+    now_ms, AppEnv, Failure, FailureKind, Host, HostRequest, Invocation, LogLevel, LogLine,
+    Outcome, Returned,
+};
+
+/// Extra time a run gets to turn its `_timeoutResponse` into JSON after the deadline.
+const GRACE: Duration = Duration::from_millis(100);
+/// Where the SDK object is kept in a realm once loaded (reserved prefix: user code can't name it).
+const SDK_SLOT: &str = "__kii_sdk";
+
+/// Per-run state shared by the native functions and the interrupt handler.
+struct State {
+    deadline: Cell<Instant>,
+    timeout_ms: u128,
+    steps: Cell<u64>,
+    max_steps: u64,
+    /// Set when a limit was crossed; the interrupt handler then stops the run.
+    abort: Cell<Option<FailureKind>>,
+    logs: RefCell<Vec<LogLine>>,
+    log_bytes: Cell<usize>,
+    max_log_bytes: usize,
+    /// The last promise rejection nobody handled: reported if the run stalls without `done`.
+    unhandled: RefCell<Option<String>>,
+    /// The first `done` value (JSON; `None` inside for `undefined`), once `done` was called.
+    done: RefCell<Option<Result<Option<String>, Failure>>>,
+}
+
+impl State {
+    fn log(&self, level: LogLevel, message: String, runtime: bool) {
+        self.logs.borrow_mut().push(LogLine {
+            time_ms: now_ms(),
+            level,
+            message,
+            runtime,
+        });
+    }
+
+    fn trip(&self, kind: FailureKind) {
+        if self.abort.get().is_none() {
+            self.abort.set(Some(kind));
+        }
+    }
+}
+
+fn sdk_bytecode() -> &'static Result<Vec<u8>, String> {
+    static SDK: OnceLock<Result<Vec<u8>, String>> = OnceLock::new();
+    SDK.get_or_init(|| {
+        compile_script(include_str!("../js/kii-sdk.js"), "kii-sdk.js").map_err(|e| match e {
+            ScriptError::Syntax {
+                line,
+                column,
+                message,
+            } => format!("kii-sdk.js:{line}:{column}: {message}"),
+            ScriptError::Engine(message) => message,
+        })
+    })
+}
+
+/// Compiles the in-sandbox SDK now rather than on the first run that needs it.
+pub(crate) fn warm_up() -> Result<(), String> {
+    sdk_bytecode().as_ref().map(|_| ()).map_err(Clone::clone)
+}
+
+/// Runs `invocation`; `respond` gets the outcome as soon as it is known. Callbacks the code
+/// left behind keep running afterwards (until they finish or the deadline), then the host
+/// receives the logs.
+pub(crate) fn run(invocation: Invocation, respond: impl FnOnce(Outcome)) {
+    let limits = invocation.limits.clone();
+    let state = Rc::new(State {
+        deadline: Cell::new(Instant::now() + limits.timeout),
+        timeout_ms: limits.timeout.as_millis(),
+        steps: Cell::new(0),
+        max_steps: limits.max_steps,
+        abort: Cell::new(None),
+        logs: RefCell::new(Vec::new()),
+        log_bytes: Cell::new(0),
+        max_log_bytes: limits.log_bytes,
+        done: RefCell::new(None),
+        unhandled: RefCell::new(None),
+    });
+    let host = invocation.host.clone();
+    let mut respond = Some(respond);
+    let mut send = |outcome: Outcome| {
+        if let Some(respond) = respond.take() {
+            respond(outcome)
+        }
+    };
+
+    let runtime = match Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            send(engine_failure(&state, format!("could not start: {e}")));
+            host.finished(Vec::new());
+            return;
+        }
+    };
+    runtime.set_memory_limit(limits.memory_bytes);
+    runtime.set_max_stack_size(limits.stack_bytes);
+    {
+        let state = state.clone();
+        runtime.set_interrupt_handler(Some(Box::new(move || {
+            if state.abort.get().is_some() {
+                return true;
+            }
+            if Instant::now() >= state.deadline.get() {
+                state.trip(FailureKind::Timeout);
+                return true;
+            }
+            false
+        })));
+    }
+    {
+        let state = state.clone();
+        runtime.set_host_promise_rejection_tracker(Some(Box::new(
+            move |_ctx, _promise, reason, is_handled| {
+                if is_handled {
+                    *state.unhandled.borrow_mut() = None;
+                } else {
+                    let (message, stack) = describe_thrown(&reason);
+                    *state.unhandled.borrow_mut() = Some(with_stack(message, stack));
+                }
+            },
+        )));
+    }
+    let context = match Context::full(&runtime) {
+        Ok(context) => context,
+        Err(e) => {
+            send(engine_failure(&state, format!("could not start: {e}")));
+            host.finished(Vec::new());
+            return;
+        }
+    };
+
+    context.with(|ctx| {
+        let outcome = start(&ctx, &invocation, &state);
+        let outcome = match outcome {
+            Some(outcome) => Some(outcome),
+            None => drive(&ctx, &state, true),
+        };
+        if let Some(outcome) = outcome {
+            let outcome = finish_timeout(&ctx, &state, outcome);
+            send(outcome);
+        }
+        // Whatever the code started keeps running after the answer went out, as on Kii.
+        if state.abort.get().is_none() {
+            if let Some(outcome) = drive(&ctx, &state, false) {
+                send(outcome);
+            }
+        }
+    });
+    drop(context);
+    drop(runtime);
+    host.finished(state.logs.take());
+}
+
+/// Sets up the realm, runs the top level and calls the endpoint. `Some` when the outcome is
+/// already known; `None` when an asynchronous endpoint is still waiting for `done`.
+fn start<'js>(ctx: &Ctx<'js>, invocation: &Invocation, state: &Rc<State>) -> Option<Outcome> {
+    if let Err(e) = install_globals(ctx, invocation, state) {
+        return Some(failure_from(ctx, state, e));
+    }
+    if let Err(e) = run_bytecode(ctx, &invocation.program.bytecode) {
+        return Some(failure_from(ctx, state, e));
+    }
+    // Only the endpoint's own work counts, not the file's top level.
+    state.steps.set(0);
+    let endpoint: Value = ctx.globals().get(invocation.endpoint.as_str()).ok()?;
+    let Some(function) = endpoint.as_function().cloned() else {
+        return Some(Outcome {
+            result: Err(Failure {
+                kind: FailureKind::EndpointNotFound,
+                message: format!(
+                    "the server code does not define a function named '{}'",
+                    invocation.endpoint
+                ),
+            }),
+            steps: 0,
+        });
+    };
+    let params = match ctx.json_parse(invocation.params_json.as_str()) {
+        Ok(params) => params,
+        Err(e) => return Some(failure_from(ctx, state, e)),
+    };
+    let context = match make_context(ctx, invocation) {
+        Ok(context) => context,
+        Err(e) => return Some(failure_from(ctx, state, e)),
+    };
+    let arity: usize = function.get("length").unwrap_or(0);
+    let asynchronous = arity >= 3;
+    ctx.globals().set("__kii_context", context.clone()).ok();
+    let returned = if asynchronous {
+        let done = match make_done(ctx, state) {
+            Ok(done) => done,
+            Err(e) => return Some(failure_from(ctx, state, e)),
+        };
+        function.call::<_, Value>((params, context, done))
+    } else {
+        function.call::<_, Value>((params, context))
+    };
+    if let Some(kind) = state.abort.get() {
+        // A limit was crossed and the code swallowed the exception.
+        return Some(limit_failure(state, kind));
+    }
+    match returned {
+        Err(e) => {
+            // An exception ends the run, unless `done` already gave the result.
+            if state.done.borrow().is_some() {
+                let failure = failure_from(ctx, state, e);
+                if let Err(failure) = &failure.result {
+                    state.log(
+                        LogLevel::Error,
+                        format!("exception after done: {}", failure.message),
+                        true,
+                    );
+                }
+                None
+            } else {
+                Some(failure_from(ctx, state, e))
+            }
+        }
+        Ok(value) if !asynchronous => Some(Outcome {
+            result: to_json(ctx, value).map(Returned::Value),
+            steps: state.steps.get(),
+        }),
+        Ok(_) => None,
+    }
+}
+
+/// Runs pending jobs. With `waiting`, stops as soon as `done` has been called and returns the
+/// outcome; a run that can make no more progress without `done` ends as a timeout at once
+/// (nothing could ever call it), so a stuck run never holds a thread for the whole limit.
+fn drive(ctx: &Ctx, state: &Rc<State>, waiting: bool) -> Option<Outcome> {
+    loop {
+        if waiting {
+            if let Some(result) = state.done.borrow().clone() {
+                return Some(Outcome {
+                    result: result.map(Returned::Value),
+                    steps: state.steps.get(),
+                });
+            }
+        }
+        if let Some(kind) = state.abort.get() {
+            return waiting.then(|| limit_failure(state, kind));
+        }
+        if !ctx.execute_pending_job() {
+            if let Some(kind) = state.abort.get() {
+                return waiting.then(|| limit_failure(state, kind));
+            }
+            if waiting {
+                if let Some(result) = state.done.borrow().clone() {
+                    return Some(Outcome {
+                        result: result.map(Returned::Value),
+                        steps: state.steps.get(),
+                    });
+                }
+                if let Some(message) = state.unhandled.borrow_mut().take() {
+                    return Some(Outcome {
+                        result: Err(Failure {
+                            kind: FailureKind::Exception,
+                            message: format!("unhandled promise rejection: {message}"),
+                        }),
+                        steps: state.steps.get(),
+                    });
+                }
+                state.trip(FailureKind::Timeout);
+                return Some(limit_failure(state, FailureKind::Timeout));
+            }
+            return None;
+        }
+    }
+}
+
+/// On a timeout, a value the code put in `context._timeoutResponse` turns the failure into a
+/// success (Kii's documented escape hatch; the Japanese docs spell it `_timeoutReponse`).
+fn finish_timeout(ctx: &Ctx, state: &Rc<State>, outcome: Outcome) -> Outcome {
+    let Err(Failure {
+        kind: FailureKind::Timeout,
+        ..
+    }) = &outcome.result
+    else {
+        return outcome;
+    };
+    let Ok(context) = ctx.globals().get::<_, Object>("__kii_context") else {
+        return outcome;
+    };
+    let custom = ["_timeoutResponse", "_timeoutReponse"]
+        .iter()
+        .filter_map(|key| context.get::<_, Value>(*key).ok())
+        .find(|value| !value.is_undefined());
+    let Some(custom) = custom else {
+        return outcome;
+    };
+    // Give serialisation a moment of its own; a getter that loops is stopped again.
+    state.abort.set(None);
+    state.deadline.set(Instant::now() + GRACE);
+    let json = ctx.json_stringify(custom);
+    let tripped = state.abort.replace(Some(FailureKind::Timeout)).is_some();
+    match json {
+        Ok(Some(json)) if !tripped => match json.to_string() {
+            Ok(json) => Outcome {
+                result: Ok(Returned::TimeoutResponse(json)),
+                steps: outcome.steps,
+            },
+            Err(_) => outcome,
+        },
+        _ => outcome,
+    }
+}
+
+fn install_globals<'js>(
+    ctx: &Ctx<'js>,
+    invocation: &Invocation,
+    state: &Rc<State>,
+) -> rquickjs::Result<()> {
+    let globals = ctx.globals();
+    let hidden = |name: &str, value: Value<'js>| -> rquickjs::Result<()> {
+        globals.prop(name, rquickjs::object::Property::from(value))
+    };
+
+    let counter = {
+        let state = state.clone();
+        Function::new(ctx.clone(), move |ctx: Ctx<'js>| -> rquickjs::Result<()> {
+            if let Some(kind) = state.abort.get() {
+                return Err(Exception::throw_internal(&ctx, kind.code()));
+            }
+            let steps = state.steps.get() + 1;
+            state.steps.set(steps);
+            if steps >= state.max_steps {
+                state.trip(FailureKind::StepLimit);
+                return Err(Exception::throw_internal(
+                    &ctx,
+                    &format!("step limit exceeded. limit={}", state.max_steps),
+                ));
+            }
+            Ok(())
+        })?
+    };
+    hidden(crate::verify::STEP_FN, counter.into_value())?;
+
+    let console = Object::new(ctx.clone())?;
+    for (name, level) in [
+        ("log", LogLevel::Info),
+        ("info", LogLevel::Info),
+        ("debug", LogLevel::Debug),
+        ("warn", LogLevel::Warn),
+        ("error", LogLevel::Error),
+    ] {
+        let state = state.clone();
+        let function = Function::new(
+            ctx.clone(),
+            move |ctx: Ctx<'js>, args: Rest<Value<'js>>| -> rquickjs::Result<()> {
+                let message = format_args_for_log(&ctx, &args.0);
+                let bytes = state.log_bytes.get() + message.len();
+                if bytes > state.max_log_bytes {
+                    state.trip(FailureKind::LogLimit);
+                    return Err(Exception::throw_internal(
+                        &ctx,
+                        &format!("log limit exceeded. limit={}bytes", state.max_log_bytes),
+                    ));
+                }
+                state.log_bytes.set(bytes);
+                state.log(level, message, false);
+                Ok(())
+            },
+        )?;
+        console.set(name, function)?;
+    }
+    globals.set("console", console)?;
+
+    if invocation.program.uses_sdk {
+        install_sdk_bridge(ctx, &invocation.env, &invocation.host)?;
+        for name in SDK_GLOBALS {
+            let getter_name = name.to_string();
+            let setter_name = name.to_string();
+            globals.prop(
+                *name,
+                Accessor::new(
+                    move |ctx: Ctx<'js>| -> rquickjs::Result<Value<'js>> {
+                        load_sdk(&ctx)?.get(getter_name.as_str())
+                    },
+                    move |ctx: Ctx<'js>, value: Value<'js>| -> rquickjs::Result<()> {
+                        load_sdk(&ctx)?;
+                        ctx.globals().set(setter_name.as_str(), value)
+                    },
+                )
+                .configurable(),
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// Evaluates the SDK in this realm the first time it is needed and installs its globals.
+fn load_sdk<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Object<'js>> {
+    let globals = ctx.globals();
+    if let Ok(sdk) = globals.get::<_, Object>(SDK_SLOT) {
+        return Ok(sdk);
+    }
+    let bytecode = sdk_bytecode()
+        .as_ref()
+        .map_err(|message| Exception::throw_internal(ctx, message))?;
+    let sdk: Object = run_bytecode(ctx, bytecode)?.get()?;
+    globals.prop(SDK_SLOT, rquickjs::object::Property::from(sdk.clone()))?;
+    for key in sdk.keys::<String>() {
+        let key = key?;
+        if key.starts_with("__") {
+            continue;
+        }
+        let value: Value = sdk.get(key.as_str())?;
+        globals.prop(
+            key.as_str(),
+            rquickjs::object::Property::from(value)
+                .writable()
+                .configurable(),
+        )?;
+    }
+    Ok(sdk)
+}
+
+/// The synchronous bridge the SDK is written against: `__kii_env`, `__kii_http`, `__kii_fetch`.
+fn install_sdk_bridge<'js>(
+    ctx: &Ctx<'js>,
+    app: &AppEnv,
+    host: &Arc<dyn Host>,
+) -> rquickjs::Result<()> {
+    let globals = ctx.globals();
+    let env = Object::new(ctx.clone())?;
+    env.set("appID", app.app_id.as_str())?;
+    env.set("appKey", app.app_key.as_str())?;
+    env.set("baseURL", app.base_url.as_str())?;
+    globals.prop("__kii_env", rquickjs::object::Property::from(env))?;
+
+    let fetch_host = host.clone();
+    let host = host.clone();
+    let http = Function::new(
+        ctx.clone(),
+        move |ctx: Ctx<'js>,
+              method: String,
+              path: String,
+              headers: Opt<Object<'js>>,
+              body: Opt<Value<'js>>|
+              -> rquickjs::Result<Object<'js>> {
+            let request = host_request(method, path, headers.0, body.0)?;
+            response_object(&ctx, host.kii(request))
+        },
+    )?;
+    globals.prop("__kii_http", rquickjs::object::Property::from(http))?;
+
+    let host = fetch_host;
+    let fetch = Function::new(
+        ctx.clone(),
+        move |ctx: Ctx<'js>,
+              method: String,
+              url: String,
+              headers: Opt<Object<'js>>,
+              body: Opt<Value<'js>>|
+              -> rquickjs::Result<Object<'js>> {
+            let request = host_request(method, String::new(), headers.0, body.0)?;
+            match host.fetch(&url, request) {
+                Ok(response) => response_object(&ctx, response),
+                Err(message) => Err(Exception::throw_message(&ctx, &message)),
+            }
+        },
+    )?;
+    globals.prop("__kii_fetch", rquickjs::object::Property::from(fetch))?;
+    Ok(())
+}
+
+fn host_request<'js>(
+    method: String,
+    path: String,
+    headers: Option<Object<'js>>,
+    body: Option<Value<'js>>,
+) -> rquickjs::Result<HostRequest> {
+    let mut pairs = Vec::new();
+    if let Some(headers) = headers {
+        for entry in headers.props::<String, Coerced<String>>() {
+            let (name, value) = entry?;
+            pairs.push((name.to_ascii_lowercase(), value.0));
+        }
+    }
+    let body = match body {
+        Some(body) if !body.is_undefined() && !body.is_null() => {
+            Some(body.get::<Coerced<String>>()?.0)
+        }
+        _ => None,
+    };
+    Ok(HostRequest {
+        method,
+        path,
+        headers: pairs,
+        body,
+    })
+}
+
+fn response_object<'js>(
+    ctx: &Ctx<'js>,
+    response: crate::HostResponse,
+) -> rquickjs::Result<Object<'js>> {
+    let object = Object::new(ctx.clone())?;
+    object.set("status", response.status)?;
+    let headers = Object::new(ctx.clone())?;
+    for (name, value) in response.headers {
+        headers.set(name.to_ascii_lowercase(), value)?;
+    }
+    object.set("headers", headers)?;
+    object.set("body", response.body)?;
+    Ok(object)
+}
+
+/// The endpoint's second argument.
+fn make_context<'js>(ctx: &Ctx<'js>, invocation: &Invocation) -> rquickjs::Result<Object<'js>> {
+    let context = Object::new(ctx.clone())?;
+    let app_id = invocation.env.app_id.clone();
+    context.set(
+        "getAppID",
+        Function::new(ctx.clone(), move || app_id.clone())?,
+    )?;
+    let app_key = invocation.env.app_key.clone();
+    context.set(
+        "getAppKey",
+        Function::new(ctx.clone(), move || app_key.clone())?,
+    )?;
+    let token = invocation.caller_token.clone();
+    context.set(
+        "getAccessToken",
+        Function::new(
+            ctx.clone(),
+            move |ctx: Ctx<'js>| -> rquickjs::Result<Value<'js>> {
+                match &token {
+                    Some(token) => token.as_str().into_js(&ctx),
+                    None => Ok(Value::new_null(ctx)),
+                }
+            },
+        )?,
+    )?;
+    let host = invocation.host.clone();
+    let env = invocation.env.clone();
+    context.set(
+        "getAppAdminContext",
+        Function::new(
+            ctx.clone(),
+            move |ctx: Ctx<'js>| -> rquickjs::Result<Value<'js>> {
+                let token = host
+                    .admin_token()
+                    .map_err(|message| Exception::throw_internal(&ctx, &message))?;
+                // Code that names no SDK global reaches the SDK only through this method.
+                if !ctx.globals().contains_key("__kii_http")? {
+                    install_sdk_bridge(&ctx, &env, &host)?;
+                }
+                let make: Function = load_sdk(&ctx)?.get("__adminContext")?;
+                make.call((token,))
+            },
+        )?,
+    )?;
+    Ok(context)
+}
+
+/// `done`: the first call gives the result; later ones are logged as warnings.
+fn make_done<'js>(ctx: &Ctx<'js>, state: &Rc<State>) -> rquickjs::Result<Function<'js>> {
+    let state = state.clone();
+    Function::new(
+        ctx.clone(),
+        move |ctx: Ctx<'js>, value: Opt<Value<'js>>| -> rquickjs::Result<()> {
+            if state.done.borrow().is_some() {
+                state.log(
+                    LogLevel::Warn,
+                    "done() was called more than once; only the first value is returned".into(),
+                    true,
+                );
+                return Ok(());
+            }
+            let value = value.0.unwrap_or_else(|| Value::new_undefined(ctx.clone()));
+            let json = to_json(&ctx, value);
+            *state.done.borrow_mut() = Some(json);
+            Ok(())
+        },
+    )
+}
+
+/// JSON.stringify semantics: `undefined` and functions give no value, `NaN` gives `null`,
+/// a `Date` its ISO string; a cycle or a BigInt cannot be returned.
+fn to_json<'js>(ctx: &Ctx<'js>, value: Value<'js>) -> Result<Option<String>, Failure> {
+    match ctx.json_stringify(value) {
+        Ok(None) => Ok(None),
+        Ok(Some(json)) => json.to_string().map(Some).map_err(|e| Failure {
+            kind: FailureKind::ResultNotSerializable,
+            message: e.to_string(),
+        }),
+        Err(_) => {
+            let error = ctx.catch();
+            let message = error
+                .as_exception()
+                .and_then(|e| e.message())
+                .unwrap_or_else(|| "the value cannot be turned into JSON".into());
+            Err(Failure {
+                kind: FailureKind::ResultNotSerializable,
+                message: format!("the returned value cannot be turned into JSON: {message}"),
+            })
+        }
+    }
+}
+
+fn format_args_for_log<'js>(ctx: &Ctx<'js>, args: &[Value<'js>]) -> String {
+    let mut out = String::new();
+    for (i, arg) in args.iter().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        if let Some(s) = arg.as_string() {
+            out.push_str(&s.to_string().unwrap_or_default());
+        } else if arg.is_undefined() {
+            out.push_str("undefined");
+        } else if arg.is_object() && !arg.is_function() && !arg.is_error() {
+            match ctx.json_stringify(arg.clone()) {
+                Ok(Some(json)) => out.push_str(&json.to_string().unwrap_or_default()),
+                _ => {
+                    let _ = ctx.catch();
+                    out.push_str("[object]");
+                }
+            }
+        } else {
+            match arg.get::<Coerced<String>>() {
+                Ok(s) => out.push_str(&s.0),
+                Err(_) => {
+                    let _ = ctx.catch();
+                    out.push_str("[value]");
+                }
+            }
+        }
+    }
+    out
+}
+
+fn limit_failure(state: &State, kind: FailureKind) -> Outcome {
+    let message = match kind {
+        FailureKind::Timeout => format!("execution timeout. limit={}ms", state.timeout_ms),
+        FailureKind::StepLimit => format!("step limit exceeded. limit={}", state.max_steps),
+        FailureKind::LogLimit => {
+            format!("log limit exceeded. limit={}bytes", state.max_log_bytes)
+        }
+        FailureKind::MemoryLimit => "memory limit exceeded".into(),
+        FailureKind::StackOverflow => "stack limit exceeded".into(),
+        other => other.code().to_string(),
+    };
+    Outcome {
+        result: Err(Failure { kind, message }),
+        steps: state.steps.get(),
+    }
+}
+
+/// Turns a failed call into an outcome: a crossed limit wins over whatever was thrown.
+fn failure_from(ctx: &Ctx, state: &Rc<State>, error: rquickjs::Error) -> Outcome {
+    let caught = if matches!(error, rquickjs::Error::Exception) {
+        Some(ctx.catch())
+    } else {
+        None
+    };
+    if let Some(kind) = state.abort.get() {
+        return limit_failure(state, kind);
+    }
+    let Some(thrown) = caught else {
+        return engine_failure(state, error.to_string());
+    };
+    let (message, stack) = describe_thrown(&thrown);
+    let lowered = message.to_ascii_lowercase();
+    let kind = if thrown.is_null() || lowered.contains("out of memory") {
+        FailureKind::MemoryLimit
+    } else if lowered.contains("stack overflow") || lowered.contains("call stack size exceeded") {
+        FailureKind::StackOverflow
+    } else {
+        FailureKind::Exception
+    };
+    if kind != FailureKind::Exception {
+        state.trip(kind);
+        return limit_failure(state, kind);
+    }
+    let message = with_stack(message, stack);
+    Outcome {
+        result: Err(Failure {
+            kind: FailureKind::Exception,
+            message,
+        }),
+        steps: state.steps.get(),
+    }
+}
+
+/// `Name: message` of a thrown value, and its stack when it is an Error.
+fn describe_thrown(thrown: &Value) -> (String, Option<String>) {
+    if let Some(exception) = thrown.as_exception() {
+        let name: String = exception
+            .get::<_, Coerced<String>>("name")
+            .map(|n| n.0)
+            .unwrap_or_else(|_| "Error".into());
+        let message = exception.message().unwrap_or_default();
+        return (format!("{name}: {message}"), exception.stack());
+    }
+    let text = thrown
+        .get::<Coerced<String>>()
+        .map(|s| s.0)
+        .unwrap_or_else(|_| "a value that is not an Error".into());
+    (format!("thrown: {text}"), None)
+}
+
+fn with_stack(message: String, stack: Option<String>) -> String {
+    match stack {
+        Some(stack) if !stack.trim().is_empty() => format!("{message}\n{}", stack.trim_end()),
+        _ => message,
+    }
+}
+
+fn engine_failure(state: &State, message: String) -> Outcome {
+    Outcome {
+        result: Err(Failure {
+            kind: FailureKind::Exception,
+            message: format!("engine error: {message}"),
+        }),
+        steps: state.steps.get(),
+    }
+}

@@ -1,0 +1,410 @@
+//! Deploy-time checks and step instrumentation of user code.
+//!
+//! The code is parsed once with a real JavaScript parser. The same walk rejects the constructs
+//! Kii forbids and records where to insert the step counter, so the instrumented source differs
+//! from the original only by inserted text: line numbers in error messages stay the same.
+
+use oxc_allocator::Allocator;
+use oxc_ast::ast::BindingIdentifier;
+use oxc_ast::ast::{
+    CallExpression, Expression, IdentifierReference, NewExpression, Program, Statement,
+};
+use oxc_ast_visit::{walk, Visit};
+use oxc_parser::Parser;
+use oxc_span::SourceType;
+
+/// The runtime's step counter. Reserved by the `__kii_` prefix, which user code may not use.
+pub const STEP_FN: &str = "__kii_s";
+
+/// Why a deployment was refused, with a 1-based position in the uploaded source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    pub line: u32,
+    pub column: u32,
+    pub reason: String,
+}
+
+impl std::fmt::Display for Violation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "line {}, column {}: {}",
+            self.line, self.column, self.reason
+        )
+    }
+}
+
+/// Global names the in-sandbox Kii SDK defines. Code that names none of them never pays for
+/// loading the SDK.
+pub const SDK_GLOBALS: &[&str] = &[
+    "Kii",
+    "KiiUser",
+    "KiiGroup",
+    "KiiBucket",
+    "KiiObject",
+    "KiiQuery",
+    "KiiClause",
+    "KiiACL",
+    "KiiACLEntry",
+    "KiiACLAction",
+    "KiiAnonymousUser",
+    "KiiAnyAuthenticatedUser",
+    "KiiAppAdminContext",
+    "KiiServerCodeEntry",
+    "KiiServerCodeExecResult",
+    "KiiGeoPoint",
+    "KiiSite",
+    "KiiErrorParser",
+    "$",
+    "jQuery",
+];
+
+/// Names that reach globals without naming them.
+const GLOBAL_OBJECT_NAMES: &[&str] = &["globalThis", "global", "window", "self", "this"];
+
+/// The result of a successful check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checked {
+    /// The source with step counters inserted.
+    pub instrumented: String,
+    /// Whether the code may touch an SDK global (names one, or the global object).
+    pub uses_sdk: bool,
+}
+
+/// Checks `source` and returns it instrumented for step counting.
+pub fn verify_and_instrument(source: &str) -> Result<Checked, Violation> {
+    let allocator = Allocator::default();
+    let parsed = Parser::new(&allocator, source, SourceType::script()).parse();
+    if let Some(diagnostic) = parsed.diagnostics.first() {
+        let offset = diagnostic
+            .labels
+            .first()
+            .map(|label| label.offset())
+            .unwrap_or(0);
+        return Err(violation_at(
+            source,
+            offset,
+            format!("syntax error: {}", diagnostic.message),
+        ));
+    }
+    if parsed.panicked {
+        return Err(violation_at(source, 0, "syntax error".to_string()));
+    }
+    let mut walker = Walker {
+        edits: Vec::new(),
+        violation: None,
+        uses_sdk: false,
+    };
+    walker.visit_program(&parsed.program);
+    if let Some((offset, reason)) = walker.violation {
+        return Err(violation_at(source, offset, reason));
+    }
+    Ok(Checked {
+        instrumented: apply(source, walker.edits),
+        uses_sdk: walker.uses_sdk,
+    })
+}
+
+fn violation_at(source: &str, offset: u32, reason: String) -> Violation {
+    let (line, column) = position(source, offset as usize);
+    Violation {
+        line,
+        column,
+        reason,
+    }
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+pub fn position(source: &str, offset: usize) -> (u32, u32) {
+    let offset = offset.min(source.len());
+    let before = &source[..floor_char_boundary(source, offset)];
+    let line = before.matches('\n').count() as u32 + 1;
+    let line_start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
+    let column = before[line_start..].chars().count() as u32 + 1;
+    (line, column)
+}
+
+fn floor_char_boundary(s: &str, mut i: usize) -> usize {
+    while !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+/// Text inserted at a byte offset. Edits at the same offset keep the order they were made in.
+struct Edit {
+    at: u32,
+    text: &'static str,
+}
+
+fn apply(source: &str, mut edits: Vec<Edit>) -> String {
+    edits.sort_by_key(|edit| edit.at); // stable: same-offset edits keep their order
+    let extra: usize = edits.iter().map(|edit| edit.text.len()).sum();
+    let mut out = String::with_capacity(source.len() + extra);
+    let mut last = 0usize;
+    for edit in edits {
+        out.push_str(&source[last..edit.at as usize]);
+        out.push_str(edit.text);
+        last = edit.at as usize;
+    }
+    out.push_str(&source[last..]);
+    out
+}
+
+const COUNT: &str = "__kii_s();";
+const OPEN_COUNTED: &str = "{__kii_s();";
+const CLOSE: &str = "}";
+
+struct Walker {
+    edits: Vec<Edit>,
+    /// The first forbidden construct found (byte offset, reason).
+    violation: Option<(u32, String)>,
+    uses_sdk: bool,
+}
+
+/// Kii counts one step per executed statement that does work; control statements (`if`, loops,
+/// `switch`, `try`, blocks, labels, `break`/`continue`) and declarations of functions are free.
+fn counts(statement: &Statement) -> bool {
+    matches!(
+        statement,
+        Statement::ExpressionStatement(_)
+            | Statement::VariableDeclaration(_)
+            | Statement::ReturnStatement(_)
+            | Statement::ThrowStatement(_)
+            | Statement::ClassDeclaration(_)
+    )
+}
+
+impl Walker {
+    fn forbid(&mut self, offset: u32, reason: impl Into<String>) {
+        if self.violation.is_none() {
+            self.violation = Some((offset, reason.into()));
+        }
+    }
+
+    fn check_name(&mut self, name: &str, offset: u32) {
+        if name.starts_with("__kii_") {
+            self.forbid(
+                offset,
+                format!("identifiers starting with __kii_ are reserved (`{name}`)"),
+            );
+        }
+    }
+
+    /// A statement that is the whole body of an `if`, a loop or a label: when it counts, it gets
+    /// braces so that the counter call and the statement stay one statement.
+    fn wrap_single_body(&mut self, statement: &Statement) {
+        if counts(statement) {
+            let span = statement_span(statement);
+            self.edits.push(Edit {
+                at: span.0,
+                text: OPEN_COUNTED,
+            });
+            self.edits.push(Edit {
+                at: span.1,
+                text: CLOSE,
+            });
+        }
+    }
+
+    fn is_array_constructor(callee: &Expression) -> bool {
+        matches!(callee, Expression::Identifier(id) if id.name == "Array")
+    }
+}
+
+fn statement_span(statement: &Statement) -> (u32, u32) {
+    use oxc_span::GetSpan;
+    let span = statement.span();
+    (span.start, span.end)
+}
+
+impl<'a> Visit<'a> for Walker {
+    fn visit_statements(&mut self, statements: &oxc_allocator::Vec<'a, Statement<'a>>) {
+        for statement in statements {
+            if counts(statement) {
+                self.edits.push(Edit {
+                    at: statement_span(statement).0,
+                    text: COUNT,
+                });
+            }
+        }
+        walk::walk_statements(self, statements);
+    }
+
+    fn visit_if_statement(&mut self, it: &oxc_ast::ast::IfStatement<'a>) {
+        self.wrap_single_body(&it.consequent);
+        if let Some(alternate) = &it.alternate {
+            self.wrap_single_body(alternate);
+        }
+        walk::walk_if_statement(self, it);
+    }
+
+    fn visit_for_statement(&mut self, it: &oxc_ast::ast::ForStatement<'a>) {
+        self.wrap_single_body(&it.body);
+        walk::walk_for_statement(self, it);
+    }
+
+    fn visit_for_in_statement(&mut self, it: &oxc_ast::ast::ForInStatement<'a>) {
+        self.wrap_single_body(&it.body);
+        walk::walk_for_in_statement(self, it);
+    }
+
+    fn visit_for_of_statement(&mut self, it: &oxc_ast::ast::ForOfStatement<'a>) {
+        self.wrap_single_body(&it.body);
+        walk::walk_for_of_statement(self, it);
+    }
+
+    fn visit_while_statement(&mut self, it: &oxc_ast::ast::WhileStatement<'a>) {
+        self.wrap_single_body(&it.body);
+        walk::walk_while_statement(self, it);
+    }
+
+    fn visit_do_while_statement(&mut self, it: &oxc_ast::ast::DoWhileStatement<'a>) {
+        self.wrap_single_body(&it.body);
+        walk::walk_do_while_statement(self, it);
+    }
+
+    fn visit_with_statement(&mut self, it: &oxc_ast::ast::WithStatement<'a>) {
+        self.wrap_single_body(&it.body);
+        walk::walk_with_statement(self, it);
+    }
+
+    fn visit_labeled_statement(&mut self, it: &oxc_ast::ast::LabeledStatement<'a>) {
+        self.wrap_single_body(&it.body);
+        walk::walk_labeled_statement(self, it);
+    }
+
+    fn visit_identifier_reference(&mut self, it: &IdentifierReference<'a>) {
+        let offset = it.span.start;
+        match it.name.as_str() {
+            "eval" => self.forbid(offset, "`eval` is not allowed in server code"),
+            "setTimeout" | "setInterval" => self.forbid(
+                offset,
+                format!("`{}` is not allowed in server code", it.name),
+            ),
+            "__filename" | "__dirname" => self.forbid(
+                offset,
+                format!("`{}` is not available in server code", it.name),
+            ),
+            name => {
+                if SDK_GLOBALS.contains(&name) || GLOBAL_OBJECT_NAMES.contains(&name) {
+                    self.uses_sdk = true;
+                }
+                self.check_name(name, offset)
+            }
+        }
+    }
+
+    fn visit_this_expression(&mut self, _it: &oxc_ast::ast::ThisExpression) {
+        // `this` in sloppy functions is the global object.
+        self.uses_sdk = true;
+    }
+
+    fn visit_binding_identifier(&mut self, it: &BindingIdentifier<'a>) {
+        self.check_name(it.name.as_str(), it.span.start);
+    }
+
+    fn visit_new_expression(&mut self, it: &NewExpression<'a>) {
+        if Self::is_array_constructor(&it.callee) {
+            self.forbid(
+                it.span.start,
+                "the Array constructor is not allowed in server code; use [] literals",
+            );
+        }
+        walk::walk_new_expression(self, it);
+    }
+
+    fn visit_call_expression(&mut self, it: &CallExpression<'a>) {
+        if Self::is_array_constructor(&it.callee) {
+            self.forbid(
+                it.span.start,
+                "the Array constructor is not allowed in server code; use [] literals",
+            );
+        }
+        walk::walk_call_expression(self, it);
+    }
+
+    fn visit_program(&mut self, it: &Program<'a>) {
+        walk::walk_program(self, it);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn instrumented(source: &str) -> String {
+        verify_and_instrument(source)
+            .expect("accepted")
+            .instrumented
+    }
+
+    fn refused(source: &str) -> Violation {
+        verify_and_instrument(source).expect_err("refused")
+    }
+
+    #[test]
+    fn counts_working_statements_only() {
+        assert_eq!(
+            instrumented("function f(p, c) { console.log('x'); return 3.14; }"),
+            "function f(p, c) { __kii_s();console.log('x'); __kii_s();return 3.14; }"
+        );
+        assert_eq!(
+            instrumented("if (a) b(); else { c(); }"),
+            "if (a) {__kii_s();b();} else { __kii_s();c(); }"
+        );
+        assert_eq!(
+            instrumented("for (var i = 0; i < 3; i++) x += i"),
+            "for (var i = 0; i < 3; i++) {__kii_s();x += i}"
+        );
+        assert_eq!(
+            instrumented("outer: for (;;) { break outer; }"),
+            "outer: for (;;) { break outer; }"
+        );
+    }
+
+    #[test]
+    fn refuses_forbidden_constructs_with_positions() {
+        let v = refused("function f() {\n  return eval('1');\n}");
+        assert_eq!((v.line, v.column), (2, 10));
+        assert!(v.reason.contains("eval"), "{v}");
+        assert!(refused("setTimeout(function(){}, 1)")
+            .reason
+            .contains("setTimeout"));
+        assert!(refused("var t = setInterval")
+            .reason
+            .contains("setInterval"));
+        assert!(refused("var a = new Array(3)").reason.contains("Array"));
+        assert!(refused("var a = Array(3)").reason.contains("Array"));
+        assert!(refused("var __kii_x = 1").reason.contains("__kii_"));
+        assert!(refused("function __kii_f() {}").reason.contains("__kii_"));
+        assert!(refused("x = __dirname").reason.contains("__dirname"));
+        assert!(refused("x = __filename").reason.contains("__filename"));
+        let v = refused("function f( {");
+        assert!(v.reason.starts_with("syntax error"), "{v}");
+        assert_eq!(v.line, 1);
+    }
+
+    #[test]
+    fn allows_array_literals_and_array_statics() {
+        instrumented("var a = []; Array.isArray(a); a.eval = 1; var o = {eval: 2};");
+    }
+
+    #[test]
+    fn notices_code_that_can_reach_the_sdk() {
+        let uses = |s: &str| verify_and_instrument(s).unwrap().uses_sdk;
+        assert!(!uses("function f(p) { return p; }"));
+        assert!(uses(
+            "function f(p, c, done) { KiiUser.authenticate('a', 'b'); }"
+        ));
+        assert!(uses("function f() { return $.Deferred(); }"));
+        assert!(uses("function f() { return globalThis['Kii']; }"));
+        assert!(uses("function f() { return this.Kii; }"));
+    }
+
+    #[test]
+    fn positions_count_characters_not_bytes() {
+        assert_eq!(position("é\nab", 4), (2, 2));
+        assert_eq!(position("aé", 3), (1, 3));
+    }
+}
