@@ -10,6 +10,7 @@ pub enum Unique {
     UserId,
     GroupId,
     ObjectId,
+    VersionId,
 }
 
 /// Which kind of row was missing.
@@ -20,6 +21,7 @@ pub enum Entity {
     Group,
     Bucket,
     Object,
+    CodeVersion,
 }
 
 /// What can go wrong below the service layer. `Conflict` and `NotFound` describe the data;
@@ -50,6 +52,7 @@ impl fmt::Display for Unique {
             Unique::UserId => "user ID",
             Unique::GroupId => "group ID",
             Unique::ObjectId => "object ID",
+            Unique::VersionId => "server code version ID",
         })
     }
 }
@@ -62,6 +65,7 @@ impl From<sqlx::Error> for StorageError {
                 // column we chose to be distinctive.
                 let text = format!("{} {}", db.message(), db.constraint().unwrap_or_default());
                 let which = [
+                    ("server_code_versions", Unique::VersionId),
                     ("login_key", Unique::LoginName),
                     ("email_key", Unique::Email),
                     ("phone_key", Unique::Phone),

@@ -10,7 +10,9 @@ mod model;
 mod object_model;
 mod query_sql;
 mod sql;
+mod servercode_model;
 mod sql_objects;
+mod sql_servercode;
 #[cfg(feature = "testing")]
 pub mod testing;
 
@@ -22,6 +24,9 @@ pub use error::{Entity, StorageError, Unique};
 pub use model::{App, Group, Token, User, UserKey};
 pub use object_model::{
     Actor, Bucket, BucketRef, Event, Hit, NewBucket, Object, Precondition, Scope,
+};
+pub use servercode_model::{
+    CodeVersion, CodeVersionInfo, DevLogFilter, DevLogLevel, DevLogRecord,
 };
 pub use sql::{open, Dialect, SqlStore};
 
@@ -180,4 +185,28 @@ pub trait Storage: Send + Sync + 'static {
 
     // ---- change events --------------------------------------------------------------------
     async fn events_since(&self, app_id: &str, after_seq: i64, limit: i64) -> Result<Vec<Event>>;
+
+    // ---- server code ------------------------------------------------------------------------
+    /// `Conflict` if the version ID is taken.
+    async fn create_code_version(&self, app_id: &str, version: &CodeVersion) -> Result<()>;
+    /// Oldest first.
+    async fn list_code_versions(&self, app_id: &str) -> Result<Vec<CodeVersionInfo>>;
+    /// A version by ID, or the current one when `version_id` is `None`.
+    async fn get_code_version(
+        &self,
+        app_id: &str,
+        version_id: Option<&str>,
+    ) -> Result<Option<CodeVersion>>;
+    /// Deleting the current version leaves the app without a current version.
+    async fn delete_code_version(&self, app_id: &str, version_id: &str) -> Result<bool>;
+    async fn get_current_version(&self, app_id: &str) -> Result<Option<String>>;
+    /// `None` clears it; `NotFound(CodeVersion)` if the version does not exist.
+    async fn set_current_version(&self, app_id: &str, version_id: Option<&str>) -> Result<()>;
+
+    // ---- developer log ----------------------------------------------------------------------
+    async fn append_dev_logs(&self, app_id: &str, records: &[DevLogRecord]) -> Result<()>;
+    async fn query_dev_logs(&self, app_id: &str, filter: &DevLogFilter)
+        -> Result<Vec<DevLogRecord>>;
+    /// Drops records older than `min_time_ms`, then the oldest until at most `max_bytes` remain.
+    async fn trim_dev_logs(&self, app_id: &str, max_bytes: i64, min_time_ms: i64) -> Result<u64>;
 }

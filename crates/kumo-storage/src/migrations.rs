@@ -255,4 +255,64 @@ CREATE TABLE events (
 CREATE INDEX events_app_idx ON events(app_id, seq);
 "#,
     },
+    Migration {
+        version: 3,
+        name: "server code versions and developer log",
+        sqlite: r#"
+CREATE TABLE server_code_versions (
+    app_id TEXT NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+    version_id TEXT NOT NULL,
+    source TEXT NOT NULL,
+    environment_version TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    modified_at INTEGER NOT NULL,
+    PRIMARY KEY (app_id, version_id)
+);
+CREATE TABLE server_code_current (
+    app_id TEXT PRIMARY KEY REFERENCES apps(id) ON DELETE CASCADE,
+    version_id TEXT NOT NULL,
+    FOREIGN KEY (app_id, version_id) REFERENCES server_code_versions(app_id, version_id) ON DELETE CASCADE
+);
+CREATE TABLE dev_logs (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    app_id TEXT NOT NULL,
+    time_ms INTEGER NOT NULL,
+    level INTEGER NOT NULL,
+    log_key TEXT NOT NULL,
+    user_id TEXT,
+    fields TEXT NOT NULL,
+    bytes INTEGER NOT NULL
+);
+CREATE INDEX dev_logs_app_idx ON dev_logs(app_id, seq);
+CREATE INDEX dev_logs_time_idx ON dev_logs(app_id, time_ms);
+"#,
+        postgres: r#"
+CREATE TABLE server_code_versions (
+    app_id TEXT NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+    version_id TEXT NOT NULL,
+    source TEXT NOT NULL,
+    environment_version TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    modified_at BIGINT NOT NULL,
+    PRIMARY KEY (app_id, version_id)
+);
+CREATE TABLE server_code_current (
+    app_id TEXT PRIMARY KEY REFERENCES apps(id) ON DELETE CASCADE,
+    version_id TEXT NOT NULL,
+    FOREIGN KEY (app_id, version_id) REFERENCES server_code_versions(app_id, version_id) ON DELETE CASCADE
+);
+CREATE TABLE dev_logs (
+    seq BIGSERIAL PRIMARY KEY,
+    app_id TEXT NOT NULL,
+    time_ms BIGINT NOT NULL,
+    level BIGINT NOT NULL,
+    log_key TEXT NOT NULL,
+    user_id TEXT,
+    fields TEXT NOT NULL,
+    bytes BIGINT NOT NULL
+);
+CREATE INDEX dev_logs_app_idx ON dev_logs(app_id, seq);
+CREATE INDEX dev_logs_time_idx ON dev_logs(app_id, time_ms);
+"#,
+    },
 ];

@@ -17,6 +17,7 @@ use crate::migrations::MIGRATIONS;
 use crate::model::normalize;
 use crate::sql_objects::record;
 use crate::{
+    CodeVersion, CodeVersionInfo, DevLogFilter, DevLogRecord,
     Actor, App, Bucket, BucketRef, Entity, Event, Group, Hit, NewBucket, Object, Precondition,
     Result, Scope, Storage, StorageError, Token, User, UserKey,
 };
@@ -882,6 +883,42 @@ impl Storage for SqlStore {
 
     async fn events_since(&self, app_id: &str, after_seq: i64, limit: i64) -> Result<Vec<Event>> {
         self.do_events_since(app_id, after_seq, limit).await
+    }
+
+    async fn create_code_version(&self, app_id: &str, version: &CodeVersion) -> Result<()> {
+        self.do_create_code_version(app_id, version).await
+    }
+    async fn list_code_versions(&self, app_id: &str) -> Result<Vec<CodeVersionInfo>> {
+        self.do_list_code_versions(app_id).await
+    }
+    async fn get_code_version(
+        &self,
+        app_id: &str,
+        version_id: Option<&str>,
+    ) -> Result<Option<CodeVersion>> {
+        self.do_get_code_version(app_id, version_id).await
+    }
+    async fn delete_code_version(&self, app_id: &str, version_id: &str) -> Result<bool> {
+        self.do_delete_code_version(app_id, version_id).await
+    }
+    async fn get_current_version(&self, app_id: &str) -> Result<Option<String>> {
+        self.do_get_current_version(app_id).await
+    }
+    async fn set_current_version(&self, app_id: &str, version_id: Option<&str>) -> Result<()> {
+        self.do_set_current_version(app_id, version_id).await
+    }
+    async fn append_dev_logs(&self, app_id: &str, records: &[DevLogRecord]) -> Result<()> {
+        self.do_append_dev_logs(app_id, records).await
+    }
+    async fn query_dev_logs(
+        &self,
+        app_id: &str,
+        filter: &DevLogFilter,
+    ) -> Result<Vec<DevLogRecord>> {
+        self.do_query_dev_logs(app_id, filter).await
+    }
+    async fn trim_dev_logs(&self, app_id: &str, max_bytes: i64, min_time_ms: i64) -> Result<u64> {
+        self.do_trim_dev_logs(app_id, max_bytes, min_time_ms).await
     }
 }
 

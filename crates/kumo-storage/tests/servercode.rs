@@ -1,0 +1,193 @@
+//! Server-code versions and the developer log, on SQLite and on PostgreSQL.
+
+mod common;
+
+use kumo_storage::{
+    App, CodeVersion, DevLogFilter, DevLogLevel, DevLogRecord, Entity, SqlStore, Storage,
+    StorageError,
+};
+use serde_json::json;
+
+on_both_backends!(
+    versions_life_cycle,
+    current_version_pointer,
+    dev_log_filters_and_order,
+    dev_log_is_bounded_by_age_and_size,
+);
+
+fn app(id: &str) -> App {
+    App {
+        id: id.into(),
+        key: format!("key-{id}"),
+        name: format!("app {id}"),
+        client_id: format!("cid-{id}"),
+        client_secret_hash: "ab".repeat(32),
+        created_at: 1,
+    }
+}
+
+fn version(id: &str, source: &str, at: i64) -> CodeVersion {
+    CodeVersion {
+        version_id: id.into(),
+        source: source.into(),
+        environment_version: "16".into(),
+        created_at: at,
+        modified_at: at,
+    }
+}
+
+async fn versions_life_cycle(s: std::sync::Arc<SqlStore>, _: String) {
+    s.create_app(&app("a1")).await.unwrap();
+    s.create_app(&app("a2")).await.unwrap();
+    let source = "function main(p, c) {\r\n  return 'é';\r\n}\n";
+    s.create_code_version("a1", &version("v1", source, 10)).await.unwrap();
+    s.create_code_version("a1", &version("v2", "x", 20)).await.unwrap();
+    assert!(matches!(
+        s.create_code_version("a1", &version("v1", "y", 30)).await,
+        Err(StorageError::Conflict(_))
+    ));
+    let got = s.get_code_version("a1", Some("v1")).await.unwrap().unwrap();
+    assert_eq!(got.source, source, "byte-exact");
+    assert_eq!(got.environment_version, "16");
+    let listed = s.list_code_versions("a1").await.unwrap();
+    assert_eq!(
+        listed.iter().map(|v| v.version_id.as_str()).collect::<Vec<_>>(),
+        ["v1", "v2"]
+    );
+    assert!(listed.iter().all(|v| !v.current));
+    assert!(s.list_code_versions("a2").await.unwrap().is_empty(), "apps are isolated");
+    assert!(s.get_code_version("a2", Some("v1")).await.unwrap().is_none());
+    assert!(s.delete_code_version("a1", "v1").await.unwrap());
+    assert!(!s.delete_code_version("a1", "v1").await.unwrap());
+    assert!(s.get_code_version("a1", Some("v1")).await.unwrap().is_none());
+}
+
+async fn current_version_pointer(s: std::sync::Arc<SqlStore>, _: String) {
+    s.create_app(&app("a1")).await.unwrap();
+    s.create_code_version("a1", &version("v1", "one", 10)).await.unwrap();
+    s.create_code_version("a1", &version("v2", "two", 20)).await.unwrap();
+    assert_eq!(s.get_current_version("a1").await.unwrap(), None, "deploy never sets current");
+    assert!(s.get_code_version("a1", None).await.unwrap().is_none());
+    s.set_current_version("a1", Some("v2")).await.unwrap();
+    assert_eq!(s.get_current_version("a1").await.unwrap().as_deref(), Some("v2"));
+    assert_eq!(s.get_code_version("a1", None).await.unwrap().unwrap().source, "two");
+    let listed = s.list_code_versions("a1").await.unwrap();
+    assert_eq!(listed.iter().filter(|v| v.current).count(), 1);
+    assert!(listed.iter().find(|v| v.version_id == "v2").unwrap().current);
+    assert!(matches!(
+        s.set_current_version("a1", Some("nope")).await,
+        Err(StorageError::NotFound(Entity::CodeVersion))
+    ));
+    assert_eq!(
+        s.get_current_version("a1").await.unwrap().as_deref(),
+        Some("v2"),
+        "a failed switch changes nothing"
+    );
+    s.set_current_version("a1", Some("v1")).await.unwrap();
+    assert_eq!(s.get_current_version("a1").await.unwrap().as_deref(), Some("v1"));
+    s.set_current_version("a1", None).await.unwrap();
+    assert_eq!(s.get_current_version("a1").await.unwrap(), None);
+    s.set_current_version("a1", Some("v1")).await.unwrap();
+    assert!(s.delete_code_version("a1", "v1").await.unwrap());
+    assert_eq!(
+        s.get_current_version("a1").await.unwrap(),
+        None,
+        "deleting the current version leaves none"
+    );
+}
+
+fn record(time_ms: i64, level: DevLogLevel, key: &str, user: Option<&str>) -> DevLogRecord {
+    let mut fields = serde_json::Map::new();
+    fields.insert("description".into(), json!(format!("{key} at {time_ms}")));
+    DevLogRecord {
+        seq: 0,
+        time_ms,
+        level,
+        key: key.into(),
+        user_id: user.map(str::to_owned),
+        fields,
+    }
+}
+
+async fn dev_log_filters_and_order(s: std::sync::Arc<SqlStore>, _: String) {
+    let records = vec![
+        record(100, DevLogLevel::Debug, "servercode.invoke", Some("u1")),
+        record(200, DevLogLevel::Info, "servercode.log", Some("u1")),
+        record(300, DevLogLevel::Warn, "servercode.log", None),
+        record(400, DevLogLevel::Error, "servercode.log", Some("u2")),
+    ];
+    s.append_dev_logs("a1", &records).await.unwrap();
+    s.append_dev_logs("a2", &records[..1]).await.unwrap();
+    let all = s
+        .query_dev_logs("a1", &DevLogFilter { limit: 100, ..Default::default() })
+        .await
+        .unwrap();
+    assert_eq!(all.iter().map(|r| r.time_ms).collect::<Vec<_>>(), [100, 200, 300, 400]);
+    assert_eq!(all[0].fields["description"], json!("servercode.invoke at 100"));
+    assert_eq!(all[0].level, DevLogLevel::Debug);
+    let newest_two = s
+        .query_dev_logs("a1", &DevLogFilter { limit: 2, ..Default::default() })
+        .await
+        .unwrap();
+    assert_eq!(newest_two.iter().map(|r| r.time_ms).collect::<Vec<_>>(), [300, 400]);
+    let warn_up = s
+        .query_dev_logs(
+            "a1",
+            &DevLogFilter { min_level: Some(DevLogLevel::Warn), limit: 100, ..Default::default() },
+        )
+        .await
+        .unwrap();
+    assert_eq!(warn_up.len(), 2);
+    let window = s
+        .query_dev_logs(
+            "a1",
+            &DevLogFilter { since_ms: Some(150), until_ms: Some(300), limit: 100, ..Default::default() },
+        )
+        .await
+        .unwrap();
+    assert_eq!(window.iter().map(|r| r.time_ms).collect::<Vec<_>>(), [200, 300]);
+    let u1 = s
+        .query_dev_logs(
+            "a1",
+            &DevLogFilter { user_id: Some("u1".into()), limit: 100, ..Default::default() },
+        )
+        .await
+        .unwrap();
+    assert_eq!(u1.len(), 2);
+    let other = s
+        .query_dev_logs("a2", &DevLogFilter { limit: 100, ..Default::default() })
+        .await
+        .unwrap();
+    assert_eq!(other.len(), 1, "apps are isolated");
+}
+
+async fn dev_log_is_bounded_by_age_and_size(s: std::sync::Arc<SqlStore>, _: String) {
+    let records: Vec<_> = (0..50)
+        .map(|i| record(1_000 + i, DevLogLevel::Info, "servercode.log", None))
+        .collect();
+    s.append_dev_logs("a1", &records).await.unwrap();
+    s.append_dev_logs("a2", &records).await.unwrap();
+    let all = |app: &'static str| {
+        let s = s.clone();
+        async move {
+            s.query_dev_logs(app, &DevLogFilter { limit: 1_000, ..Default::default() })
+                .await
+                .unwrap()
+        }
+    };
+    // Age: everything before t=1010 goes.
+    assert_eq!(s.trim_dev_logs("a1", i64::MAX, 1_010).await.unwrap(), 10);
+    assert_eq!(all("a1").await.first().unwrap().time_ms, 1_010);
+    // Size: keep roughly the newest ten records' worth; the oldest go first.
+    let one = all("a1").await.len() as i64;
+    assert_eq!(one, 40);
+    let per_record = {
+        let r = &records[0];
+        (serde_json::Value::Object(r.fields.clone()).to_string().len() + r.key.len() + 64) as i64
+    };
+    s.trim_dev_logs("a1", per_record * 10, 0).await.unwrap();
+    let kept = all("a1").await;
+    assert_eq!(kept.len(), 10);
+    assert_eq!(kept.last().unwrap().time_ms, 1_049, "the newest stay");
+    assert_eq!(all("a2").await.len(), 50, "other apps untouched");
+}
