@@ -28,6 +28,7 @@ async fn main() -> anyhow::Result<()> {
     let caller = Caller {
         app,
         principal: Principal::User(user_id.clone()),
+        from_server_code: false,
     };
     let started = Instant::now();
     let workers = 16;

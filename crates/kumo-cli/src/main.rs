@@ -85,6 +85,77 @@ struct ServeArgs {
     /// revoked through another node stays usable here that long; 0 disables the cache).
     #[arg(long, env = "KUMO_TOKEN_CACHE_SECONDS", default_value_t = 5)]
     token_cache_seconds: u64,
+    #[command(flatten)]
+    server_code: ServerCodeArgs,
+}
+
+/// Limits and resources of server code.
+#[derive(Args)]
+struct ServerCodeArgs {
+    /// Wall-clock limit of one server-code run, in milliseconds.
+    #[arg(long, env = "KUMO_SC_TIMEOUT_MS", default_value_t = 20_000)]
+    sc_timeout_ms: u64,
+    /// Executed steps (statements) allowed per run; the run fails when it reaches this many.
+    #[arg(long, env = "KUMO_SC_MAX_STEPS", default_value_t = 1_000)]
+    sc_max_steps: u64,
+    /// Memory one run may allocate, in MiB.
+    #[arg(long, env = "KUMO_SC_MEMORY_MB", default_value_t = 64)]
+    sc_memory_mb: usize,
+    /// JavaScript stack of one run, in KiB (deep recursion fails beyond it).
+    #[arg(long, env = "KUMO_SC_STACK_KB", default_value_t = 512)]
+    sc_stack_kb: usize,
+    /// console output one run may write to the developer log, in KiB.
+    #[arg(long, env = "KUMO_SC_LOG_KB", default_value_t = 64)]
+    sc_log_kb: usize,
+    /// Runs executing at once (threads); 0 picks 8 per core.
+    #[arg(long, env = "KUMO_SC_WORKERS", default_value_t = 0)]
+    sc_workers: usize,
+    /// Runs that may wait for a thread; beyond that, callers get 503 with Retry-After.
+    #[arg(long, env = "KUMO_SC_QUEUE", default_value_t = 256)]
+    sc_queue: usize,
+    /// Hosts server code may reach with $.ajax (repeatable; `*` for any).
+    #[arg(
+        long = "ajax-allow-host",
+        env = "KUMO_AJAX_ALLOW_HOSTS",
+        value_delimiter = ','
+    )]
+    ajax_allow_hosts: Vec<String>,
+    /// Developer-log budget per app, in MiB; the oldest records go first.
+    #[arg(long, env = "KUMO_DEVLOG_MB", default_value_t = 16)]
+    devlog_mb: i64,
+    /// Developer-log records older than this many days are dropped.
+    #[arg(long, env = "KUMO_DEVLOG_DAYS", default_value_t = 30)]
+    devlog_days: u64,
+}
+
+impl ServerCodeArgs {
+    fn config(&self, base_url: &str) -> kumo_server::servercode::ServerCodeConfig {
+        use kumo_server::servercode::{DevLogConfig, ServerCodeConfig};
+        let defaults = ServerCodeConfig::default();
+        ServerCodeConfig {
+            limits: kumo_engine::Limits {
+                timeout: std::time::Duration::from_millis(self.sc_timeout_ms.max(1)),
+                max_steps: self.sc_max_steps.max(1),
+                memory_bytes: self.sc_memory_mb.max(1) << 20,
+                stack_bytes: self.sc_stack_kb.max(64) << 10,
+                log_bytes: self.sc_log_kb << 10,
+            },
+            engine: kumo_engine::EngineConfig {
+                workers: if self.sc_workers == 0 {
+                    defaults.engine.workers
+                } else {
+                    self.sc_workers
+                },
+                queue: self.sc_queue,
+            },
+            devlog: DevLogConfig {
+                max_bytes: self.devlog_mb.max(1) << 20,
+                max_age: std::time::Duration::from_secs(self.devlog_days.max(1) * 86_400),
+            },
+            ajax_hosts: self.ajax_allow_hosts.clone(),
+            base_url: base_url.to_owned(),
+        }
+    }
 }
 
 fn main() -> Result<()> {
@@ -190,6 +261,7 @@ async fn serve(args: ServeArgs, started: Instant) -> Result<()> {
     let config = Config {
         max_body_bytes: args.max_body_bytes,
         token_cache_ttl: std::time::Duration::from_secs(args.token_cache_seconds),
+        server_code: args.server_code.config(&site_url),
         ..Config::default()
     };
     tracing::info!(

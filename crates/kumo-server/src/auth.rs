@@ -33,6 +33,8 @@ pub enum Principal {
 pub struct Caller {
     pub app: App,
     pub principal: Principal,
+    /// The request was made by running server code (through the in-sandbox SDK).
+    pub from_server_code: bool,
 }
 
 impl Caller {
@@ -103,10 +105,12 @@ pub async fn authenticate(service: &Service, app_id: &str, headers: &HeaderMap) 
         .app(app_id)
         .await?
         .ok_or_else(|| app_not_found(app_id))?;
+    let from_server_code = service.is_server_code_request(headers);
     let Some(value) = headers.get(header::AUTHORIZATION) else {
         return Ok(Caller {
             app,
             principal: Principal::Anonymous,
+            from_server_code,
         });
     };
     let value = value
@@ -117,7 +121,11 @@ pub async fn authenticate(service: &Service, app_id: &str, headers: &HeaderMap) 
     let credentials = credentials.trim();
     if scheme.eq_ignore_ascii_case("bearer") {
         let principal = principal_for_token(service, &app, credentials).await?;
-        Ok(Caller { app, principal })
+        Ok(Caller {
+            app,
+            principal,
+            from_server_code,
+        })
     } else if scheme.eq_ignore_ascii_case("basic") {
         // Kii's "Basic appID:anything" means anonymous access to that app.
         let decoded = base64::engine::general_purpose::STANDARD
@@ -132,6 +140,7 @@ pub async fn authenticate(service: &Service, app_id: &str, headers: &HeaderMap) 
         Ok(Caller {
             app,
             principal: Principal::Anonymous,
+            from_server_code,
         })
     } else {
         Err(unauthorized("Unsupported Authorization scheme; use Bearer"))

@@ -34,6 +34,10 @@ impl From<StorageError> for Error {
                     Unique::UserId => (ErrorCode::UserAlreadyExists, "userID"),
                     Unique::GroupId => (ErrorCode::GroupAlreadyExists, "groupID"),
                     Unique::ObjectId => (ErrorCode::ObjectAlreadyExists, "objectID"),
+                    // Version IDs are random too.
+                    Unique::VersionId => {
+                        return Error::new(ErrorCode::InternalError, "version ID collision; retry")
+                    }
                     // App IDs are random; a clash is a fault, not something a client caused.
                     Unique::AppId => {
                         return Error::new(ErrorCode::InternalError, "app ID collision; retry")
@@ -52,6 +56,10 @@ impl From<StorageError> for Error {
                 Entity::Object => {
                     ApiError::new(ErrorCode::ObjectNotFound, "The object was not found")
                 }
+                Entity::CodeVersion => ApiError::new(
+                    ErrorCode::ServerCodeVersionNotFound,
+                    "The server code version was not found",
+                ),
             },
             StorageError::StaleVersion => ApiError::new(
                 ErrorCode::ObjectVersionIsStale,

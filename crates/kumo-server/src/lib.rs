@@ -8,6 +8,7 @@ pub mod auth;
 pub mod error;
 mod http;
 mod routes;
+pub mod servercode;
 pub mod service;
 
 use std::future::Future;
@@ -35,6 +36,7 @@ pub struct Config {
     pub hash_parallelism: usize,
     /// How long a looked-up access token is trusted without asking the database again.
     pub token_cache_ttl: std::time::Duration,
+    pub server_code: servercode::ServerCodeConfig,
 }
 
 impl Default for Config {
@@ -43,6 +45,7 @@ impl Default for Config {
             max_body_bytes: 1024 * 1024,
             hash_parallelism: std::thread::available_parallelism().map_or(2, |n| n.get()),
             token_cache_ttl: std::time::Duration::from_secs(5),
+            server_code: servercode::ServerCodeConfig::default(),
         }
     }
 }
@@ -50,20 +53,37 @@ impl Default for Config {
 #[derive(Clone)]
 pub struct AppState {
     pub service: Service,
+    pub server_code: Arc<servercode::ServerCode>,
 }
 
-/// The complete HTTP application.
-pub fn router(storage: Arc<dyn Storage>, config: &Config) -> Router {
+/// The complete HTTP application. Starts the server-code engine's threads and the developer
+/// log writer (on the current Tokio runtime).
+pub fn router(storage: Arc<dyn Storage>, config: &Config) -> std::io::Result<Router> {
+    build(storage, config).map(|(router, _)| router)
+}
+
+fn build(
+    storage: Arc<dyn Storage>,
+    config: &Config,
+) -> std::io::Result<(Router, Arc<servercode::ServerCode>)> {
     let service = Service::with_token_cache(
         storage,
         auth::Passwords::new(config.hash_parallelism),
         config.token_cache_ttl,
     );
-    let state = AppState { service };
+    let server_code = servercode::ServerCode::start(
+        &service,
+        config.server_code.clone(),
+        config.token_cache_ttl,
+    )?;
+    let state = AppState {
+        service,
+        server_code: server_code.clone(),
+    };
     let api = routes::api()
         .fallback(http::not_found)
         .method_not_allowed_fallback(http::method_not_allowed);
-    Router::new()
+    let router = Router::new()
         .route("/health", get(health))
         .nest("/api", api)
         .fallback(http::not_found)
@@ -71,7 +91,10 @@ pub fn router(storage: Arc<dyn Storage>, config: &Config) -> Router {
         .layer(from_fn(http::kii_errors))
         .layer(from_fn(http::log_requests))
         .layer(from_fn(http::cors))
-        .with_state(state)
+        .with_state(state);
+    // The in-sandbox SDK is served by this same router, in-process.
+    server_code.set_router(router.clone());
+    Ok((router, server_code))
 }
 
 async fn health(State(state): State<AppState>) -> Response {
@@ -103,13 +126,16 @@ pub async fn serve(
     use axum::ServiceExt;
     use tower::Layer;
     // Path normalisation must run before routing, so it wraps the router from outside.
-    let app = from_fn(http::normalize_path).layer(router(storage, config));
-    axum::serve(
+    let (router, server_code) = build(storage, config)?;
+    let app = from_fn(http::normalize_path).layer(router);
+    let served = axum::serve(
         listener,
         ServiceExt::<axum::extract::Request>::into_make_service(app),
     )
     .with_graceful_shutdown(shutdown)
-    .await
+    .await;
+    server_code.shutdown();
+    served
 }
 
 /// A server running in the background on an ephemeral port (tests, embedding).

@@ -18,6 +18,8 @@ pub enum ErrorCode {
     QueryNotSupported,
     InvalidBucket,
     InvalidObjectId,
+    EndpointInvocationError,
+    ServerCodeVerificationError,
     // 401
     Unauthorized,
     WrongPassword,
@@ -33,6 +35,7 @@ pub enum ErrorCode {
     BucketNotFound,
     ObjectNotFound,
     ThingNotFound,
+    ServerCodeVersionNotFound,
     NotFound,
     // 405
     MethodNotAllowed,
@@ -41,6 +44,7 @@ pub enum ErrorCode {
     GroupAlreadyExists,
     ObjectAlreadyExists,
     ObjectVersionIsStale,
+    OperationNotAllowed,
     // 413
     RequestTooLarge,
     // 415
@@ -71,6 +75,8 @@ impl ErrorCode {
             QueryNotSupported => (400, "QUERY_NOT_SUPPORTED"),
             InvalidBucket => (400, "INVALID_BUCKET"),
             InvalidObjectId => (400, "INVALID_OBJECT_ID"),
+            EndpointInvocationError => (400, "ENDPOINT_INVOCATION_ERROR"),
+            ServerCodeVerificationError => (400, "SERVER_CODE_VERIFICATION_ERROR"),
             Unauthorized => (401, "UNAUTHORIZED"),
             WrongPassword => (401, "WRONG_PASSWORD"),
             UserDisabled => (401, "USER_DISABLED"),
@@ -83,12 +89,14 @@ impl ErrorCode {
             BucketNotFound => (404, "BUCKET_NOT_FOUND"),
             ObjectNotFound => (404, "OBJECT_NOT_FOUND"),
             ThingNotFound => (404, "THING_NOT_FOUND"),
+            ServerCodeVersionNotFound => (404, "SERVER_CODE_VERSION_NOT_FOUND"),
             NotFound => (404, "NOT_FOUND"),
             MethodNotAllowed => (405, "METHOD_NOT_ALLOWED"),
             UserAlreadyExists => (409, "USER_ALREADY_EXISTS"),
             GroupAlreadyExists => (409, "GROUP_ALREADY_EXISTS"),
             ObjectAlreadyExists => (409, "OBJECT_ALREADY_EXISTS"),
             ObjectVersionIsStale => (409, "OBJECT_VERSION_IS_STALE"),
+            OperationNotAllowed => (409, "OPERATION_NOT_ALLOWED"),
             RequestTooLarge => (413, "REQUEST_ENTITY_TOO_LARGE"),
             UnsupportedMediaType => (415, "UNSUPPORTED_MEDIA_TYPE"),
             InternalError => (500, "UNDEFINED_ERROR"),

@@ -45,6 +45,11 @@ pub fn group_id() -> String {
     random_from(LOWER_ALNUM, 25)
 }
 
+/// A server-code version ID: 25 lower-case alphanumerics, like Kii's.
+pub fn version_id() -> String {
+    random_from(LOWER_ALNUM, 25)
+}
+
 /// An app ID: 8 lower-case hex digits, like Kii's.
 pub fn app_id() -> String {
     random_hex(8)

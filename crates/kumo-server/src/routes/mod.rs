@@ -4,6 +4,7 @@
 mod groups;
 mod oauth;
 mod objects;
+mod servercode;
 mod users;
 
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -46,7 +47,7 @@ pub fn api() -> Router<AppState> {
             "/apps/{app}/groups/{group}/members/{user}",
             put(groups::add_member).delete(groups::remove_member),
         );
-    objects::routes(router)
+    servercode::routes(objects::routes(router))
 }
 
 async fn caller(state: &AppState, app_id: &str, headers: &HeaderMap) -> Result<Caller> {

@@ -24,6 +24,7 @@ pub async fn register(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|ct| ct.to_ascii_lowercase().starts_with(PSEUDO_USER_TYPE));
+    let from_server_code = state.service.is_server_code_request(req.headers());
     let bytes = read_body(req, &state).await?;
     // A pseudo user may be registered with no fields at all.
     let body = if pseudo && bytes.iter().all(u8::is_ascii_whitespace) {
@@ -38,7 +39,14 @@ pub async fn register(
         .ok_or_else(|| app_not_found(&app_id))?;
     let (user, token) = state
         .service
-        .register(&app, Registration { pseudo, body })
+        .register(
+            &app,
+            Registration {
+                pseudo,
+                body,
+                from_server_code,
+            },
+        )
         .await?;
     let mut res = json(StatusCode::CREATED, registration_document(&user, token));
     if let Ok(location) = HeaderValue::from_str(&format!("/api/apps/{}/users/{}", app.id, user.id))

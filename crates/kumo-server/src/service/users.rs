@@ -1,6 +1,6 @@
 //! Users: registration (regular and pseudo), lookup, attribute updates, password, deletion.
 
-use kumo_storage::{App, User, UserKey};
+use kumo_storage::{Actor, App, User, UserKey};
 use kumo_types::{ids, now_ms, validate, ApiError, ErrorCode};
 use serde_json::{Map, Value};
 
@@ -39,6 +39,8 @@ impl UserRef {
 pub struct Registration {
     pub pseudo: bool,
     pub body: Map<String, Value>,
+    /// Registered by running server code (marks the change event).
+    pub from_server_code: bool,
 }
 
 /// Fields with a meaning of their own; everything else is a custom field.
@@ -245,7 +247,14 @@ impl Service {
         }
         let user = self
             .storage
-            .create_user(&app.id, &user, &anonymous_actor())
+            .create_user(
+                &app.id,
+                &user,
+                &Actor {
+                    from_server_code: reg.from_server_code,
+                    ..anonymous_actor()
+                },
+            )
             .await?;
         let token = if reg.pseudo {
             Some(

@@ -1,0 +1,413 @@
+//! Server-code REST: deploy and manage versions (admin), run endpoints (anyone), and read the
+//! developer log (admin).
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use kumo_engine::{FailureKind, Returned};
+use kumo_storage::{DevLogFilter, DevLogLevel};
+use kumo_types::{ApiError, ErrorCode};
+use serde_json::{json, Value};
+
+use super::{caller, json, no_content};
+use crate::error::{error_response, Error, Result};
+use crate::http::read_body;
+use crate::servercode::{check_environment_version, devlog, multipart, MAX_PARAMS_BYTES};
+use crate::AppState;
+
+pub fn routes(router: Router<AppState>) -> Router<AppState> {
+    router
+        .route("/apps/{app}/server-code", post(deploy))
+        .route("/apps/{app}/server-code/versions", get(list))
+        .route(
+            "/apps/{app}/server-code/versions/current",
+            get(get_current).put(set_current).delete(clear_current),
+        )
+        .route(
+            "/apps/{app}/server-code/versions/{version}",
+            get(download).delete(delete),
+        )
+        .route(
+            "/apps/{app}/server-code/versions/{version}/{endpoint}",
+            post(execute),
+        )
+        .route("/apps/{app}/developer-log", get(developer_log))
+}
+
+/// `POST /apps/{app}/server-code`: the raw source, or multipart with `metadata`
+/// (`{"environmentVersion": …}`) and `server-code` parts.
+async fn deploy(
+    State(state): State<AppState>,
+    Path(app_id): Path<String>,
+    req: Request,
+) -> Result<Response> {
+    let headers = req.headers().clone();
+    let caller = caller(&state, &app_id, &headers).await?;
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let body = read_body(req, &state).await?;
+    let (source, environment_version) =
+        if content_type.to_ascii_lowercase().starts_with("multipart/") {
+            split_multipart(&content_type, &body)?
+        } else {
+            (body.to_vec(), None)
+        };
+    let source = String::from_utf8(source)
+        .map_err(|_| ApiError::invalid_field("server-code", "The server code must be UTF-8"))?;
+    if source.trim().is_empty() {
+        return Err(ApiError::invalid_field("server-code", "The server code is empty").into());
+    }
+    let version_id = state
+        .server_code
+        .deploy(&state.service, &caller, source, environment_version)
+        .await?;
+    let mut res = json(StatusCode::CREATED, json!({ "versionID": version_id }));
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/vnd.kii.ServerCodeDeploymentResponse+json"),
+    );
+    if let Ok(location) = HeaderValue::from_str(&format!(
+        "/api/apps/{}/server-code/versions/{version_id}",
+        caller.app.id
+    )) {
+        h.insert(header::LOCATION, location);
+    }
+    Ok(res)
+}
+
+fn split_multipart(content_type: &str, body: &[u8]) -> Result<(Vec<u8>, Option<String>)> {
+    let malformed = || ApiError::invalid_field("server-code", "Malformed multipart body");
+    let boundary = multipart::boundary(content_type).ok_or_else(malformed)?;
+    let parts = multipart::parse(body, &boundary).ok_or_else(malformed)?;
+    let code = parts
+        .iter()
+        .find(|p| p.name == "server-code")
+        .ok_or_else(|| {
+            ApiError::invalid_field("server-code", "The 'server-code' part is missing")
+        })?;
+    let environment_version = match parts.iter().find(|p| p.name == "metadata") {
+        None => None,
+        Some(meta) => {
+            let meta: Value = serde_json::from_slice(meta.body).map_err(|_| {
+                Error::new(
+                    ErrorCode::InvalidJson,
+                    "The 'metadata' part is not valid JSON",
+                )
+            })?;
+            match meta.get("environmentVersion") {
+                None | Some(Value::Null) => None,
+                Some(Value::String(v)) => Some(v.clone()),
+                Some(Value::Number(n)) => Some(n.to_string()),
+                Some(_) => {
+                    return Err(ApiError::invalid_field(
+                        "environmentVersion",
+                        "environmentVersion must be a string such as \"16\"",
+                    )
+                    .into())
+                }
+            }
+        }
+    };
+    Ok((code.body.to_vec(), environment_version))
+}
+
+async fn list(
+    State(state): State<AppState>,
+    Path(app_id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    let caller = caller(&state, &app_id, &headers).await?;
+    let versions = state.server_code.list(&state.service, &caller).await?;
+    let versions: Vec<Value> = versions
+        .iter()
+        .map(|v| {
+            json!({
+                "versionID": v.version_id,
+                "environmentVersion": v.environment_version,
+                "createdAt": v.created_at,
+                "modifiedAt": v.modified_at,
+                "current": v.current,
+            })
+        })
+        .collect();
+    Ok(json(StatusCode::OK, json!({ "versions": versions })))
+}
+
+async fn download(
+    State(state): State<AppState>,
+    Path((app_id, version)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    let caller = caller(&state, &app_id, &headers).await?;
+    let source = state
+        .server_code
+        .download(&state.service, &caller, &version)
+        .await?;
+    let mut res = (StatusCode::OK, source).into_response();
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/javascript"),
+    );
+    Ok(res)
+}
+
+async fn delete(
+    State(state): State<AppState>,
+    Path((app_id, version)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    let caller = caller(&state, &app_id, &headers).await?;
+    state
+        .server_code
+        .delete(&state.service, &caller, &version)
+        .await?;
+    Ok(no_content())
+}
+
+async fn get_current(
+    State(state): State<AppState>,
+    Path(app_id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    let caller = caller(&state, &app_id, &headers).await?;
+    let version = state
+        .server_code
+        .get_current(&state.service, &caller)
+        .await?;
+    let mut res = (StatusCode::OK, version).into_response();
+    res.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+    Ok(res)
+}
+
+/// `PUT …/versions/current` with the version ID as the plain-text body (a JSON string works too).
+async fn set_current(
+    State(state): State<AppState>,
+    Path(app_id): Path<String>,
+    req: Request,
+) -> Result<Response> {
+    let headers = req.headers().clone();
+    let caller = caller(&state, &app_id, &headers).await?;
+    let body = read_body(req, &state).await?;
+    let text = std::str::from_utf8(&body).unwrap_or_default().trim();
+    let version = serde_json::from_str::<String>(text).unwrap_or_else(|_| text.to_owned());
+    if version.is_empty() || version == "current" {
+        return Err(ApiError::invalid_field(
+            "versionID",
+            "Send the ID of the version to make current as the request body",
+        )
+        .into());
+    }
+    state
+        .server_code
+        .set_current(&state.service, &caller, Some(&version))
+        .await?;
+    Ok(no_content())
+}
+
+async fn clear_current(
+    State(state): State<AppState>,
+    Path(app_id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    let caller = caller(&state, &app_id, &headers).await?;
+    state
+        .server_code
+        .set_current(&state.service, &caller, None)
+        .await?;
+    Ok(no_content())
+}
+
+/// `POST …/versions/{current|id}/{endpoint}[?environment-version=…]`.
+async fn execute(
+    State(state): State<AppState>,
+    Path((app_id, version, endpoint)): Path<(String, String, String)>,
+    Query(query): Query<HashMap<String, String>>,
+    req: Request,
+) -> Result<Response> {
+    let headers = req.headers().clone();
+    let caller = caller(&state, &app_id, &headers).await?;
+    if caller.from_server_code {
+        return Err(Error::new(
+            ErrorCode::OperationNotAllowed,
+            "Server code cannot call server code",
+        ));
+    }
+    if !valid_endpoint_name(&endpoint) {
+        return Err(ApiError::invalid_field(
+            "endpoint",
+            format!("'{endpoint}' is not a valid endpoint name (letters, digits and _, starting with a letter)"),
+        )
+        .into());
+    }
+    let environment_override = match query.get("environment-version") {
+        Some(v) => Some(check_environment_version(v).map_err(|_| {
+            ApiError::invalid_field(
+                "environment-version",
+                format!("Unsupported environment version '{v}'; use 0, 6 or 16"),
+            )
+        })?),
+        None => None,
+    };
+    let body = read_body(req, &state).await?;
+    if body.len() >= MAX_PARAMS_BYTES {
+        return Err(ApiError::invalid_field(
+            "params",
+            format!("The parameters must be smaller than {MAX_PARAMS_BYTES} bytes"),
+        )
+        .into());
+    }
+    let params = if body.iter().all(u8::is_ascii_whitespace) {
+        "{}".to_owned()
+    } else {
+        match serde_json::from_slice::<Value>(&body) {
+            // Kept as sent (key order included): it is what the developer log shows as `args`.
+            Ok(Value::Object(_)) => String::from_utf8_lossy(&body).into_owned(),
+            Ok(_) => {
+                return Err(ApiError::invalid_field(
+                    "params",
+                    "The parameters must be a JSON object",
+                )
+                .into())
+            }
+            Err(_) => {
+                return Err(Error::new(
+                    ErrorCode::InvalidJson,
+                    "The parameters are not valid JSON",
+                ))
+            }
+        }
+    };
+    let token = bearer_token(&headers);
+    let run = state
+        .server_code
+        .execute(
+            &state.service,
+            &caller,
+            token,
+            &version,
+            &endpoint,
+            params,
+            environment_override,
+        )
+        .await?;
+    let mut res = match run.outcome.result {
+        Ok(Returned::Value(Some(value))) => success(format!("{{\"returnedValue\":{value}}}")),
+        // `undefined` has no JSON form: the key is left out, as JSON.stringify does.
+        Ok(Returned::Value(None)) => success("{}".to_owned()),
+        Ok(Returned::TimeoutResponse(value)) => success(format!(
+            "{{\"returnedValue\":{{\"_timeoutResponse\":{value}}}}}"
+        )),
+        Err(failure) => {
+            let (message, details_message) = match failure.kind {
+                FailureKind::EndpointNotFound => (
+                    "The endpoint is not defined in this server code version",
+                    failure.message,
+                ),
+                _ => (
+                    "Error found while executing the developer-defined code",
+                    failure.message,
+                ),
+            };
+            let error = ApiError::new(ErrorCode::EndpointInvocationError, message).with(
+                "details",
+                json!({"errorCode": failure.kind.code(), "message": details_message}),
+            );
+            error_response(&error)
+        }
+    };
+    let h = res.headers_mut();
+    h.insert("x-step-count", HeaderValue::from(run.outcome.steps));
+    if let Ok(v) = HeaderValue::from_str(&run.environment_version) {
+        h.insert("x-environment-version", v);
+    }
+    Ok(res)
+}
+
+fn success(body: String) -> Response {
+    let mut res = (StatusCode::OK, body).into_response();
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json;charset=UTF-8"),
+    );
+    res
+}
+
+/// The official SDK's rule for endpoint names.
+fn valid_endpoint_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+fn bearer_token(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_owned())
+}
+
+/// `GET /apps/{app}/developer-log?level=&since=&until=&userID=&limit=`: the newest matching
+/// records, oldest first. `level` keeps that level and more severe ones; times are epoch ms.
+async fn developer_log(
+    State(state): State<AppState>,
+    Path(app_id): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    let caller = caller(&state, &app_id, &headers).await?;
+    if !caller.is_admin() {
+        return Err(Error::new(
+            ErrorCode::Unauthorized,
+            "Reading the developer log needs an app-admin token",
+        ));
+    }
+    let number = |key: &str| -> Result<Option<i64>> {
+        query
+            .get(key)
+            .map(|v| {
+                v.parse::<i64>().map_err(|_| {
+                    ApiError::invalid_field(key, format!("{key} must be epoch milliseconds")).into()
+                })
+            })
+            .transpose()
+    };
+    let min_level = query
+        .get("level")
+        .map(|v| {
+            DevLogLevel::parse(v).ok_or_else(|| {
+                ApiError::invalid_field("level", "level must be DEBUG, INFO, WARN or ERROR")
+            })
+        })
+        .transpose()?;
+    let limit = number("limit")?.unwrap_or(100);
+    if !(1..=1500).contains(&limit) {
+        return Err(ApiError::invalid_field("limit", "limit must be between 1 and 1500").into());
+    }
+    let filter = DevLogFilter {
+        min_level,
+        since_ms: number("since")?,
+        until_ms: number("until")?,
+        user_id: query.get("userID").cloned(),
+        limit,
+    };
+    let records = state
+        .service
+        .storage
+        .query_dev_logs(&caller.app.id, &filter)
+        .await?;
+    let records: Vec<Value> = records
+        .iter()
+        .map(|r| devlog::wire(&caller.app.id, r))
+        .collect();
+    Ok(json(StatusCode::OK, json!({ "records": records })))
+}

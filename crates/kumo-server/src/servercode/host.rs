@@ -1,0 +1,148 @@
+//! What running server code can reach: Kumo's own API, served in-process through the same
+//! router (and so the same service layer, ACLs and change events) as REST, marked as coming
+//! from server code; an admin token; outbound HTTP for `$.ajax`; the developer log.
+
+use axum::body::Body;
+use axum::http::{HeaderName, HeaderValue, Request};
+use axum::Router;
+use kumo_engine::{Host, HostRequest, HostResponse, LogLevel, LogLine};
+use kumo_storage::{App, DevLogLevel};
+use serde_json::{json, Map};
+use tower::ServiceExt;
+
+use super::devlog::{self, DevLog};
+use crate::service::SERVER_CODE_ORIGIN;
+
+/// Hands out an admin token for the run's app.
+pub type AdminTokens = Box<dyn Fn() -> Result<String, String> + Send + Sync>;
+
+/// Largest response body the sandbox receives from an in-process call.
+const MAX_RESPONSE_BYTES: usize = 16 << 20;
+
+pub struct SandboxHost {
+    pub router: Router,
+    pub origin: String,
+    pub app: App,
+    pub devlog: DevLog,
+    /// The caller, for filtering the developer log by user.
+    pub user_id: Option<String>,
+    pub endpoint: String,
+    pub ajax_hosts: Vec<String>,
+    pub admin_tokens: AdminTokens,
+    pub runtime: tokio::runtime::Handle,
+}
+
+impl SandboxHost {
+    fn build(&self, request: HostRequest) -> Result<Request<Body>, String> {
+        if !request.path.starts_with('/') {
+            return Err(format!("not an API path: {}", request.path));
+        }
+        let mut builder = Request::builder()
+            .method(request.method.as_str())
+            .uri(format!("/api{}", request.path));
+        for (name, value) in &request.headers {
+            let name = HeaderName::from_bytes(name.as_bytes()).map_err(|e| e.to_string())?;
+            let value = HeaderValue::from_str(value).map_err(|e| e.to_string())?;
+            builder = builder.header(name, value);
+        }
+        builder = builder
+            .header("x-kii-appid", self.app.id.as_str())
+            .header("x-kii-appkey", self.app.key.as_str())
+            .header(SERVER_CODE_ORIGIN, self.origin.as_str());
+        builder
+            .body(Body::from(request.body.unwrap_or_default()))
+            .map_err(|e| e.to_string())
+    }
+}
+
+impl Host for SandboxHost {
+    fn kii(&self, request: HostRequest) -> HostResponse {
+        let request = match self.build(request) {
+            Ok(request) => request,
+            Err(message) => return error_response(400, "INVALID_INPUT_DATA", &message),
+        };
+        let router = self.router.clone();
+        self.runtime.block_on(async move {
+            let response = match router.oneshot(request).await {
+                Ok(response) => response,
+                Err(never) => match never {},
+            };
+            let status = response.status().as_u16();
+            let headers = response
+                .headers()
+                .iter()
+                .filter_map(|(name, value)| {
+                    Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
+                })
+                .collect();
+            match axum::body::to_bytes(response.into_body(), MAX_RESPONSE_BYTES).await {
+                Ok(bytes) => HostResponse {
+                    status,
+                    headers,
+                    body: String::from_utf8_lossy(&bytes).into_owned(),
+                },
+                Err(e) => error_response(500, "UNDEFINED_ERROR", &e.to_string()),
+            }
+        })
+    }
+
+    fn fetch(&self, url: &str, _request: HostRequest) -> Result<HostResponse, String> {
+        let host = url
+            .split_once("://")
+            .map(|(_, rest)| rest)
+            .unwrap_or(url)
+            .split(['/', '?', '#'])
+            .next()
+            .unwrap_or_default();
+        let allowed = self
+            .ajax_hosts
+            .iter()
+            .any(|h| h == "*" || h.eq_ignore_ascii_case(host));
+        if !allowed {
+            return Err(format!(
+                "outbound HTTP to '{host}' is not allowed (see --ajax-allow-host)"
+            ));
+        }
+        Err("outbound HTTP from server code is not available in this build".into())
+    }
+
+    fn admin_token(&self) -> Result<String, String> {
+        (self.admin_tokens)()
+    }
+
+    fn finished(&self, logs: Vec<LogLine>) {
+        for line in logs {
+            let level = match line.level {
+                LogLevel::Debug => DevLogLevel::Debug,
+                LogLevel::Info => DevLogLevel::Info,
+                LogLevel::Warn => DevLogLevel::Warn,
+                LogLevel::Error => DevLogLevel::Error,
+            };
+            let mut fields = Map::new();
+            fields.insert("description".into(), json!(line.message));
+            fields.insert("entry-name".into(), json!(self.endpoint));
+            if line.runtime {
+                // Warnings of the runtime itself (an extra `done` call), not console output.
+                fields.insert("source".into(), json!("runtime"));
+            }
+            self.devlog.push(
+                &self.app.id,
+                devlog::record_at(
+                    line.time_ms,
+                    level,
+                    "servercode.log",
+                    self.user_id.as_deref(),
+                    fields,
+                ),
+            );
+        }
+    }
+}
+
+fn error_response(status: u16, code: &str, message: &str) -> HostResponse {
+    HostResponse {
+        status,
+        headers: vec![("content-type".into(), "application/json".into())],
+        body: json!({"errorCode": code, "message": message}).to_string(),
+    }
+}

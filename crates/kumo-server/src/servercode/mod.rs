@@ -1,0 +1,480 @@
+//! Server Code: versions, the current-version pointer, running endpoints on the engine, and
+//! the developer log. Handlers in `routes::servercode` call this; the engine reaches the rest of
+//! Kumo only through [`host::SandboxHost`].
+
+pub mod devlog;
+mod host;
+pub mod multipart;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use kumo_engine::{
+    AppEnv, CompileError, Engine, EngineConfig, Invocation, Limits, Outcome, Program,
+};
+use kumo_storage::{App, CodeVersion, CodeVersionInfo, DevLogLevel};
+use kumo_types::{ids, now_ms, ApiError, ErrorCode};
+use serde_json::{json, Map};
+
+use crate::auth::Caller;
+use crate::error::{Error, Result};
+use crate::service::Service;
+pub use devlog::{DevLog, DevLogConfig};
+
+/// The JavaScript environments Kii offered (Node.js major lines). All run on Kumo's engine.
+pub const ENVIRONMENT_VERSIONS: &[&str] = &["0", "6", "16"];
+/// What a deploy without metadata gets: Kii's default since 2017.
+pub const DEFAULT_ENVIRONMENT_VERSION: &str = "6";
+/// Largest accepted parameters of a run (Kii: under 100 KB).
+pub const MAX_PARAMS_BYTES: usize = 100 * 1024;
+/// Largest accepted server-code file.
+pub const MAX_SOURCE_BYTES: usize = 4 << 20;
+
+#[derive(Debug, Clone)]
+pub struct ServerCodeConfig {
+    pub limits: Limits,
+    pub engine: EngineConfig,
+    pub devlog: DevLogConfig,
+    /// Hosts `$.ajax` may reach (exact names, or `*` for any); empty: none.
+    pub ajax_hosts: Vec<String>,
+    /// What `Kii.getBaseURL()` reports inside server code (the public API URL).
+    pub base_url: String,
+}
+
+impl Default for ServerCodeConfig {
+    fn default() -> Self {
+        ServerCodeConfig {
+            limits: Limits::default(),
+            engine: EngineConfig::default(),
+            devlog: DevLogConfig::default(),
+            ajax_hosts: Vec::new(),
+            base_url: "http://127.0.0.1:8080/api".into(),
+        }
+    }
+}
+
+/// A version ready to run.
+struct Loaded {
+    program: Arc<Program>,
+    version_id: String,
+    environment_version: String,
+}
+
+pub struct ServerCode {
+    engine: Engine,
+    config: ServerCodeConfig,
+    devlog: DevLog,
+    /// The in-process API the sandbox's SDK calls; set once the router exists, cleared at
+    /// shutdown (the router holds this struct, so keeping it would be a cycle).
+    router: Mutex<Option<Router>>,
+    /// Versions never change, so a compiled one is kept by (app, version).
+    loaded: Mutex<HashMap<(String, String), Arc<Loaded>>>,
+    /// The current-version pointer per app, trusted for the token-cache time (other nodes'
+    /// changes show up within it; this node's at once).
+    current: Mutex<HashMap<String, (Option<String>, Instant)>>,
+    current_ttl: Duration,
+    /// Admin tokens minted for runs, per app: (token, expires at).
+    admin_tokens: Arc<Mutex<HashMap<String, (String, i64)>>>,
+}
+
+/// What a run produced, ready to render.
+pub struct RunResult {
+    pub outcome: Outcome,
+    pub environment_version: String,
+}
+
+/// Admin tokens minted for `context.getAppAdminContext()` live this long and are reused until
+/// the last ten minutes of their life.
+const ADMIN_TOKEN_LIFETIME_MS: i64 = 3_600_000;
+const ADMIN_TOKEN_RENEW_MS: i64 = 600_000;
+const LOADED_CAPACITY: usize = 1_024;
+
+impl ServerCode {
+    pub fn start(
+        service: &Service,
+        config: ServerCodeConfig,
+        current_ttl: Duration,
+    ) -> std::io::Result<Arc<Self>> {
+        let engine = Engine::start(config.engine.clone())?;
+        let devlog = DevLog::start(service.storage.clone(), config.devlog.clone());
+        Ok(Arc::new(ServerCode {
+            engine,
+            config,
+            devlog,
+            router: Mutex::new(None),
+            loaded: Mutex::new(HashMap::new()),
+            current: Mutex::new(HashMap::new()),
+            current_ttl,
+            admin_tokens: Arc::new(Mutex::new(HashMap::new())),
+        }))
+    }
+
+    pub fn set_router(&self, router: Router) {
+        *self.router.lock().unwrap_or_else(|e| e.into_inner()) = Some(router);
+    }
+
+    /// Drops the in-process router so the server (and the engine's threads) can be freed.
+    pub fn shutdown(&self) {
+        self.router.lock().unwrap_or_else(|e| e.into_inner()).take();
+    }
+
+    pub fn devlog(&self) -> &DevLog {
+        &self.devlog
+    }
+
+    /// Verifies, compiles and stores a new version; `current` does not change.
+    pub async fn deploy(
+        &self,
+        service: &Service,
+        caller: &Caller,
+        source: String,
+        environment_version: Option<String>,
+    ) -> Result<String> {
+        require_admin(caller)?;
+        let environment_version = match environment_version {
+            Some(v) => check_environment_version(&v)?,
+            None => DEFAULT_ENVIRONMENT_VERSION.to_owned(),
+        };
+        let program = self.engine.program(&source).map_err(verification_error)?;
+        let now = now_ms();
+        let version = CodeVersion {
+            version_id: ids::version_id(),
+            source,
+            environment_version: environment_version.clone(),
+            created_at: now,
+            modified_at: now,
+        };
+        service
+            .storage
+            .create_code_version(&caller.app.id, &version)
+            .await?;
+        self.remember(
+            &caller.app.id,
+            Arc::new(Loaded {
+                program,
+                version_id: version.version_id.clone(),
+                environment_version,
+            }),
+        );
+        let mut fields = Map::new();
+        fields.insert("description".into(), json!("Server Code File deployed"));
+        fields.insert("dataType".into(), json!("application/javascript"));
+        fields.insert("versionID".into(), json!(version.version_id));
+        self.devlog.push(
+            &caller.app.id,
+            devlog::record(DevLogLevel::Info, "servercode.file.deploy", None, fields),
+        );
+        Ok(version.version_id)
+    }
+
+    pub async fn list(&self, service: &Service, caller: &Caller) -> Result<Vec<CodeVersionInfo>> {
+        require_admin(caller)?;
+        Ok(service.storage.list_code_versions(&caller.app.id).await?)
+    }
+
+    pub async fn download(
+        &self,
+        service: &Service,
+        caller: &Caller,
+        version_id: &str,
+    ) -> Result<String> {
+        require_admin(caller)?;
+        let version = service
+            .storage
+            .get_code_version(&caller.app.id, Some(version_id))
+            .await?
+            .ok_or_else(version_not_found)?;
+        Ok(version.source)
+    }
+
+    pub async fn delete(&self, service: &Service, caller: &Caller, version_id: &str) -> Result<()> {
+        require_admin(caller)?;
+        if !service
+            .storage
+            .delete_code_version(&caller.app.id, version_id)
+            .await?
+        {
+            return Err(version_not_found());
+        }
+        self.lock_loaded()
+            .remove(&(caller.app.id.clone(), version_id.to_owned()));
+        self.forget_current(&caller.app.id);
+        let mut fields = Map::new();
+        fields.insert("description".into(), json!("Server Code deleted"));
+        fields.insert("versionID".into(), json!(version_id));
+        self.devlog.push(
+            &caller.app.id,
+            devlog::record(DevLogLevel::Info, "servercode.delete", None, fields),
+        );
+        Ok(())
+    }
+
+    pub async fn get_current(&self, service: &Service, caller: &Caller) -> Result<String> {
+        require_admin(caller)?;
+        service
+            .storage
+            .get_current_version(&caller.app.id)
+            .await?
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorCode::ServerCodeVersionNotFound,
+                    "No server code version is current",
+                )
+            })
+    }
+
+    pub async fn set_current(
+        &self,
+        service: &Service,
+        caller: &Caller,
+        version_id: Option<&str>,
+    ) -> Result<()> {
+        require_admin(caller)?;
+        service
+            .storage
+            .set_current_version(&caller.app.id, version_id)
+            .await?;
+        self.forget_current(&caller.app.id);
+        Ok(())
+    }
+
+    /// Runs `endpoint` of `version` (`current` or an ID) for `caller`.
+    pub async fn execute(
+        &self,
+        service: &Service,
+        caller: &Caller,
+        token: Option<String>,
+        version: &str,
+        endpoint: &str,
+        params_json: String,
+        environment_override: Option<String>,
+    ) -> Result<RunResult> {
+        let app = &caller.app;
+        let loaded = self.load(service, app, version).await?;
+        let environment_version = match environment_override {
+            Some(v) => v,
+            None => loaded.environment_version.clone(),
+        };
+        let router = self
+            .router
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+            .ok_or_else(|| Error::new(ErrorCode::TemporarilyUnavailable, "shutting down"))?;
+        let runtime = tokio::runtime::Handle::current();
+        let host = Arc::new(host::SandboxHost {
+            router,
+            origin: service.server_code_origin().to_owned(),
+            app: app.clone(),
+            devlog: self.devlog.clone(),
+            user_id: caller.user_id().map(str::to_owned),
+            endpoint: endpoint.to_owned(),
+            ajax_hosts: self.config.ajax_hosts.clone(),
+            admin_tokens: self.admin_token_source(service, app, runtime.clone()),
+            runtime,
+        });
+        let invocation = Invocation {
+            program: loaded.program.clone(),
+            endpoint: endpoint.to_owned(),
+            params_json: params_json.clone(),
+            caller_token: token.clone(),
+            env: AppEnv {
+                app_id: app.id.clone(),
+                app_key: app.key.clone(),
+                base_url: self.config.base_url.clone(),
+            },
+            limits: self.config.limits.clone(),
+            host,
+        };
+        let run = self.engine.invoke(invocation).map_err(|_| {
+            Error::from(
+                ApiError::new(
+                    ErrorCode::TemporarilyUnavailable,
+                    "Too many server code runs are waiting; retry shortly",
+                )
+                .with("retryAfter", 1),
+            )
+        })?;
+        let outcome = run.await;
+        let mut fields = Map::new();
+        fields.insert("description".into(), json!("Invoked Server Code"));
+        fields.insert("versionID".into(), json!(loaded.version_id));
+        fields.insert("args".into(), json!(params_json));
+        fields.insert("endpoint".into(), json!(endpoint));
+        fields.insert(
+            "authHeader".into(),
+            json!(token.map(|_| "Bearer ***").unwrap_or_default()),
+        );
+        fields.insert("responseType".into(), json!("application/json"));
+        fields.insert("responseStep".into(), json!(outcome.steps.to_string()));
+        fields.insert("environmentVersion".into(), json!(environment_version));
+        self.devlog.push(
+            &app.id,
+            devlog::record(
+                DevLogLevel::Debug,
+                "servercode.invoke",
+                caller.user_id(),
+                fields,
+            ),
+        );
+        Ok(RunResult {
+            outcome,
+            environment_version,
+        })
+    }
+
+    async fn load(&self, service: &Service, app: &App, version: &str) -> Result<Arc<Loaded>> {
+        let version_id = if version == "current" {
+            self.current_version(service, &app.id)
+                .await?
+                .ok_or_else(|| {
+                    Error::new(
+                        ErrorCode::ServerCodeVersionNotFound,
+                        "No server code version is current",
+                    )
+                })?
+        } else {
+            version.to_owned()
+        };
+        if let Some(loaded) = self
+            .lock_loaded()
+            .get(&(app.id.clone(), version_id.clone()))
+        {
+            return Ok(loaded.clone());
+        }
+        let stored = service
+            .storage
+            .get_code_version(&app.id, Some(&version_id))
+            .await?
+            .ok_or_else(version_not_found)?;
+        let program = self
+            .engine
+            .program(&stored.source)
+            .map_err(verification_error)?;
+        let loaded = Arc::new(Loaded {
+            program,
+            version_id: stored.version_id,
+            environment_version: stored.environment_version,
+        });
+        self.remember(&app.id, loaded.clone());
+        Ok(loaded)
+    }
+
+    async fn current_version(&self, service: &Service, app_id: &str) -> Result<Option<String>> {
+        if let Some((id, at)) = self.lock_current().get(app_id) {
+            if at.elapsed() < self.current_ttl {
+                return Ok(id.clone());
+            }
+        }
+        let id = service.storage.get_current_version(app_id).await?;
+        self.lock_current()
+            .insert(app_id.to_owned(), (id.clone(), Instant::now()));
+        Ok(id)
+    }
+
+    fn remember(&self, app_id: &str, loaded: Arc<Loaded>) {
+        let mut cache = self.lock_loaded();
+        if cache.len() >= LOADED_CAPACITY {
+            cache.clear();
+        }
+        cache.insert((app_id.to_owned(), loaded.version_id.clone()), loaded);
+    }
+
+    fn forget_current(&self, app_id: &str) {
+        self.lock_current().remove(app_id);
+    }
+
+    fn lock_loaded(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), Arc<Loaded>>> {
+        self.loaded.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn lock_current(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<String, (Option<String>, Instant)>> {
+        self.current.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Mints (or reuses) an admin token for the app; called on the engine thread that asks.
+    fn admin_token_source(
+        &self,
+        service: &Service,
+        app: &App,
+        runtime: tokio::runtime::Handle,
+    ) -> host::AdminTokens {
+        let service = service.clone();
+        let app = app.clone();
+        let tokens = self.admin_tokens.clone();
+        Box::new(move || {
+            let now = now_ms();
+            let cached = tokens
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(&app.id)
+                .filter(|(_, expires)| expires - now > ADMIN_TOKEN_RENEW_MS)
+                .map(|(token, _)| token.clone());
+            if let Some(token) = cached {
+                return Ok(token);
+            }
+            let expires_at = now + ADMIN_TOKEN_LIFETIME_MS;
+            let token = runtime
+                .block_on(service.grant_admin(&app, expires_at))
+                .map_err(|e| format!("could not obtain an admin token: {}", e.0.message))?;
+            tokens
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(app.id.clone(), (token.clone(), expires_at));
+            Ok(token)
+        })
+    }
+}
+
+fn require_admin(caller: &Caller) -> Result<()> {
+    if caller.is_admin() {
+        return Ok(());
+    }
+    let principal = caller.user_id().unwrap_or("anonymous").to_owned();
+    Err(ApiError::new(
+        ErrorCode::Unauthorized,
+        "Managing server code needs an app-admin token",
+    )
+    .with("authenticatedAppID", caller.app.id.clone())
+    .with("authenticatedPrincipalID", principal)
+    .into())
+}
+
+pub fn check_environment_version(v: &str) -> Result<String> {
+    if ENVIRONMENT_VERSIONS.contains(&v) {
+        Ok(v.to_owned())
+    } else {
+        Err(ApiError::invalid_field(
+            "environmentVersion",
+            format!(
+                "Unsupported environment version '{v}'; use one of {}",
+                ENVIRONMENT_VERSIONS.join(", ")
+            ),
+        )
+        .into())
+    }
+}
+
+fn version_not_found() -> Error {
+    Error::new(
+        ErrorCode::ServerCodeVersionNotFound,
+        "The server code version was not found",
+    )
+}
+
+fn verification_error(e: CompileError) -> Error {
+    match e {
+        CompileError::Refused(v) => ApiError::new(
+            ErrorCode::ServerCodeVerificationError,
+            format!("The server code was refused: {v}"),
+        )
+        .with("line", v.line)
+        .with("column", v.column)
+        .into(),
+        CompileError::Engine(message) => Error::new(ErrorCode::InternalError, message),
+    }
+}
