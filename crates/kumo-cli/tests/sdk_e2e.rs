@@ -25,7 +25,12 @@ fn run_sdk_suite(server: &Server) {
     );
     let c = &server.creds;
     let out = Command::new("node")
-        .args(["--test", "--test-reporter=spec", "e2e/test/"])
+        .args([
+            "--test",
+            "--test-reporter=spec",
+            "e2e/test/",
+            "e2e/sandbox-sdk/",
+        ])
         .current_dir(&root)
         .env("KUMO_SITE", server.site())
         .env("KUMO_APP_ID", c["appID"].as_str().unwrap())

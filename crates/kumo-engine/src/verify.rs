@@ -54,6 +54,7 @@ pub const SDK_GLOBALS: &[&str] = &[
     "KiiServerCodeExecResult",
     "KiiGeoPoint",
     "KiiSite",
+    "KiiServerCodeEnvironmentVersion",
     "KiiErrorParser",
     "$",
     "jQuery",
