@@ -9,8 +9,8 @@ mod migrations;
 mod model;
 mod object_model;
 mod query_sql;
-mod sql;
 mod servercode_model;
+mod sql;
 mod sql_objects;
 mod sql_servercode;
 #[cfg(feature = "testing")]
@@ -25,9 +25,7 @@ pub use model::{App, Group, Token, User, UserKey};
 pub use object_model::{
     Actor, Bucket, BucketRef, Event, Hit, NewBucket, Object, Precondition, Scope,
 };
-pub use servercode_model::{
-    CodeVersion, CodeVersionInfo, DevLogFilter, DevLogLevel, DevLogRecord,
-};
+pub use servercode_model::{CodeVersion, CodeVersionInfo, DevLogFilter, DevLogLevel, DevLogRecord};
 pub use sql::{open, Dialect, SqlStore};
 
 pub type Result<T> = std::result::Result<T, StorageError>;
@@ -205,8 +203,11 @@ pub trait Storage: Send + Sync + 'static {
 
     // ---- developer log ----------------------------------------------------------------------
     async fn append_dev_logs(&self, app_id: &str, records: &[DevLogRecord]) -> Result<()>;
-    async fn query_dev_logs(&self, app_id: &str, filter: &DevLogFilter)
-        -> Result<Vec<DevLogRecord>>;
+    async fn query_dev_logs(
+        &self,
+        app_id: &str,
+        filter: &DevLogFilter,
+    ) -> Result<Vec<DevLogRecord>>;
     /// Drops records older than `min_time_ms`, then the oldest until at most `max_bytes` remain.
     async fn trim_dev_logs(&self, app_id: &str, max_bytes: i64, min_time_ms: i64) -> Result<u64>;
 }

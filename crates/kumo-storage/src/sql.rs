@@ -17,9 +17,9 @@ use crate::migrations::MIGRATIONS;
 use crate::model::normalize;
 use crate::sql_objects::record;
 use crate::{
-    CodeVersion, CodeVersionInfo, DevLogFilter, DevLogRecord,
-    Actor, App, Bucket, BucketRef, Entity, Event, Group, Hit, NewBucket, Object, Precondition,
-    Result, Scope, Storage, StorageError, Token, User, UserKey,
+    Actor, App, Bucket, BucketRef, CodeVersion, CodeVersionInfo, DevLogFilter, DevLogRecord,
+    Entity, Event, Group, Hit, NewBucket, Object, Precondition, Result, Scope, Storage,
+    StorageError, Token, User, UserKey,
 };
 use kumo_types::query::{BucketQuery, Clause};
 

@@ -4,9 +4,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use crate::sql::{finish, SqlStore};
-use crate::{
-    CodeVersion, CodeVersionInfo, DevLogFilter, DevLogRecord, Result, StorageError,
-};
+use crate::{CodeVersion, CodeVersionInfo, DevLogFilter, DevLogRecord, Result, StorageError};
 
 /// Developer-log rows read per step while finding how many old ones to drop.
 const TRIM_PAGE: i64 = 1_000;
@@ -90,7 +88,11 @@ impl SqlStore {
         row.map(|r| version_from_row(&r)).transpose()
     }
 
-    pub(crate) async fn do_delete_code_version(&self, app_id: &str, version_id: &str) -> Result<bool> {
+    pub(crate) async fn do_delete_code_version(
+        &self,
+        app_id: &str,
+        version_id: &str,
+    ) -> Result<bool> {
         let mut tx = self.write.begin().await?;
         let result = async {
             // Deleting the current version leaves the app without one.

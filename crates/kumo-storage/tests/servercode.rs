@@ -40,8 +40,12 @@ async fn versions_life_cycle(s: std::sync::Arc<SqlStore>, _: String) {
     s.create_app(&app("a1")).await.unwrap();
     s.create_app(&app("a2")).await.unwrap();
     let source = "function main(p, c) {\r\n  return 'é';\r\n}\n";
-    s.create_code_version("a1", &version("v1", source, 10)).await.unwrap();
-    s.create_code_version("a1", &version("v2", "x", 20)).await.unwrap();
+    s.create_code_version("a1", &version("v1", source, 10))
+        .await
+        .unwrap();
+    s.create_code_version("a1", &version("v2", "x", 20))
+        .await
+        .unwrap();
     assert!(matches!(
         s.create_code_version("a1", &version("v1", "y", 30)).await,
         Err(StorageError::Conflict(_))
@@ -51,29 +55,67 @@ async fn versions_life_cycle(s: std::sync::Arc<SqlStore>, _: String) {
     assert_eq!(got.environment_version, "16");
     let listed = s.list_code_versions("a1").await.unwrap();
     assert_eq!(
-        listed.iter().map(|v| v.version_id.as_str()).collect::<Vec<_>>(),
+        listed
+            .iter()
+            .map(|v| v.version_id.as_str())
+            .collect::<Vec<_>>(),
         ["v1", "v2"]
     );
     assert!(listed.iter().all(|v| !v.current));
-    assert!(s.list_code_versions("a2").await.unwrap().is_empty(), "apps are isolated");
-    assert!(s.get_code_version("a2", Some("v1")).await.unwrap().is_none());
+    assert!(
+        s.list_code_versions("a2").await.unwrap().is_empty(),
+        "apps are isolated"
+    );
+    assert!(s
+        .get_code_version("a2", Some("v1"))
+        .await
+        .unwrap()
+        .is_none());
     assert!(s.delete_code_version("a1", "v1").await.unwrap());
     assert!(!s.delete_code_version("a1", "v1").await.unwrap());
-    assert!(s.get_code_version("a1", Some("v1")).await.unwrap().is_none());
+    assert!(s
+        .get_code_version("a1", Some("v1"))
+        .await
+        .unwrap()
+        .is_none());
 }
 
 async fn current_version_pointer(s: std::sync::Arc<SqlStore>, _: String) {
     s.create_app(&app("a1")).await.unwrap();
-    s.create_code_version("a1", &version("v1", "one", 10)).await.unwrap();
-    s.create_code_version("a1", &version("v2", "two", 20)).await.unwrap();
-    assert_eq!(s.get_current_version("a1").await.unwrap(), None, "deploy never sets current");
+    s.create_code_version("a1", &version("v1", "one", 10))
+        .await
+        .unwrap();
+    s.create_code_version("a1", &version("v2", "two", 20))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.get_current_version("a1").await.unwrap(),
+        None,
+        "deploy never sets current"
+    );
     assert!(s.get_code_version("a1", None).await.unwrap().is_none());
     s.set_current_version("a1", Some("v2")).await.unwrap();
-    assert_eq!(s.get_current_version("a1").await.unwrap().as_deref(), Some("v2"));
-    assert_eq!(s.get_code_version("a1", None).await.unwrap().unwrap().source, "two");
+    assert_eq!(
+        s.get_current_version("a1").await.unwrap().as_deref(),
+        Some("v2")
+    );
+    assert_eq!(
+        s.get_code_version("a1", None)
+            .await
+            .unwrap()
+            .unwrap()
+            .source,
+        "two"
+    );
     let listed = s.list_code_versions("a1").await.unwrap();
     assert_eq!(listed.iter().filter(|v| v.current).count(), 1);
-    assert!(listed.iter().find(|v| v.version_id == "v2").unwrap().current);
+    assert!(
+        listed
+            .iter()
+            .find(|v| v.version_id == "v2")
+            .unwrap()
+            .current
+    );
     assert!(matches!(
         s.set_current_version("a1", Some("nope")).await,
         Err(StorageError::NotFound(Entity::CodeVersion))
@@ -84,7 +126,10 @@ async fn current_version_pointer(s: std::sync::Arc<SqlStore>, _: String) {
         "a failed switch changes nothing"
     );
     s.set_current_version("a1", Some("v1")).await.unwrap();
-    assert_eq!(s.get_current_version("a1").await.unwrap().as_deref(), Some("v1"));
+    assert_eq!(
+        s.get_current_version("a1").await.unwrap().as_deref(),
+        Some("v1")
+    );
     s.set_current_version("a1", None).await.unwrap();
     assert_eq!(s.get_current_version("a1").await.unwrap(), None);
     s.set_current_version("a1", Some("v1")).await.unwrap();
@@ -119,21 +164,46 @@ async fn dev_log_filters_and_order(s: std::sync::Arc<SqlStore>, _: String) {
     s.append_dev_logs("a1", &records).await.unwrap();
     s.append_dev_logs("a2", &records[..1]).await.unwrap();
     let all = s
-        .query_dev_logs("a1", &DevLogFilter { limit: 100, ..Default::default() })
+        .query_dev_logs(
+            "a1",
+            &DevLogFilter {
+                limit: 100,
+                ..Default::default()
+            },
+        )
         .await
         .unwrap();
-    assert_eq!(all.iter().map(|r| r.time_ms).collect::<Vec<_>>(), [100, 200, 300, 400]);
-    assert_eq!(all[0].fields["description"], json!("servercode.invoke at 100"));
+    assert_eq!(
+        all.iter().map(|r| r.time_ms).collect::<Vec<_>>(),
+        [100, 200, 300, 400]
+    );
+    assert_eq!(
+        all[0].fields["description"],
+        json!("servercode.invoke at 100")
+    );
     assert_eq!(all[0].level, DevLogLevel::Debug);
     let newest_two = s
-        .query_dev_logs("a1", &DevLogFilter { limit: 2, ..Default::default() })
+        .query_dev_logs(
+            "a1",
+            &DevLogFilter {
+                limit: 2,
+                ..Default::default()
+            },
+        )
         .await
         .unwrap();
-    assert_eq!(newest_two.iter().map(|r| r.time_ms).collect::<Vec<_>>(), [300, 400]);
+    assert_eq!(
+        newest_two.iter().map(|r| r.time_ms).collect::<Vec<_>>(),
+        [300, 400]
+    );
     let warn_up = s
         .query_dev_logs(
             "a1",
-            &DevLogFilter { min_level: Some(DevLogLevel::Warn), limit: 100, ..Default::default() },
+            &DevLogFilter {
+                min_level: Some(DevLogLevel::Warn),
+                limit: 100,
+                ..Default::default()
+            },
         )
         .await
         .unwrap();
@@ -141,21 +211,39 @@ async fn dev_log_filters_and_order(s: std::sync::Arc<SqlStore>, _: String) {
     let window = s
         .query_dev_logs(
             "a1",
-            &DevLogFilter { since_ms: Some(150), until_ms: Some(300), limit: 100, ..Default::default() },
+            &DevLogFilter {
+                since_ms: Some(150),
+                until_ms: Some(300),
+                limit: 100,
+                ..Default::default()
+            },
         )
         .await
         .unwrap();
-    assert_eq!(window.iter().map(|r| r.time_ms).collect::<Vec<_>>(), [200, 300]);
+    assert_eq!(
+        window.iter().map(|r| r.time_ms).collect::<Vec<_>>(),
+        [200, 300]
+    );
     let u1 = s
         .query_dev_logs(
             "a1",
-            &DevLogFilter { user_id: Some("u1".into()), limit: 100, ..Default::default() },
+            &DevLogFilter {
+                user_id: Some("u1".into()),
+                limit: 100,
+                ..Default::default()
+            },
         )
         .await
         .unwrap();
     assert_eq!(u1.len(), 2);
     let other = s
-        .query_dev_logs("a2", &DevLogFilter { limit: 100, ..Default::default() })
+        .query_dev_logs(
+            "a2",
+            &DevLogFilter {
+                limit: 100,
+                ..Default::default()
+            },
+        )
         .await
         .unwrap();
     assert_eq!(other.len(), 1, "apps are isolated");
@@ -170,9 +258,15 @@ async fn dev_log_is_bounded_by_age_and_size(s: std::sync::Arc<SqlStore>, _: Stri
     let all = |app: &'static str| {
         let s = s.clone();
         async move {
-            s.query_dev_logs(app, &DevLogFilter { limit: 1_000, ..Default::default() })
-                .await
-                .unwrap()
+            s.query_dev_logs(
+                app,
+                &DevLogFilter {
+                    limit: 1_000,
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap()
         }
     };
     // Age: everything before t=1010 goes.
@@ -183,7 +277,11 @@ async fn dev_log_is_bounded_by_age_and_size(s: std::sync::Arc<SqlStore>, _: Stri
     assert_eq!(one, 40);
     let per_record = {
         let r = &records[0];
-        (serde_json::Value::Object(r.fields.clone()).to_string().len() + r.key.len() + 64) as i64
+        (serde_json::Value::Object(r.fields.clone())
+            .to_string()
+            .len()
+            + r.key.len()
+            + 64) as i64
     };
     s.trim_dev_logs("a1", per_record * 10, 0).await.unwrap();
     let kept = all("a1").await;
