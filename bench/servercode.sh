@@ -36,7 +36,8 @@ run_backend() {
   fi
   KUMO_LOG=warn "$bin" "${args[@]}" >/dev/null &
   pid=$!
-  trap "kill $pid 2>/dev/null; rm -rf $dir; [ -n '$db' ] && psql '$pg_admin' -qc 'DROP DATABASE IF EXISTS $db' >/dev/null 2>&1" RETURN
+  cleanup="kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf $dir; [ -n '$db' ] && psql '$pg_admin' -qc 'DROP DATABASE IF EXISTS $db' >/dev/null 2>&1"
+  trap "$cleanup" EXIT
   for _ in $(seq 200); do [ -f "$dir/default-app.json" ] && curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.05; done
   local app base admin
   read -r app cid secret < <(python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(d['appID'], d['clientID'], d['clientSecret'])" "$dir/default-app.json")
@@ -87,6 +88,7 @@ function save(params, context, done) {
   summary "$backend: admin-context object save" "$out"
   echo "$backend: server RSS during save load $during, after $(rss $pid)"
   rm -f "$out"
+  eval "$cleanup"; trap - EXIT
 }
 
 for b in $backends; do run_backend "$b"; done

@@ -16,6 +16,8 @@ pub struct Program {
     pub source_hash: [u8; 32],
     /// Whether runs need the SDK globals installed.
     pub uses_sdk: bool,
+    /// The optional built-ins runs need (`verify::builtins`).
+    pub builtins: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -46,6 +48,7 @@ pub fn compile(source: &str) -> Result<Program, CompileError> {
         bytecode,
         source_hash: Sha256::digest(source.as_bytes()).into(),
         uses_sdk: checked.uses_sdk,
+        builtins: checked.builtins,
     })
 }
 
@@ -92,7 +95,9 @@ pub(crate) fn compile_script(source: &str, file_name: &str) -> Result<Vec<u8>, S
                 ctx.as_raw().as_ptr(),
                 &mut size,
                 function.as_raw(),
-                qjs::JS_WRITE_OBJ_BYTECODE as i32,
+                // Function sources are left out: they would be copied into every realm that
+                // loads the program, and `Function.prototype.toString` has no use here.
+                (qjs::JS_WRITE_OBJ_BYTECODE | qjs::JS_WRITE_OBJ_STRIP_SOURCE) as i32,
             );
             if ptr.is_null() {
                 return Err(ScriptError::Engine("could not serialise bytecode".into()));

@@ -6,6 +6,7 @@
 //! outbound HTTP, an admin token, the developer log) goes through the [`Host`] trait.
 
 mod bytecode;
+mod gate;
 mod pool;
 mod sandbox;
 pub mod verify;
@@ -80,7 +81,20 @@ pub enum Returned {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failure {
     pub kind: FailureKind,
+    /// One line (Kii's SDK parses it with a single-line pattern).
     pub message: String,
+    /// Where user code threw, when it threw an `Error`.
+    pub stack: Option<String>,
+}
+
+impl Failure {
+    pub fn new(kind: FailureKind, message: impl Into<String>) -> Self {
+        Failure {
+            kind,
+            message: message.into(),
+            stack: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

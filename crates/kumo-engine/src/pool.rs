@@ -6,10 +6,13 @@
 //! deadline.
 
 use std::collections::HashMap;
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 
-use crate::{sandbox, CompileError, Invocation, Outcome, Program};
+pub use crate::gate::Busy;
+use crate::gate::{spawn_worker, Job, Scheduler};
+use crate::{
+    sandbox, CompileError, Host, HostRequest, HostResponse, Invocation, LogLine, Outcome, Program,
+};
 
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
@@ -29,35 +32,31 @@ impl Default for EngineConfig {
     }
 }
 
-/// The queue is full: the caller should answer 503 with `Retry-After`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Busy;
-
-type Job = Box<dyn FnOnce() + Send>;
-
 /// Compiled programs by source hash, so a version compiled at deploy is never compiled again.
 const CACHE_CAPACITY: usize = 512;
 
 pub struct Engine {
-    sender: SyncSender<Job>,
+    scheduler: Arc<Scheduler>,
     programs: Mutex<HashMap<[u8; 32], Arc<Program>>>,
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        // Idle threads exit; a thread in a run finishes it first.
+        self.scheduler.close();
+    }
 }
 
 impl Engine {
     pub fn start(config: EngineConfig) -> std::io::Result<Engine> {
         sandbox::warm_up().map_err(std::io::Error::other)?;
-        let (sender, receiver) = sync_channel::<Job>(config.queue.max(1));
-        let receiver = Arc::new(Mutex::new(receiver));
-        for i in 0..config.workers.max(1) {
-            let receiver = receiver.clone();
-            std::thread::Builder::new()
-                .name(format!("kumo-js-{i}"))
-                // QuickJS stops at its own stack limit long before this one.
-                .stack_size(8 << 20)
-                .spawn(move || worker(receiver))?;
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let scheduler = Arc::new(Scheduler::new(config.queue, cores));
+        for _ in 0..config.workers.max(1) {
+            spawn_worker(scheduler.clone())?;
         }
         Ok(Engine {
-            sender,
+            scheduler,
             programs: Mutex::new(HashMap::new()),
         })
     }
@@ -68,22 +67,28 @@ impl Engine {
         invocation: Invocation,
     ) -> Result<impl std::future::Future<Output = Outcome> + Send + 'static, Busy> {
         let (tx, rx) = tokio::sync::oneshot::channel();
+        let scheduler = self.scheduler.clone();
         let job: Job = Box::new(move || {
-            sandbox::run(invocation, move |outcome| {
+            let mut invocation = invocation;
+            invocation.host = Arc::new(Scheduled {
+                inner: invocation.host,
+                scheduler: scheduler.clone(),
+            });
+            sandbox::run(invocation, &scheduler, move |outcome| {
                 let _ = tx.send(outcome);
             })
         });
-        match self.sender.try_send(job) {
+        match self.scheduler.try_push(job) {
             Ok(()) => Ok(async move {
                 rx.await.unwrap_or_else(|_| Outcome {
-                    result: Err(crate::Failure {
-                        kind: crate::FailureKind::Exception,
-                        message: "engine error: the run ended without an outcome".into(),
-                    }),
+                    result: Err(crate::Failure::new(
+                        crate::FailureKind::Exception,
+                        "engine error: the run ended without an outcome",
+                    )),
                     steps: 0,
                 })
             }),
-            Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => Err(Busy),
+            Err(Busy) => Err(Busy),
         }
     }
 
@@ -108,18 +113,23 @@ impl Engine {
     }
 }
 
-fn worker(receiver: Arc<Mutex<Receiver<Job>>>) {
-    loop {
-        let job = {
-            let receiver = receiver.lock().unwrap_or_else(|e| e.into_inner());
-            receiver.recv()
-        };
-        match job {
-            Ok(job) => {
-                // A panic in one run must not take the thread (and its queue slot) with it.
-                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
-            }
-            Err(_) => return,
-        }
+/// A host whose calls do not hold a core while they wait.
+struct Scheduled {
+    inner: Arc<dyn Host>,
+    scheduler: Arc<Scheduler>,
+}
+
+impl Host for Scheduled {
+    fn kii(&self, request: HostRequest) -> HostResponse {
+        self.scheduler.outside(|| self.inner.kii(request))
+    }
+    fn fetch(&self, url: &str, request: HostRequest) -> Result<HostResponse, String> {
+        self.scheduler.outside(|| self.inner.fetch(url, request))
+    }
+    fn admin_token(&self) -> Result<String, String> {
+        self.scheduler.outside(|| self.inner.admin_token())
+    }
+    fn finished(&self, logs: Vec<LogLine>) {
+        self.inner.finished(logs)
     }
 }

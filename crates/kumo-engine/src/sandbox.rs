@@ -15,6 +15,7 @@ use rquickjs::object::Accessor;
 use rquickjs::{Coerced, Context, Ctx, Exception, Function, IntoJs, Object, Runtime, Value};
 
 use crate::bytecode::{compile_script, run_bytecode, ScriptError};
+use crate::gate::{Scheduler, SLICE};
 use crate::verify::SDK_GLOBALS;
 use crate::{
     now_ms, AppEnv, Failure, FailureKind, Host, HostRequest, Invocation, LogLevel, LogLine,
@@ -74,6 +75,12 @@ fn sdk_bytecode() -> &'static Result<Vec<u8>, String> {
     })
 }
 
+/// The optional built-ins the SDK itself uses.
+fn sdk_builtins() -> u32 {
+    static BUILTINS: OnceLock<u32> = OnceLock::new();
+    *BUILTINS.get_or_init(|| crate::verify::builtins_of(include_str!("../js/kii-sdk.js")))
+}
+
 /// Compiles the in-sandbox SDK now rather than on the first run that needs it.
 pub(crate) fn warm_up() -> Result<(), String> {
     sdk_bytecode().as_ref().map(|_| ()).map_err(Clone::clone)
@@ -82,7 +89,11 @@ pub(crate) fn warm_up() -> Result<(), String> {
 /// Runs `invocation`; `respond` gets the outcome as soon as it is known. Callbacks the code
 /// left behind keep running afterwards (until they finish or the deadline), then the host
 /// receives the logs.
-pub(crate) fn run(invocation: Invocation, respond: impl FnOnce(Outcome)) {
+pub(crate) fn run(
+    invocation: Invocation,
+    scheduler: &Arc<Scheduler>,
+    respond: impl FnOnce(Outcome),
+) {
     let limits = invocation.limits.clone();
     let state = Rc::new(State {
         deadline: Cell::new(Instant::now() + limits.timeout),
@@ -104,7 +115,11 @@ pub(crate) fn run(invocation: Invocation, respond: impl FnOnce(Outcome)) {
         }
     };
 
-    let runtime = match Runtime::new() {
+    let runtime = match IDLE_RUNTIME.with(|idle| idle.borrow_mut().take()) {
+        Some(runtime) => Ok(runtime),
+        None => Runtime::new(),
+    };
+    let runtime = match runtime {
         Ok(runtime) => runtime,
         Err(e) => {
             send(engine_failure(&state, format!("could not start: {e}")));
@@ -116,13 +131,19 @@ pub(crate) fn run(invocation: Invocation, respond: impl FnOnce(Outcome)) {
     runtime.set_max_stack_size(limits.stack_bytes);
     {
         let state = state.clone();
+        let scheduler = scheduler.clone();
+        let started = Instant::now();
         runtime.set_interrupt_handler(Some(Box::new(move || {
             if state.abort.get().is_some() {
                 return true;
             }
-            if Instant::now() >= state.deadline.get() {
+            let now = Instant::now();
+            if now >= state.deadline.get() {
                 state.trip(FailureKind::Timeout);
                 return true;
+            }
+            if now - started >= SLICE {
+                scheduler.demote();
             }
             false
         })));
@@ -140,7 +161,11 @@ pub(crate) fn run(invocation: Invocation, respond: impl FnOnce(Outcome)) {
             },
         )));
     }
-    let context = match Context::full(&runtime) {
+    let mut builtins = invocation.program.builtins;
+    if invocation.program.uses_sdk {
+        builtins |= sdk_builtins();
+    }
+    let context = match new_realm(&runtime, builtins) {
         Ok(context) => context,
         Err(e) => {
             send(engine_failure(&state, format!("could not start: {e}")));
@@ -167,8 +192,56 @@ pub(crate) fn run(invocation: Invocation, respond: impl FnOnce(Outcome)) {
         }
     });
     drop(context);
-    drop(runtime);
+    // The runtime is kept for this thread's next run (a runtime costs about as much to make as
+    // a realm). Each run still gets a fresh realm, and a runtime that hit a limit is dropped.
+    runtime.set_interrupt_handler(None);
+    runtime.set_host_promise_rejection_tracker(None);
+    if state.abort.get().is_none() {
+        IDLE_RUNTIME.with(|idle| *idle.borrow_mut() = Some(runtime));
+    }
     host.finished(state.logs.take());
+}
+
+thread_local! {
+    static IDLE_RUNTIME: RefCell<Option<Runtime>> = const { RefCell::new(None) };
+}
+
+/// A realm with the built-ins every run needs (JSON for results, Promise for asynchronous
+/// endpoints, the Function constructor) plus the optional ones the program needs.
+fn new_realm(runtime: &Runtime, needed: u32) -> rquickjs::Result<Context> {
+    use crate::verify::builtins as b;
+    use rquickjs::context::intrinsic;
+    if needed == b::ALL {
+        return Context::full(runtime);
+    }
+    let context =
+        Context::custom::<(intrinsic::Eval, intrinsic::Json, intrinsic::Promise)>(runtime)?;
+    let raw = context.as_raw().as_ptr();
+    type AddIntrinsic = unsafe extern "C" fn(*mut rquickjs::qjs::JSContext) -> std::ffi::c_int;
+    let optional: [(u32, AddIntrinsic); 10] = [
+        (b::REGEXP, rquickjs::qjs::JS_AddIntrinsicRegExp),
+        (b::BIG_INT, rquickjs::qjs::JS_AddIntrinsicBigInt),
+        (b::BASE64, rquickjs::qjs::JS_AddIntrinsicAToB),
+        (b::DATE, rquickjs::qjs::JS_AddIntrinsicDate),
+        (b::MAP_SET, rquickjs::qjs::JS_AddIntrinsicMapSet),
+        (b::PROXY, rquickjs::qjs::JS_AddIntrinsicProxy),
+        (b::TYPED_ARRAYS, rquickjs::qjs::JS_AddIntrinsicTypedArrays),
+        (b::WEAK_REF, rquickjs::qjs::JS_AddIntrinsicWeakRef),
+        (b::PERFORMANCE, rquickjs::qjs::JS_AddPerformance),
+        (b::DOM_EXCEPTION, rquickjs::qjs::JS_AddIntrinsicDOMException),
+    ];
+    // SAFETY: the context is fresh and not in use; each call only adds globals to it.
+    unsafe {
+        if needed & b::REGEXP != 0 {
+            rquickjs::qjs::JS_AddIntrinsicRegExpCompiler(raw);
+        }
+        for (flag, add) in optional {
+            if needed & flag != 0 && add(raw) < 0 {
+                return Err(rquickjs::Error::Allocation);
+            }
+        }
+    }
+    Ok(context)
 }
 
 /// Sets up the realm, runs the top level and calls the endpoint. `Some` when the outcome is
@@ -185,13 +258,13 @@ fn start<'js>(ctx: &Ctx<'js>, invocation: &Invocation, state: &Rc<State>) -> Opt
     let endpoint: Value = ctx.globals().get(invocation.endpoint.as_str()).ok()?;
     let Some(function) = endpoint.as_function().cloned() else {
         return Some(Outcome {
-            result: Err(Failure {
-                kind: FailureKind::EndpointNotFound,
-                message: format!(
+            result: Err(Failure::new(
+                FailureKind::EndpointNotFound,
+                format!(
                     "the server code does not define a function named '{}'",
                     invocation.endpoint
                 ),
-            }),
+            )),
             steps: 0,
         });
     };
@@ -271,14 +344,14 @@ fn drive(ctx: &Ctx, state: &Rc<State>, waiting: bool) -> Option<Outcome> {
                         steps: state.steps.get(),
                     });
                 }
+                // As on Kii, a rejection nobody handled does not end the run: the code never
+                // called `done`, so it times out. The rejection goes to the developer log.
                 if let Some(message) = state.unhandled.borrow_mut().take() {
-                    return Some(Outcome {
-                        result: Err(Failure {
-                            kind: FailureKind::Exception,
-                            message: format!("unhandled promise rejection: {message}"),
-                        }),
-                        steps: state.steps.get(),
-                    });
+                    state.log(
+                        LogLevel::Error,
+                        format!("unhandled promise rejection: {message}"),
+                        true,
+                    );
                 }
                 state.trip(FailureKind::Timeout);
                 return Some(limit_failure(state, FailureKind::Timeout));
@@ -601,20 +674,20 @@ fn make_done<'js>(ctx: &Ctx<'js>, state: &Rc<State>) -> rquickjs::Result<Functio
 fn to_json<'js>(ctx: &Ctx<'js>, value: Value<'js>) -> Result<Option<String>, Failure> {
     match ctx.json_stringify(value) {
         Ok(None) => Ok(None),
-        Ok(Some(json)) => json.to_string().map(Some).map_err(|e| Failure {
-            kind: FailureKind::ResultNotSerializable,
-            message: e.to_string(),
-        }),
+        Ok(Some(json)) => json
+            .to_string()
+            .map(Some)
+            .map_err(|e| Failure::new(FailureKind::ResultNotSerializable, e.to_string())),
         Err(_) => {
             let error = ctx.catch();
             let message = error
                 .as_exception()
                 .and_then(|e| e.message())
                 .unwrap_or_else(|| "the value cannot be turned into JSON".into());
-            Err(Failure {
-                kind: FailureKind::ResultNotSerializable,
-                message: format!("the returned value cannot be turned into JSON: {message}"),
-            })
+            Err(Failure::new(
+                FailureKind::ResultNotSerializable,
+                format!("the returned value cannot be turned into JSON: {message}"),
+            ))
         }
     }
 }
@@ -662,7 +735,7 @@ fn limit_failure(state: &State, kind: FailureKind) -> Outcome {
         other => other.code().to_string(),
     };
     Outcome {
-        result: Err(Failure { kind, message }),
+        result: Err(Failure::new(kind, message)),
         steps: state.steps.get(),
     }
 }
@@ -693,11 +766,13 @@ fn failure_from(ctx: &Ctx, state: &Rc<State>, error: rquickjs::Error) -> Outcome
         state.trip(kind);
         return limit_failure(state, kind);
     }
-    let message = with_stack(message, stack);
     Outcome {
         result: Err(Failure {
             kind: FailureKind::Exception,
-            message,
+            message: first_line(&message),
+            stack: stack
+                .filter(|s| !s.trim().is_empty())
+                .map(|s| s.trim_end().to_owned()),
         }),
         steps: state.steps.get(),
     }
@@ -727,12 +802,16 @@ fn with_stack(message: String, stack: Option<String>) -> String {
     }
 }
 
+fn first_line(message: &str) -> String {
+    message.lines().next().unwrap_or_default().to_owned()
+}
+
 fn engine_failure(state: &State, message: String) -> Outcome {
     Outcome {
-        result: Err(Failure {
-            kind: FailureKind::Exception,
-            message: format!("engine error: {message}"),
-        }),
+        result: Err(Failure::new(
+            FailureKind::Exception,
+            format!("engine error: {message}"),
+        )),
         steps: state.steps.get(),
     }
 }

@@ -63,6 +63,53 @@ pub const SDK_GLOBALS: &[&str] = &[
 /// Names that reach globals without naming them.
 const GLOBAL_OBJECT_NAMES: &[&str] = &["globalThis", "global", "window", "self", "this"];
 
+/// Optional JavaScript built-ins a run's realm gets only when the code names them. A realm
+/// with every built-in costs about twice one with the few that every run needs (measured in
+/// `examples/realm_cost.rs`), so this is decided once, at deploy.
+pub mod builtins {
+    pub const DATE: u32 = 1;
+    pub const REGEXP: u32 = 1 << 1;
+    pub const MAP_SET: u32 = 1 << 2;
+    pub const PROXY: u32 = 1 << 3;
+    pub const TYPED_ARRAYS: u32 = 1 << 4;
+    pub const WEAK_REF: u32 = 1 << 5;
+    pub const PERFORMANCE: u32 = 1 << 6;
+    pub const DOM_EXCEPTION: u32 = 1 << 7;
+    pub const BIG_INT: u32 = 1 << 8;
+    pub const BASE64: u32 = 1 << 9;
+    /// Every built-in: code that can reach globals by name at run time (the global object,
+    /// the SDK) gets them all.
+    pub const ALL: u32 = u32::MAX;
+
+    /// The built-in a global name belongs to.
+    pub fn for_global(name: &str) -> u32 {
+        match name {
+            "Date" => DATE,
+            "RegExp" => REGEXP,
+            "Map" | "Set" | "WeakMap" | "WeakSet" => MAP_SET,
+            "Proxy" => PROXY,
+            "ArrayBuffer" | "SharedArrayBuffer" | "DataView" | "Atomics" | "Int8Array"
+            | "Uint8Array" | "Uint8ClampedArray" | "Int16Array" | "Uint16Array" | "Int32Array"
+            | "Uint32Array" | "Float16Array" | "Float32Array" | "Float64Array"
+            | "BigInt64Array" | "BigUint64Array" => TYPED_ARRAYS,
+            "WeakRef" | "FinalizationRegistry" => WEAK_REF,
+            "performance" => PERFORMANCE,
+            "DOMException" => DOM_EXCEPTION,
+            "BigInt" => BIG_INT,
+            "atob" | "btoa" => BASE64,
+            _ => 0,
+        }
+    }
+
+    /// String methods that build regular expressions from their argument.
+    pub fn for_method(name: &str) -> u32 {
+        match name {
+            "match" | "matchAll" | "search" | "replace" | "replaceAll" | "split" => REGEXP,
+            _ => 0,
+        }
+    }
+}
+
 /// The result of a successful check.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Checked {
@@ -70,6 +117,8 @@ pub struct Checked {
     pub instrumented: String,
     /// Whether the code may touch an SDK global (names one, or the global object).
     pub uses_sdk: bool,
+    /// The optional built-ins ([`builtins`]) the code needs.
+    pub builtins: u32,
 }
 
 /// Checks `source` and returns it instrumented for step counting.
@@ -95,6 +144,7 @@ pub fn verify_and_instrument(source: &str) -> Result<Checked, Violation> {
         edits: Vec::new(),
         violation: None,
         uses_sdk: false,
+        builtins: 0,
     };
     walker.visit_program(&parsed.program);
     if let Some((offset, reason)) = walker.violation {
@@ -103,7 +153,22 @@ pub fn verify_and_instrument(source: &str) -> Result<Checked, Violation> {
     Ok(Checked {
         instrumented: apply(source, walker.edits),
         uses_sdk: walker.uses_sdk,
+        builtins: walker.builtins,
     })
+}
+
+/// The optional built-ins trusted code (the in-sandbox SDK) needs; no checks applied.
+pub fn builtins_of(source: &str) -> u32 {
+    let allocator = Allocator::default();
+    let parsed = Parser::new(&allocator, source, SourceType::script()).parse();
+    let mut walker = Walker {
+        edits: Vec::new(),
+        violation: None,
+        uses_sdk: false,
+        builtins: 0,
+    };
+    walker.visit_program(&parsed.program);
+    walker.builtins
 }
 
 fn violation_at(source: &str, offset: u32, reason: String) -> Violation {
@@ -161,6 +226,7 @@ struct Walker {
     /// The first forbidden construct found (byte offset, reason).
     violation: Option<(u32, String)>,
     uses_sdk: bool,
+    builtins: u32,
 }
 
 /// Kii counts one step per executed statement that does work; control statements (`if`, loops,
@@ -288,17 +354,42 @@ impl<'a> Visit<'a> for Walker {
                 format!("`{}` is not available in server code", it.name),
             ),
             name => {
-                if SDK_GLOBALS.contains(&name) || GLOBAL_OBJECT_NAMES.contains(&name) {
+                if SDK_GLOBALS.contains(&name) {
                     self.uses_sdk = true;
                 }
+                if GLOBAL_OBJECT_NAMES.contains(&name) {
+                    // Globals reached by name at run time: everything must be there.
+                    self.uses_sdk = true;
+                    self.builtins = builtins::ALL;
+                }
+                self.builtins |= builtins::for_global(name);
                 self.check_name(name, offset)
             }
         }
     }
 
+    fn visit_static_member_expression(&mut self, it: &oxc_ast::ast::StaticMemberExpression<'a>) {
+        let name = it.property.name.as_str();
+        self.builtins |= builtins::for_method(name);
+        if name == "getAppAdminContext" {
+            // The admin context is an SDK object.
+            self.uses_sdk = true;
+        }
+        walk::walk_static_member_expression(self, it);
+    }
+
+    fn visit_reg_exp_literal(&mut self, _it: &oxc_ast::ast::RegExpLiteral<'a>) {
+        self.builtins |= builtins::REGEXP;
+    }
+
+    fn visit_big_int_literal(&mut self, _it: &oxc_ast::ast::BigIntLiteral<'a>) {
+        self.builtins |= builtins::BIG_INT;
+    }
+
     fn visit_this_expression(&mut self, _it: &oxc_ast::ast::ThisExpression) {
         // `this` in sloppy functions is the global object.
         self.uses_sdk = true;
+        self.builtins = builtins::ALL;
     }
 
     fn visit_binding_identifier(&mut self, it: &BindingIdentifier<'a>) {
@@ -401,6 +492,35 @@ mod tests {
         assert!(uses("function f() { return $.Deferred(); }"));
         assert!(uses("function f() { return globalThis['Kii']; }"));
         assert!(uses("function f() { return this.Kii; }"));
+        assert!(uses("function f(p, c) { return c.getAppAdminContext(); }"));
+    }
+
+    #[test]
+    fn finds_the_builtins_code_needs() {
+        let needs = |s: &str| verify_and_instrument(s).unwrap().builtins;
+        assert_eq!(needs("function f(p) { return p.a + 1; }"), 0);
+        assert_eq!(needs("function f() { return new Date(); }"), builtins::DATE);
+        assert_eq!(
+            needs("function f(s) { return /a+/.test(s); }"),
+            builtins::REGEXP
+        );
+        assert_eq!(
+            needs("function f(s) { return s.split(','); }"),
+            builtins::REGEXP
+        );
+        assert_eq!(
+            needs("function f() { return new Map([[1, new Uint8Array(2)]]); }"),
+            builtins::MAP_SET | builtins::TYPED_ARRAYS
+        );
+        assert_eq!(
+            needs("function f() { return Kii.getAppID(); }"),
+            0,
+            "the SDK's own needs are added at run time"
+        );
+        assert_eq!(
+            needs("function f() { return globalThis.Date; }"),
+            builtins::ALL
+        );
     }
 
     #[test]

@@ -202,7 +202,8 @@ pub trait Storage: Send + Sync + 'static {
     async fn set_current_version(&self, app_id: &str, version_id: Option<&str>) -> Result<()>;
 
     // ---- developer log ----------------------------------------------------------------------
-    async fn append_dev_logs(&self, app_id: &str, records: &[DevLogRecord]) -> Result<()>;
+    /// Returns the bytes the records count against the app's budget.
+    async fn append_dev_logs(&self, app_id: &str, records: &[DevLogRecord]) -> Result<i64>;
     async fn query_dev_logs(
         &self,
         app_id: &str,

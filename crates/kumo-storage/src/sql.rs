@@ -907,7 +907,7 @@ impl Storage for SqlStore {
     async fn set_current_version(&self, app_id: &str, version_id: Option<&str>) -> Result<()> {
         self.do_set_current_version(app_id, version_id).await
     }
-    async fn append_dev_logs(&self, app_id: &str, records: &[DevLogRecord]) -> Result<()> {
+    async fn append_dev_logs(&self, app_id: &str, records: &[DevLogRecord]) -> Result<i64> {
         self.do_append_dev_logs(app_id, records).await
     }
     async fn query_dev_logs(

@@ -8,6 +8,13 @@ use crate::{CodeVersion, CodeVersionInfo, DevLogFilter, DevLogRecord, Result, St
 
 /// Developer-log rows read per step while finding how many old ones to drop.
 const TRIM_PAGE: i64 = 1_000;
+/// Rows per INSERT statement (7 parameters each, far under every bind limit).
+const DEV_LOG_ROWS_PER_INSERT: usize = 100;
+
+/// What a record counts against its app's log budget.
+fn record_bytes(record: &DevLogRecord, fields_json: &str) -> i64 {
+    (fields_json.len() + record.key.len() + 64) as i64
+}
 
 impl SqlStore {
     pub(crate) async fn do_create_code_version(
@@ -158,29 +165,52 @@ impl SqlStore {
         &self,
         app_id: &str,
         records: &[DevLogRecord],
-    ) -> Result<()> {
+    ) -> Result<i64> {
         if records.is_empty() {
-            return Ok(());
+            return Ok(0);
         }
+        let rows: Vec<(&DevLogRecord, String)> = records
+            .iter()
+            .map(|r| (r, serde_json::Value::Object(r.fields.clone()).to_string()))
+            .collect();
+        let bytes: i64 = rows.iter().map(|(r, f)| record_bytes(r, f)).sum();
         let mut tx = self.write.begin().await?;
         let result = async {
-            for record in records {
-                let fields = serde_json::Value::Object(record.fields.clone()).to_string();
-                sqlx::query(
-                    "INSERT INTO dev_logs (app_id, time_ms, level, log_key, user_id, fields, bytes) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                )
-                .bind(app_id)
-                .bind(record.time_ms)
-                .bind(record.level as i64)
-                .bind(&record.key)
-                .bind(&record.user_id)
-                .bind(&fields)
-                .bind((fields.len() + record.key.len() + 64) as i64)
-                .execute(&mut *tx)
-                .await?;
+            // Many rows per statement: the log is written in bursts of hundreds of records.
+            for chunk in rows.chunks(DEV_LOG_ROWS_PER_INSERT) {
+                let mut sql = String::from(
+                    "INSERT INTO dev_logs (app_id, time_ms, level, log_key, user_id, fields, bytes) VALUES ",
+                );
+                for i in 0..chunk.len() {
+                    let b = i * 7;
+                    if i > 0 {
+                        sql.push_str(", ");
+                    }
+                    sql.push_str(&format!(
+                        "(${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                        b + 1,
+                        b + 2,
+                        b + 3,
+                        b + 4,
+                        b + 5,
+                        b + 6,
+                        b + 7
+                    ));
+                }
+                let mut query = sqlx::query(&sql);
+                for (record, fields) in chunk {
+                    query = query
+                        .bind(app_id)
+                        .bind(record.time_ms)
+                        .bind(record.level as i64)
+                        .bind(record.key.as_str())
+                        .bind(record.user_id.as_deref())
+                        .bind(fields.as_str())
+                        .bind(record_bytes(record, fields));
+                }
+                query.execute(&mut *tx).await?;
             }
-            Ok(())
+            Ok(bytes)
         }
         .await;
         finish(tx, result).await

@@ -16,7 +16,9 @@ use serde_json::{json, Value};
 use super::{caller, json, no_content};
 use crate::error::{error_response, Error, Result};
 use crate::http::read_body;
-use crate::servercode::{check_environment_version, devlog, multipart, MAX_PARAMS_BYTES};
+use crate::servercode::{
+    check_environment_version, devlog, multipart, RunRequest, MAX_PARAMS_BYTES,
+};
 use crate::AppState;
 
 pub fn routes(router: Router<AppState>) -> Router<AppState> {
@@ -292,11 +294,13 @@ async fn execute(
         .execute(
             &state.service,
             &caller,
-            token,
-            &version,
-            &endpoint,
-            params,
-            environment_override,
+            RunRequest {
+                token,
+                version,
+                endpoint,
+                params_json: params,
+                environment_override,
+            },
         )
         .await?;
     let mut res = match run.outcome.result {
@@ -317,10 +321,12 @@ async fn execute(
                     failure.message,
                 ),
             };
-            let error = ApiError::new(ErrorCode::EndpointInvocationError, message).with(
-                "details",
-                json!({"errorCode": failure.kind.code(), "message": details_message}),
-            );
+            let mut details = json!({"errorCode": failure.kind.code(), "message": details_message});
+            if let Some(stack) = failure.stack {
+                details["stack"] = json!(stack);
+            }
+            let error =
+                ApiError::new(ErrorCode::EndpointInvocationError, message).with("details", details);
             error_response(&error)
         }
     };

@@ -79,6 +79,19 @@ pub struct ServerCode {
     admin_tokens: Arc<Mutex<HashMap<String, (String, i64)>>>,
 }
 
+/// One call of an endpoint.
+pub struct RunRequest {
+    /// The caller's bearer token, handed to the code as `context.getAccessToken()`.
+    pub token: Option<String>,
+    /// `current` or a version ID.
+    pub version: String,
+    pub endpoint: String,
+    /// The parameters: a JSON object, as sent.
+    pub params_json: String,
+    /// `?environment-version=`, already checked.
+    pub environment_override: Option<String>,
+}
+
 /// What a run produced, ready to render.
 pub struct RunResult {
     pub outcome: Outcome,
@@ -240,17 +253,21 @@ impl ServerCode {
         Ok(())
     }
 
-    /// Runs `endpoint` of `version` (`current` or an ID) for `caller`.
+    /// Runs `run.endpoint` of `run.version` for `caller`.
     pub async fn execute(
         &self,
         service: &Service,
         caller: &Caller,
-        token: Option<String>,
-        version: &str,
-        endpoint: &str,
-        params_json: String,
-        environment_override: Option<String>,
+        run: RunRequest,
     ) -> Result<RunResult> {
+        let RunRequest {
+            token,
+            version,
+            endpoint,
+            params_json,
+            environment_override,
+        } = run;
+        let (version, endpoint) = (version.as_str(), endpoint.as_str());
         let app = &caller.app;
         let loaded = self.load(service, app, version).await?;
         let environment_version = match environment_override {
