@@ -6,7 +6,7 @@
 //! outbound HTTP, an admin token, the developer log) goes through the [`Host`] trait.
 
 mod bytecode;
-mod gate;
+mod scheduler;
 mod pool;
 mod sandbox;
 pub mod verify;

@@ -8,8 +8,8 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-pub use crate::gate::Busy;
-use crate::gate::{spawn_worker, Job, Scheduler};
+pub use crate::scheduler::Busy;
+use crate::scheduler::{spawn_worker, Job, Scheduler};
 use crate::{
     sandbox, CompileError, Host, HostRequest, HostResponse, Invocation, LogLine, Outcome, Program,
 };

@@ -15,7 +15,7 @@ use rquickjs::object::Accessor;
 use rquickjs::{Coerced, Context, Ctx, Exception, Function, IntoJs, Object, Runtime, Value};
 
 use crate::bytecode::{compile_script, run_bytecode, ScriptError};
-use crate::gate::{Scheduler, SLICE};
+use crate::scheduler::{Scheduler, SLICE};
 use crate::verify::SDK_GLOBALS;
 use crate::{
     now_ms, AppEnv, Failure, FailureKind, Host, HostRequest, Invocation, LogLevel, LogLine,
