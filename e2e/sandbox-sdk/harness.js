@@ -1,5 +1,5 @@
 'use strict';
-// Test harness for Kumo's in-sandbox Kii SDK (crates/kumo-engine/js/kii-sdk.js).
+// Test harness for Kumo's in-sandbox Kii SDK (crates/kumo-engine/js/sdk/*.js).
 //
 // The SDK is evaluated with `vm` in a fresh context, the way the engine evaluates it in QuickJS:
 // no Node globals, only the synchronous bridge the engine provides:
@@ -8,6 +8,9 @@
 //                with curl against a running Kumo server; the app ID/key headers are added here,
 //                as the engine's host adds them
 //   __kii_fetch  outbound HTTP for $.ajax, also through curl; throws for refused hosts
+// and, like the engine, lazy SDK globals: touching one loads the SDK part that defines it (after
+// `core`), each part file being a function called once with the shared `sdk` object, whose
+// sdk.need(part) the harness provides (see GLOBAL_PARTS and createSandbox).
 //
 // The server: KUMO_SITE, KUMO_APP_ID, KUMO_APP_KEY, KUMO_CLIENT_ID and KUMO_CLIENT_SECRET name a
 // running one (as for e2e/test); otherwise startServer() starts `kumo serve` (KUMO_BIN, default
@@ -20,7 +23,7 @@ const vm = require('node:vm');
 const cp = require('node:child_process');
 
 const ROOT = path.resolve(__dirname, '../..');
-const SDK_PATH = path.join(ROOT, 'crates/kumo-engine/js/kii-sdk.js');
+const SDK_DIR = path.join(ROOT, 'crates/kumo-engine/js/sdk');
 
 // ------------------------------------------------------------------------------------------
 // Synchronous HTTP through curl
@@ -136,8 +139,38 @@ async function startServer() {
 // ------------------------------------------------------------------------------------------
 // Sandboxes
 
-const SOURCE = fs.readFileSync(SDK_PATH, 'utf8');
-const SCRIPT = new vm.Script(SOURCE, { filename: SDK_PATH });
+/** The SDK's parts: name -> {path, source, script}; `core` is loaded before any other. */
+const PARTS = {};
+for (const name of ['core', 'users', 'groups', 'objects', 'query', 'acl', 'jquery']) {
+  const file = path.join(SDK_DIR, name + '.js');
+  const source = fs.readFileSync(file, 'utf8');
+  PARTS[name] = { path: file, source, script: new vm.Script(source, { filename: file }) };
+}
+
+/** SDK global name -> the part that defines it (the engine's table). */
+const GLOBAL_PARTS = {
+  Kii: 'core',
+  KiiSite: 'core',
+  KiiErrorParser: 'core',
+  KiiServerCodeEntry: 'core',
+  KiiServerCodeExecResult: 'core',
+  KiiServerCodeEnvironmentVersion: 'core',
+  KiiAnonymousUser: 'core',
+  KiiAnyAuthenticatedUser: 'core',
+  KiiGeoPoint: 'core',
+  KiiAppAdminContext: 'core',
+  KiiUser: 'users',
+  KiiGroup: 'groups',
+  KiiBucket: 'objects',
+  KiiObject: 'objects',
+  KiiQuery: 'query',
+  KiiClause: 'query',
+  KiiACL: 'acl',
+  KiiACLEntry: 'acl',
+  KiiACLAction: 'acl',
+  $: 'jquery',
+  jQuery: 'jquery',
+};
 
 function checkBridgeCall(method, where, headers, body) {
   if (typeof method !== 'string' || !/^[A-Z]+$/.test(method)) throw new Error(`bridge: bad method ${method}`);
@@ -150,9 +183,10 @@ function checkBridgeCall(method, where, headers, body) {
 }
 
 /**
- * A fresh sandbox: the SDK evaluated in a new context with the bridge, its globals installed.
- * Returns {g (the context's global object: g.Kii, g.KiiUser, …), sdk (the evaluated object),
- * wire (REST exchanges), fetches (outbound $.ajax requests), admin(token), run(code)}.
+ * A fresh sandbox: a new context with the bridge and the lazy SDK globals.
+ * Returns {g (the context's global object: g.Kii, g.KiiUser, …), sdk (the shared object the
+ * loaded parts have filled), loads (names of the parts loaded, in order), wire (REST exchanges),
+ * fetches (outbound $.ajax requests), admin(token), run(code)}.
  * opts.allowFetch(url) decides which URLs __kii_fetch may reach (default: the Kumo server).
  */
 function createSandbox(server, opts = {}) {
@@ -179,14 +213,45 @@ function createSandbox(server, opts = {}) {
     entry.status = res.status;
     return res;
   };
-  const sdk = SCRIPT.runInContext(context);
-  for (const k of Object.keys(sdk)) if (!k.startsWith('__')) context[k] = sdk[k];
+
+  // The SDK, as the engine loads it: a part is evaluated (its function called with `sdk`) once,
+  // when first needed, `core` before any other. Each global is an accessor that loads its part;
+  // once the part is loaded, the global becomes a plain (writable, configurable) property.
+  const loads = [];
+  const sdk = vm.runInContext('({})', context);
+  const accessors = {};
+  const define = (name, value) => Object.defineProperty(context, name, { value, writable: true, configurable: true });
+  function need(part) {
+    if (loads.includes(part)) return sdk;
+    if (!PARTS[part]) throw new Error(`no SDK part ${part}`);
+    if (part !== 'core') need('core');
+    PARTS[part].script.runInContext(context)(sdk);
+    loads.push(part);
+    for (const name of Object.keys(GLOBAL_PARTS)) {
+      const d = GLOBAL_PARTS[name] === part && Object.getOwnPropertyDescriptor(context, name);
+      if (d && d.get === accessors[name].get) define(name, sdk[name]);
+    }
+    return sdk;
+  }
+  Object.defineProperty(sdk, 'need', { value: need });
+  for (const [name, part] of Object.entries(GLOBAL_PARTS)) {
+    accessors[name] = {
+      get: () => need(part)[name],
+      set: (value) => {
+        need(part);
+        define(name, value);
+      },
+      configurable: true,
+    };
+    Object.defineProperty(context, name, accessors[name]);
+  }
   return {
     g: context,
     sdk,
+    loads,
     wire,
     fetches,
-    admin: (token) => sdk.__adminContext(token),
+    admin: (token) => need('core').__adminContext(token),
     run: (code) => vm.runInContext(code, context),
     /** The last REST exchange whose method matches and whose path matches `re`. */
     last(method, re) {
@@ -206,4 +271,4 @@ function describeWire(sb, n = 6) {
     .join('\n');
 }
 
-module.exports = { SDK_PATH, SOURCE, startServer, createSandbox, describeWire, curl };
+module.exports = { SDK_DIR, PARTS, GLOBAL_PARTS, startServer, createSandbox, describeWire, curl };

@@ -1,11 +1,11 @@
 'use strict';
-// Kumo's in-sandbox Kii SDK (crates/kumo-engine/js/kii-sdk.js) against a running Kumo server,
+// Kumo's in-sandbox Kii SDK (crates/kumo-engine/js/sdk/*.js) against a running Kumo server,
 // evaluated the way the engine evaluates it (see harness.js). Run: node --test e2e/sandbox-sdk/
 
 const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
 const { test, before, after } = require('node:test');
-const { SOURCE, startServer, createSandbox, describeWire } = require('./harness');
+const { PARTS, GLOBAL_PARTS, startServer, createSandbox, describeWire } = require('./harness');
 
 let server;
 before(async () => {
@@ -92,34 +92,46 @@ async function adminOf(sb) {
 }
 
 // ------------------------------------------------------------------------------------------
-// Shape of the file
+// Shape of the files
 
-test('the file is one expression of plain ES2020 without forbidden constructs', () => {
-  const code = SOURCE.replace(/\/\/[^\n]*/g, '').replace(/'(?:[^'\\\n]|\\.)*'/g, "''");
-  for (const [re, what] of [
-    [/\beval\b/, 'eval'],
-    [/\bsetTimeout\b|\bsetInterval\b/, 'timers'],
-    [/\brequire\s*\(/, 'require'],
-    [/\bnew\s+Array\b/, 'new Array'],
-    [/(?<![.\w$])Array\s*\(/, 'Array('],
-    [/\bprocess\b|\bBuffer\b|\bmodule\.exports\b/, 'Node globals'],
-  ]) {
-    assert.doesNotMatch(code, re, `kii-sdk.js uses ${what}`);
+test('each part is one function expression of plain ES2020 without forbidden constructs', () => {
+  const bridge = new Set();
+  for (const [part, { source }] of Object.entries(PARTS)) {
+    const code = source.replace(/\/\/[^\n]*/g, '').replace(/'(?:[^'\\\n]|\\.)*'/g, "''");
+    for (const [re, what] of [
+      [/\beval\b/, 'eval'],
+      [/\bsetTimeout\b|\bsetInterval\b/, 'timers'],
+      [/\brequire\s*\(/, 'require'],
+      [/\bnew\s+Array\b/, 'new Array'],
+      [/(?<![.\w$])Array\s*\(/, 'Array('],
+      [/\bprocess\b|\bBuffer\b|\bmodule\.exports\b/, 'Node globals'],
+    ]) {
+      assert.doesNotMatch(code, re, `${part}.js uses ${what}`);
+    }
+    for (const name of code.match(/__kii_\w+/g) || []) bridge.add(name);
+    assert.match(source.trim(), /^(\/\/[^\n]*\n)*\(function \(sdk\) \{\n  'use strict';\n/, `${part}.js starts with the function`);
+    assert.match(source.trim(), /\n\}\)$/, `${part}.js ends with the function, not calling it`);
+    // Other parts' classes are reached through sdk (sdk.need(...) at call time), never as globals
+    // (`$` is left out: regular expressions end with it).
+    for (const name of Object.keys(GLOBAL_PARTS)) {
+      if (GLOBAL_PARTS[name] === part || name === '$') continue;
+      if (!new RegExp(`(?<![.\\w$])${name}(?![\\w$])`).test(code)) continue;
+      const fromCore = GLOBAL_PARTS[name] === 'core' && new RegExp(`const \\{[^}]*\\b${name}\\b[^}]*\\} = sdk;`).test(code);
+      assert.ok(fromCore, `${part}.js names ${name} as a global`);
+    }
   }
-  const kiiNames = new Set(code.match(/__kii_\w+/g));
-  assert.deepEqual([...kiiNames].sort(), ['__kii_env', '__kii_fetch', '__kii_http']);
-  assert.match(SOURCE.trim(), /^(\/\/[^\n]*\n)*\(function \(\) \{/, 'starts with the IIFE');
-  assert.match(SOURCE.trim(), /\}\)\(\)$/, 'ends with the IIFE call');
+  assert.deepEqual([...bridge].sort(), ['__kii_env', '__kii_fetch', '__kii_http']);
 });
 
 sbTest('exports the SDK globals, $ === jQuery, and __adminContext', async (sb) => {
-  const keys = Object.keys(sb.sdk).sort();
-  for (const k of ['Kii', 'KiiUser', 'KiiGroup', 'KiiBucket', 'KiiObject', 'KiiQuery', 'KiiClause', 'KiiACL', 'KiiACLEntry',
-    'KiiACLAction', 'KiiAnonymousUser', 'KiiAnyAuthenticatedUser', 'KiiAppAdminContext', 'KiiServerCodeEntry',
-    'KiiServerCodeExecResult', 'KiiGeoPoint', 'KiiSite', 'KiiErrorParser', '$', 'jQuery', '__adminContext']) {
-    assert.ok(keys.includes(k), `missing ${k}`);
+  for (const k of Object.keys(GLOBAL_PARTS)) {
+    assert.ok(sb.g[k] != null, `missing ${k}`);
+    assert.equal(sb.g[k], sb.sdk[k], k);
   }
-  assert.equal(sb.sdk.$, sb.sdk.jQuery);
+  assert.deepEqual([...sb.loads].sort(), Object.keys(PARTS).sort());
+  for (const k of Object.keys(sb.sdk)) assert.ok(k in GLOBAL_PARTS || k.startsWith('_'), `unexpected export ${k}`);
+  assert.equal(typeof sb.sdk.__adminContext, 'function');
+  assert.equal(sb.g.$, sb.g.jQuery);
   const { Kii } = sb.g;
   assert.equal(Kii.getSDKVersion(), '2.4.19');
   assert.equal(Kii.getAppID(), server.appId);
@@ -131,6 +143,42 @@ sbTest('exports the SDK globals, $ === jQuery, and __adminContext', async (sb) =
   assert.equal(sb.g.KiiACLAction.KiiACLObjectActionWrite, 5);
   // 2.4.19's documented `new KiiUser.userWithID(...)` form works.
   assert.equal(new sb.g.KiiUser.userWithID('abc').getID(), 'abc');
+});
+
+sbTest('parts load on demand: Kii only core, KiiUser users; an admin object save core + objects', async (sb) => {
+  assert.deepEqual(sb.loads, []);
+  assert.equal(sb.run('Kii.getAppID()'), server.appId);
+  assert.equal(sb.run('typeof KiiErrorParser.parse + typeof KiiGeoPoint + typeof KiiAppAdminContext'), 'functionfunctionfunction');
+  assert.deepEqual(sb.loads, ['core']);
+  assert.equal(sb.run('typeof KiiUser'), 'function');
+  assert.deepEqual(sb.loads, ['core', 'users']);
+  assert.equal(sb.run('KiiUser.loggedIn()'), false);
+  assert.deepEqual(sb.loads, ['core', 'users']);
+  // Once loaded, a global is a plain property that code may replace.
+  assert.equal(sb.run('KiiUser = 1; KiiUser'), 1);
+  assert.equal(typeof sb.sdk.KiiUser, 'function');
+
+  const sb2 = createSandbox(server);
+  const admin = await adminOf(sb2);
+  const obj = admin.bucketWithName(uniqBucket()).createObject();
+  obj.set('n', 1);
+  await obj.save();
+  await obj.refresh();
+  assert.equal(obj.get('n'), 1);
+  assert.ok(obj instanceof sb2.g.KiiObject);
+  assert.deepEqual(sb2.loads, ['core', 'objects']);
+  // An object a user made, read by the admin: its _owner is a KiiUser, made when first read.
+  const sb3 = createSandbox(server);
+  const u = await register(sb3);
+  const mine = sb3.g.Kii.bucketWithName(uniqBucket()).createObject();
+  await mine.save();
+  const read = admin.objectWithURI(mine.objectURI());
+  await read.refresh();
+  assert.deepEqual(sb2.loads, ['core', 'objects']);
+  assert.equal(read._owner.getID(), u.id);
+  assert.deepEqual(sb2.loads, ['core', 'objects', 'users']);
+  assert.ok(read._owner instanceof sb2.g.KiiUser);
+  assert.equal(read._owner, read._owner);
 });
 
 // ------------------------------------------------------------------------------------------

@@ -6,9 +6,10 @@
 //! outbound HTTP, an admin token, the developer log) goes through the [`Host`] trait.
 
 mod bytecode;
-mod scheduler;
 mod pool;
 mod sandbox;
+mod scheduler;
+mod sdk;
 pub mod verify;
 
 use std::sync::Arc;

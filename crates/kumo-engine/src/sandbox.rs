@@ -7,16 +7,15 @@
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rquickjs::function::{Opt, Rest};
-use rquickjs::object::Accessor;
 use rquickjs::{Coerced, Context, Ctx, Exception, Function, IntoJs, Object, Runtime, Value};
 
-use crate::bytecode::{compile_script, run_bytecode, ScriptError};
+use crate::bytecode::run_bytecode;
 use crate::scheduler::{Scheduler, SLICE};
-use crate::verify::SDK_GLOBALS;
+use crate::sdk;
 use crate::{
     now_ms, AppEnv, Failure, FailureKind, Host, HostRequest, Invocation, LogLevel, LogLine,
     Outcome, Returned,
@@ -24,8 +23,6 @@ use crate::{
 
 /// Extra time a run gets to turn its `_timeoutResponse` into JSON after the deadline.
 const GRACE: Duration = Duration::from_millis(100);
-/// Where the SDK object is kept in a realm once loaded (reserved prefix: user code can't name it).
-const SDK_SLOT: &str = "__kii_sdk";
 
 /// Per-run state shared by the native functions and the interrupt handler.
 struct State {
@@ -61,29 +58,9 @@ impl State {
     }
 }
 
-fn sdk_bytecode() -> &'static Result<Vec<u8>, String> {
-    static SDK: OnceLock<Result<Vec<u8>, String>> = OnceLock::new();
-    SDK.get_or_init(|| {
-        compile_script(include_str!("../js/kii-sdk.js"), "kii-sdk.js").map_err(|e| match e {
-            ScriptError::Syntax {
-                line,
-                column,
-                message,
-            } => format!("kii-sdk.js:{line}:{column}: {message}"),
-            ScriptError::Engine(message) => message,
-        })
-    })
-}
-
-/// The optional built-ins the SDK itself uses.
-fn sdk_builtins() -> u32 {
-    static BUILTINS: OnceLock<u32> = OnceLock::new();
-    *BUILTINS.get_or_init(|| crate::verify::builtins_of(include_str!("../js/kii-sdk.js")))
-}
-
 /// Compiles the in-sandbox SDK now rather than on the first run that needs it.
 pub(crate) fn warm_up() -> Result<(), String> {
-    sdk_bytecode().as_ref().map(|_| ()).map_err(Clone::clone)
+    sdk::warm_up()
 }
 
 /// Runs `invocation`; `respond` gets the outcome as soon as it is known. Callbacks the code
@@ -163,7 +140,7 @@ pub(crate) fn run(
     }
     let mut builtins = invocation.program.builtins;
     if invocation.program.uses_sdk {
-        builtins |= sdk_builtins();
+        builtins |= sdk::builtins();
     }
     let context = match new_realm(&runtime, builtins) {
         Ok(context) => context,
@@ -460,52 +437,9 @@ fn install_globals<'js>(
 
     if invocation.program.uses_sdk {
         install_sdk_bridge(ctx, &invocation.env, &invocation.host)?;
-        for name in SDK_GLOBALS {
-            let getter_name = name.to_string();
-            let setter_name = name.to_string();
-            globals.prop(
-                *name,
-                Accessor::new(
-                    move |ctx: Ctx<'js>| -> rquickjs::Result<Value<'js>> {
-                        load_sdk(&ctx)?.get(getter_name.as_str())
-                    },
-                    move |ctx: Ctx<'js>, value: Value<'js>| -> rquickjs::Result<()> {
-                        load_sdk(&ctx)?;
-                        ctx.globals().set(setter_name.as_str(), value)
-                    },
-                )
-                .configurable(),
-            )?;
-        }
+        sdk::install_globals(ctx)?;
     }
     Ok(())
-}
-
-/// Evaluates the SDK in this realm the first time it is needed and installs its globals.
-fn load_sdk<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Object<'js>> {
-    let globals = ctx.globals();
-    if let Ok(sdk) = globals.get::<_, Object>(SDK_SLOT) {
-        return Ok(sdk);
-    }
-    let bytecode = sdk_bytecode()
-        .as_ref()
-        .map_err(|message| Exception::throw_internal(ctx, message))?;
-    let sdk: Object = run_bytecode(ctx, bytecode)?.get()?;
-    globals.prop(SDK_SLOT, rquickjs::object::Property::from(sdk.clone()))?;
-    for key in sdk.keys::<String>() {
-        let key = key?;
-        if key.starts_with("__") {
-            continue;
-        }
-        let value: Value = sdk.get(key.as_str())?;
-        globals.prop(
-            key.as_str(),
-            rquickjs::object::Property::from(value)
-                .writable()
-                .configurable(),
-        )?;
-    }
-    Ok(sdk)
 }
 
 /// The synchronous bridge the SDK is written against: `__kii_env`, `__kii_http`, `__kii_fetch`.
@@ -639,8 +573,7 @@ fn make_context<'js>(ctx: &Ctx<'js>, invocation: &Invocation) -> rquickjs::Resul
                 if !ctx.globals().contains_key("__kii_http")? {
                     install_sdk_bridge(&ctx, &env, &host)?;
                 }
-                let make: Function = load_sdk(&ctx)?.get("__adminContext")?;
-                make.call((token,))
+                sdk::admin_context(&ctx, token)
             },
         )?,
     )?;

@@ -145,6 +145,7 @@ pub fn verify_and_instrument(source: &str) -> Result<Checked, Violation> {
         violation: None,
         uses_sdk: false,
         builtins: 0,
+        trusted: false,
     };
     walker.visit_program(&parsed.program);
     if let Some((offset, reason)) = walker.violation {
@@ -157,7 +158,8 @@ pub fn verify_and_instrument(source: &str) -> Result<Checked, Violation> {
     })
 }
 
-/// The optional built-ins trusted code (the in-sandbox SDK) needs; no checks applied.
+/// The optional built-ins trusted code (the in-sandbox SDK) needs; no checks applied, and its
+/// uses of `this` are taken as what they are (method receivers), not as the global object.
 pub fn builtins_of(source: &str) -> u32 {
     let allocator = Allocator::default();
     let parsed = Parser::new(&allocator, source, SourceType::script()).parse();
@@ -166,6 +168,7 @@ pub fn builtins_of(source: &str) -> u32 {
         violation: None,
         uses_sdk: false,
         builtins: 0,
+        trusted: true,
     };
     walker.visit_program(&parsed.program);
     walker.builtins
@@ -227,6 +230,8 @@ struct Walker {
     violation: Option<(u32, String)>,
     uses_sdk: bool,
     builtins: u32,
+    /// Walking the SDK: `this` is not the global object there.
+    trusted: bool,
 }
 
 /// Kii counts one step per executed statement that does work; control statements (`if`, loops,
@@ -357,7 +362,7 @@ impl<'a> Visit<'a> for Walker {
                 if SDK_GLOBALS.contains(&name) {
                     self.uses_sdk = true;
                 }
-                if GLOBAL_OBJECT_NAMES.contains(&name) {
+                if GLOBAL_OBJECT_NAMES.contains(&name) && !self.trusted {
                     // Globals reached by name at run time: everything must be there.
                     self.uses_sdk = true;
                     self.builtins = builtins::ALL;
@@ -388,8 +393,10 @@ impl<'a> Visit<'a> for Walker {
 
     fn visit_this_expression(&mut self, _it: &oxc_ast::ast::ThisExpression) {
         // `this` in sloppy functions is the global object.
-        self.uses_sdk = true;
-        self.builtins = builtins::ALL;
+        if !self.trusted {
+            self.uses_sdk = true;
+            self.builtins = builtins::ALL;
+        }
     }
 
     fn visit_binding_identifier(&mut self, it: &BindingIdentifier<'a>) {

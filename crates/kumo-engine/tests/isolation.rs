@@ -40,7 +40,9 @@ fn run(engine: &Engine, source: &str) -> Returned {
         limits: Limits::default(),
         host: Arc::new(NoHost),
     };
-    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     let outcome = rt.block_on(engine.invoke(invocation).unwrap_or_else(|_| panic!("busy")));
     outcome.result.expect("the run succeeds")
 }

@@ -1,0 +1,217 @@
+//! The in-sandbox Kii SDK: JavaScript parts (`js/sdk/*.js`) compiled once per process and
+//! loaded into a run's realm only when the code first touches one of their globals.
+//!
+//! A realm cannot share bytecode with another (QuickJS binds functions to their realm), so
+//! every run that uses the SDK pays for reading what it loads; splitting the SDK keeps that to
+//! the parts a run needs. Each part is `(function (sdk) { … })`: it receives the shared `sdk`
+//! object, attaches its exports to it, and reaches other parts through `sdk.need(name)`.
+
+use std::sync::OnceLock;
+
+use rquickjs::function::Opt;
+use rquickjs::object::{Accessor, Property};
+use rquickjs::{Ctx, Exception, Function, Object, Value};
+
+use crate::bytecode::{compile_script, run_bytecode, ScriptError};
+
+pub(crate) struct Part {
+    pub name: &'static str,
+    source: &'static str,
+    pub globals: &'static [&'static str],
+}
+
+pub(crate) const PARTS: &[Part] = &[
+    Part {
+        name: "core",
+        source: include_str!("../js/sdk/core.js"),
+        globals: &[
+            "Kii",
+            "KiiSite",
+            "KiiErrorParser",
+            "KiiServerCodeEntry",
+            "KiiServerCodeExecResult",
+            "KiiServerCodeEnvironmentVersion",
+            "KiiAnonymousUser",
+            "KiiAnyAuthenticatedUser",
+            "KiiGeoPoint",
+            "KiiAppAdminContext",
+        ],
+    },
+    Part {
+        name: "users",
+        source: include_str!("../js/sdk/users.js"),
+        globals: &["KiiUser"],
+    },
+    Part {
+        name: "groups",
+        source: include_str!("../js/sdk/groups.js"),
+        globals: &["KiiGroup"],
+    },
+    Part {
+        name: "objects",
+        source: include_str!("../js/sdk/objects.js"),
+        globals: &["KiiBucket", "KiiObject"],
+    },
+    Part {
+        name: "query",
+        source: include_str!("../js/sdk/query.js"),
+        globals: &["KiiQuery", "KiiClause"],
+    },
+    Part {
+        name: "acl",
+        source: include_str!("../js/sdk/acl.js"),
+        globals: &["KiiACL", "KiiACLEntry", "KiiACLAction"],
+    },
+    Part {
+        name: "jquery",
+        source: include_str!("../js/sdk/jquery.js"),
+        globals: &["$", "jQuery"],
+    },
+];
+
+/// Where a realm keeps its `sdk` object (the reserved prefix: user code cannot name it).
+const SLOT: &str = "__kii_sdk";
+/// Which parts a realm has loaded, kept on the `sdk` object.
+const LOADED: &str = "__loaded";
+
+fn compiled() -> &'static Result<Vec<Vec<u8>>, String> {
+    static COMPILED: OnceLock<Result<Vec<Vec<u8>>, String>> = OnceLock::new();
+    COMPILED.get_or_init(|| {
+        PARTS
+            .iter()
+            .map(|part| {
+                compile_script(part.source, &format!("kii-sdk/{}.js", part.name)).map_err(|e| {
+                    match e {
+                        ScriptError::Syntax {
+                            line,
+                            column,
+                            message,
+                        } => format!("kii-sdk/{}.js:{line}:{column}: {message}", part.name),
+                        ScriptError::Engine(message) => message,
+                    }
+                })
+            })
+            .collect()
+    })
+}
+
+/// Compiles every part now rather than in the first run that needs it.
+pub(crate) fn warm_up() -> Result<(), String> {
+    compiled().as_ref().map(|_| ()).map_err(Clone::clone)
+}
+
+/// The optional built-ins the SDK's own code uses.
+pub(crate) fn builtins() -> u32 {
+    static BUILTINS: OnceLock<u32> = OnceLock::new();
+    *BUILTINS.get_or_init(|| {
+        PARTS
+            .iter()
+            .fold(0, |all, part| all | crate::verify::builtins_of(part.source))
+    })
+}
+
+/// Makes every SDK global an accessor that loads its part on first touch.
+pub(crate) fn install_globals<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<()> {
+    let globals = ctx.globals();
+    for part in PARTS {
+        for name in part.globals {
+            let (getter_part, setter_name) = (part.name, *name);
+            let getter_name = *name;
+            globals.prop(
+                *name,
+                Accessor::new(
+                    move |ctx: Ctx<'js>| -> rquickjs::Result<Value<'js>> {
+                        let value: Value = need(&ctx, getter_part)?.get(getter_name)?;
+                        // From now on a plain global: later reads cost nothing.
+                        define(&ctx, getter_name, value.clone())?;
+                        Ok(value)
+                    },
+                    move |ctx: Ctx<'js>, value: Value<'js>| -> rquickjs::Result<()> {
+                        define(&ctx, setter_name, value)
+                    },
+                )
+                .configurable(),
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn define<'js>(ctx: &Ctx<'js>, name: &str, value: Value<'js>) -> rquickjs::Result<()> {
+    ctx.globals()
+        .prop(name, Property::from(value).writable().configurable())
+}
+
+/// The realm's `sdk` object with `core` and the named part loaded.
+pub(crate) fn need<'js>(ctx: &Ctx<'js>, part: &str) -> rquickjs::Result<Object<'js>> {
+    let sdk = sdk_object(ctx)?;
+    load(ctx, &sdk, part)?;
+    Ok(sdk)
+}
+
+fn sdk_object<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Object<'js>> {
+    let globals = ctx.globals();
+    if let Ok(sdk) = globals.get::<_, Object>(SLOT) {
+        return Ok(sdk);
+    }
+    let sdk = Object::new(ctx.clone())?;
+    sdk.set(LOADED, Object::new(ctx.clone())?)?;
+    let need = Function::new(
+        ctx.clone(),
+        |ctx: Ctx<'js>, name: Opt<String>| -> rquickjs::Result<Object<'js>> {
+            let name = name.0.unwrap_or_default();
+            need(&ctx, &name)
+        },
+    )?;
+    sdk.set("need", need)?;
+    globals.prop(SLOT, Property::from(sdk.clone()))?;
+    load(ctx, &sdk, "core")?;
+    Ok(sdk)
+}
+
+fn load<'js>(ctx: &Ctx<'js>, sdk: &Object<'js>, name: &str) -> rquickjs::Result<()> {
+    let loaded: Object = sdk.get(LOADED)?;
+    if loaded.get::<_, bool>(name).unwrap_or(false) {
+        return Ok(());
+    }
+    let index = PARTS
+        .iter()
+        .position(|part| part.name == name)
+        .ok_or_else(|| Exception::throw_internal(ctx, &format!("no SDK part '{name}'")))?;
+    let parts = compiled()
+        .as_ref()
+        .map_err(|message| Exception::throw_internal(ctx, message))?;
+    // Marked first, so parts that need each other do not load each other forever.
+    loaded.set(name, true)?;
+    let install: Function = run_bytecode(ctx, &parts[index])?.get()?;
+    install.call::<_, Value>((sdk.clone(),))?;
+    Ok(())
+}
+
+/// `context.getAppAdminContext()`: the SDK's admin context acting with `token`.
+pub(crate) fn admin_context<'js>(ctx: &Ctx<'js>, token: String) -> rquickjs::Result<Value<'js>> {
+    let make: Function = need(ctx, "core")?.get("__adminContext")?;
+    make.call((token,))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_sdk_global_belongs_to_one_part() {
+        let mut names: Vec<&str> = PARTS
+            .iter()
+            .flat_map(|p| p.globals.iter().copied())
+            .collect();
+        names.sort_unstable();
+        let mut expected = crate::verify::SDK_GLOBALS.to_vec();
+        expected.sort_unstable();
+        assert_eq!(names, expected);
+    }
+
+    #[test]
+    fn every_part_compiles() {
+        warm_up().unwrap();
+    }
+}
