@@ -731,6 +731,70 @@ mod limits {
         })
     }
 
+    /// `$.ajax` reaches the hosts the server allows, and only those.
+    async fn ajax_allow_list(dialect: Dialect) {
+        use axum::routing::{get, post};
+        let target = axum::Router::new()
+            .route(
+                "/hello",
+                get(|| async { axum::Json(json!({"hello": "world"})) }),
+            )
+            .route(
+                "/echo",
+                post(|body: String| async move { format!("got {body}") }),
+            );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move { axum::serve(listener, target).await });
+
+        let mut config = config(4, 16, 5_000);
+        config.server_code.ajax_hosts = vec!["127.0.0.1".into()];
+        let s = TestServer::start_with(dialect, config).await;
+        let admin = s.admin().await;
+        let code = format!(
+            r#"
+function get(params, context, done) {{
+  $.ajax({{ url: "http://127.0.0.1:{port}/hello", type: "GET", dataType: "json" }})
+    .done(function (data) {{ done(data); }})
+    .fail(function (xhr, status, error) {{ done("failed: " + status + " " + error); }});
+}}
+function send(params, context, done) {{
+  $.ajax({{ url: "http://127.0.0.1:{port}/echo", type: "POST", contentType: "application/json",
+           data: JSON.stringify({{a: 1}}) }})
+    .done(function (text) {{ done(text); }})
+    .fail(function (xhr, status, error) {{ done("failed: " + status + " " + error); }});
+}}
+function refused(params, context, done) {{
+  $.ajax({{ url: "http://localhost:{port}/hello", type: "GET" }})
+    .done(function () {{ done("reached"); }})
+    .fail(function (xhr, status, error) {{ done("refused: " + (error && error.message || error)); }});
+}}
+"#
+        );
+        let v = deploy(&s, &admin, &code).await;
+        set_current(&s, &admin, &v).await;
+        let r = run(&s, "current", "get", None, json!({})).await;
+        assert_eq!(r.body, json!({"returnedValue": {"hello": "world"}}));
+        let r = run(&s, "current", "send", None, json!({})).await;
+        assert_eq!(r.body, json!({"returnedValue": "got {\"a\":1}"}));
+        let r = run(&s, "current", "refused", None, json!({})).await;
+        let text = r.body["returnedValue"].as_str().unwrap().to_owned();
+        assert!(
+            text.contains("not allowed") && text.contains("localhost"),
+            "{text}"
+        );
+        s.stop().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn ajax_allow_list_sqlite() {
+        ajax_allow_list(Dialect::Sqlite).await;
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn ajax_allow_list_postgres() {
+        ajax_allow_list(Dialect::Postgres).await;
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn timeout_and_queue_sqlite() {
         timeout_and_queue(Dialect::Sqlite).await;

@@ -30,6 +30,26 @@ pub struct SandboxHost {
     pub ajax_hosts: Vec<String>,
     pub admin_tokens: AdminTokens,
     pub runtime: tokio::runtime::Handle,
+    /// Outbound HTTP for `$.ajax` (shared, so connections are reused across runs).
+    pub http: reqwest::Client,
+    /// No outbound request outlives the run's own time limit.
+    pub fetch_timeout: std::time::Duration,
+}
+
+/// Largest response body `$.ajax` hands to user code.
+const MAX_FETCH_BYTES: usize = 8 << 20;
+
+/// The host name of an `http(s)` URL (without port, user info or brackets).
+fn url_host(url: &str) -> Option<&str> {
+    let rest = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"))?;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let authority = authority.rsplit('@').next()?;
+    if let Some(v6) = authority.strip_prefix('[') {
+        return v6.split(']').next();
+    }
+    authority.split(':').next()
 }
 
 impl SandboxHost {
@@ -86,24 +106,51 @@ impl Host for SandboxHost {
         })
     }
 
-    fn fetch(&self, url: &str, _request: HostRequest) -> Result<HostResponse, String> {
-        let host = url
-            .split_once("://")
-            .map(|(_, rest)| rest)
-            .unwrap_or(url)
-            .split(['/', '?', '#'])
-            .next()
-            .unwrap_or_default();
+    fn fetch(&self, url: &str, request: HostRequest) -> Result<HostResponse, String> {
+        let host = url_host(url).ok_or_else(|| format!("not an http(s) URL: {url}"))?;
         let allowed = self
             .ajax_hosts
             .iter()
             .any(|h| h == "*" || h.eq_ignore_ascii_case(host));
         if !allowed {
             return Err(format!(
-                "outbound HTTP to '{host}' is not allowed (see --ajax-allow-host)"
+                "outbound HTTP to {host} is not allowed (the server's --ajax-allow-host)"
             ));
         }
-        Err("outbound HTTP from server code is not available in this build".into())
+        let method = reqwest::Method::from_bytes(request.method.as_bytes())
+            .map_err(|_| format!("invalid HTTP method {}", request.method))?;
+        let mut builder = self.http.request(method, url).timeout(self.fetch_timeout);
+        for (name, value) in &request.headers {
+            builder = builder.header(name.as_str(), value.as_str());
+        }
+        if let Some(body) = request.body {
+            builder = builder.body(body);
+        }
+        self.runtime.block_on(async move {
+            let mut response = builder.send().await.map_err(|e| e.to_string())?;
+            let status = response.status().as_u16();
+            let headers = response
+                .headers()
+                .iter()
+                .filter_map(|(name, value)| {
+                    Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
+                })
+                .collect();
+            let mut body = Vec::new();
+            while let Some(chunk) = response.chunk().await.map_err(|e| e.to_string())? {
+                if body.len() + chunk.len() > MAX_FETCH_BYTES {
+                    return Err(format!(
+                        "the response from {host} is larger than {MAX_FETCH_BYTES} bytes"
+                    ));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(HostResponse {
+                status,
+                headers,
+                body: String::from_utf8_lossy(&body).into_owned(),
+            })
+        })
     }
 
     fn admin_token(&self) -> Result<String, String> {
@@ -144,5 +191,22 @@ fn error_response(status: u16, code: &str, message: &str) -> HostResponse {
         status,
         headers: vec![("content-type".into(), "application/json".into())],
         body: json!({"errorCode": code, "message": message}).to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::url_host;
+
+    #[test]
+    fn hosts_of_urls() {
+        assert_eq!(
+            url_host("https://api.example.com/x?y"),
+            Some("api.example.com")
+        );
+        assert_eq!(url_host("http://127.0.0.1:8080/"), Some("127.0.0.1"));
+        assert_eq!(url_host("http://user:pw@evil.test:1/"), Some("evil.test"));
+        assert_eq!(url_host("http://[::1]:80/"), Some("::1"));
+        assert_eq!(url_host("file:///etc/passwd"), None);
     }
 }

@@ -77,6 +77,7 @@ pub struct ServerCode {
     current_ttl: Duration,
     /// Admin tokens minted for runs, per app: (token, expires at).
     admin_tokens: Arc<Mutex<HashMap<String, (String, i64)>>>,
+    http: reqwest::Client,
 }
 
 /// One call of an endpoint.
@@ -121,6 +122,10 @@ impl ServerCode {
             current: Mutex::new(HashMap::new()),
             current_ttl,
             admin_tokens: Arc::new(Mutex::new(HashMap::new())),
+            http: reqwest::Client::builder()
+                .user_agent("kumo-server-code")
+                .build()
+                .map_err(std::io::Error::other)?,
         }))
     }
 
@@ -291,6 +296,8 @@ impl ServerCode {
             ajax_hosts: self.config.ajax_hosts.clone(),
             admin_tokens: self.admin_token_source(service, app, runtime.clone()),
             runtime,
+            http: self.http.clone(),
+            fetch_timeout: self.config.limits.timeout,
         });
         let invocation = Invocation {
             program: loaded.program.clone(),
