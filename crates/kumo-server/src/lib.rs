@@ -134,7 +134,7 @@ pub async fn serve(
     )
     .with_graceful_shutdown(shutdown)
     .await;
-    server_code.shutdown();
+    server_code.shutdown().await;
     served
 }
 

@@ -786,6 +786,43 @@ function refused(params, context, done) {{
         s.stop().await;
     }
 
+    /// A graceful stop writes the developer-log records still queued.
+    async fn shutdown_flushes_the_developer_log(dialect: Dialect) {
+        let mut s = TestServer::start_with(dialect, config(2, 8, 2_000)).await;
+        let admin = s.admin().await;
+        let v = deploy(&s, &admin, CODE).await;
+        set_current(&s, &admin, &v).await;
+        run(&s, "current", "hello", None, json!({"name": "last"}))
+            .await
+            .expect_status(200);
+        s.stop_server().await;
+        let filter = kumo_storage::DevLogFilter {
+            limit: 100,
+            ..Default::default()
+        };
+        let records = s
+            .store
+            .query_dev_logs(&s.app.app_id, &filter)
+            .await
+            .unwrap();
+        assert!(
+            records
+                .iter()
+                .any(|r| r.key == "servercode.log" && r.fields["description"] == "héllo last"),
+            "{records:?}"
+        );
+        s.stop().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn shutdown_flushes_the_developer_log_sqlite() {
+        shutdown_flushes_the_developer_log(Dialect::Sqlite).await;
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn shutdown_flushes_the_developer_log_postgres() {
+        shutdown_flushes_the_developer_log(Dialect::Postgres).await;
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn ajax_allow_list_sqlite() {
         ajax_allow_list(Dialect::Sqlite).await;

@@ -43,14 +43,24 @@ impl Default for DevLogConfig {
 #[derive(Clone)]
 pub struct DevLog {
     sender: mpsc::Sender<(String, DevLogRecord)>,
+    flushes: mpsc::Sender<tokio::sync::oneshot::Sender<()>>,
 }
 
 impl DevLog {
     /// Starts the writer task on the current runtime.
     pub fn start(storage: Arc<dyn Storage>, config: DevLogConfig) -> Self {
         let (sender, receiver) = mpsc::channel(QUEUE);
-        tokio::spawn(write_loop(storage, config, receiver));
-        DevLog { sender }
+        let (flushes, flush_requests) = mpsc::channel(8);
+        tokio::spawn(write_loop(storage, config, receiver, flush_requests));
+        DevLog { sender, flushes }
+    }
+
+    /// Writes everything queued so far (at shutdown, before the database closes).
+    pub async fn flush(&self) {
+        let (done, written) = tokio::sync::oneshot::channel();
+        if self.flushes.send(done).await.is_ok() {
+            let _ = written.await;
+        }
     }
 
     pub fn push(&self, app_id: &str, record: DevLogRecord) {
@@ -64,15 +74,32 @@ async fn write_loop(
     storage: Arc<dyn Storage>,
     config: DevLogConfig,
     mut receiver: mpsc::Receiver<(String, DevLogRecord)>,
+    mut flush_requests: mpsc::Receiver<tokio::sync::oneshot::Sender<()>>,
 ) {
     let mut appended: HashMap<String, i64> = HashMap::new();
     let mut batch = Vec::with_capacity(BATCH);
     loop {
         // Collect for a moment rather than waking per record: under load that is one write
         // per tick instead of a thread wake-up per run.
-        tokio::time::sleep(FLUSH_EVERY).await;
-        if receiver.recv_many(&mut batch, BATCH).await == 0 {
-            return;
+        let mut flushed = None;
+        tokio::select! {
+            n = receiver.recv_many(&mut batch, BATCH) => {
+                if n == 0 {
+                    return;
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(FLUSH_EVERY) => {}
+                    Some(reply) = flush_requests.recv() => flushed = Some(reply),
+                }
+            }
+            Some(reply) = flush_requests.recv() => flushed = Some(reply),
+        }
+        // A flush takes everything queued; a tick at most one batch.
+        while flushed.is_some() || batch.len() < BATCH {
+            match receiver.try_recv() {
+                Ok(item) => batch.push(item),
+                Err(_) => break,
+            }
         }
         let mut by_app: HashMap<String, Vec<DevLogRecord>> = HashMap::new();
         for (app, record) in batch.drain(..) {
@@ -95,6 +122,9 @@ async fn write_loop(
                     tracing::warn!(app, error = %e, "developer log trim failed");
                 }
             }
+        }
+        if let Some(reply) = flushed {
+            let _ = reply.send(());
         }
     }
 }

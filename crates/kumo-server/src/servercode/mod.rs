@@ -133,9 +133,11 @@ impl ServerCode {
         *self.router.lock().unwrap_or_else(|e| e.into_inner()) = Some(router);
     }
 
-    /// Drops the in-process router so the server (and the engine's threads) can be freed.
-    pub fn shutdown(&self) {
+    /// Drops the in-process router so the server (and the engine's threads) can be freed, and
+    /// writes the developer-log records still queued.
+    pub async fn shutdown(&self) {
         self.router.lock().unwrap_or_else(|e| e.into_inner()).take();
+        self.devlog.flush().await;
     }
 
     pub fn devlog(&self) -> &DevLog {

@@ -68,6 +68,13 @@ impl TestServer {
         }
     }
 
+    /// Stops the server but leaves the store open, to look at what the server left behind.
+    pub async fn stop_server(&mut self) {
+        if let Some(r) = self.running.take() {
+            r.stop().await.expect("clean shutdown");
+        }
+    }
+
     pub async fn stop(mut self) {
         if let Some(r) = self.running.take() {
             r.stop().await.expect("clean shutdown");
