@@ -174,6 +174,10 @@ pub(crate) fn run(
     runtime.set_interrupt_handler(None);
     runtime.set_host_promise_rejection_tracker(None);
     if state.abort.get().is_none() {
+        // Garbage left by this run would count against the next run's memory limit.
+        if runtime.memory_usage().malloc_size > (limits.memory_bytes / 8) as i64 {
+            runtime.run_gc();
+        }
         IDLE_RUNTIME.with(|idle| *idle.borrow_mut() = Some(runtime));
     }
     host.finished(state.logs.take());

@@ -37,7 +37,10 @@ fn run(engine: &Engine, source: &str) -> Returned {
             app_key: "k".into(),
             base_url: "http://x/api".into(),
         },
-        limits: Limits::default(),
+        limits: Limits {
+            max_steps: 1_000_000,
+            ..Limits::default()
+        },
         host: Arc::new(NoHost),
     };
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -88,4 +91,27 @@ fn runs_share_no_state() {
             r#"{"polluted":"undefined","push":1,"shared":"undefined","leaked":"undefined","random":true,"json":"{\"ok\":true}"}"#.into()
         ))
     );
+}
+
+#[test]
+fn memory_left_by_a_run_does_not_count_against_the_next() {
+    let engine = Engine::start(EngineConfig {
+        workers: 1,
+        queue: 4,
+    })
+    .unwrap();
+    // About 40 MiB of a 64 MiB limit, kept alive until the run ends, in cycles the reference
+    // counts alone cannot free.
+    let hog = r#"
+        function main(params, context) {
+          var keep = [];
+          for (var i = 0; i < 400; i++) {
+            var a = { big: "x".repeat(100000) + i }; var b = { a: a }; a.b = b;
+            keep.push(a);
+          }
+          return keep.length;
+        }"#;
+    for _ in 0..3 {
+        assert_eq!(run(&engine, hog), Returned::Value(Some("400".into())));
+    }
 }
