@@ -88,13 +88,7 @@ impl Host for SandboxHost {
                 Err(never) => match never {},
             };
             let status = response.status().as_u16();
-            let headers = response
-                .headers()
-                .iter()
-                .filter_map(|(name, value)| {
-                    Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
-                })
-                .collect();
+            let headers = header_pairs(response.headers());
             match axum::body::to_bytes(response.into_body(), MAX_RESPONSE_BYTES).await {
                 Ok(bytes) => HostResponse {
                     status,
@@ -129,13 +123,7 @@ impl Host for SandboxHost {
         self.runtime.block_on(async move {
             let mut response = builder.send().await.map_err(|e| e.to_string())?;
             let status = response.status().as_u16();
-            let headers = response
-                .headers()
-                .iter()
-                .filter_map(|(name, value)| {
-                    Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
-                })
-                .collect();
+            let headers = header_pairs(response.headers());
             let mut body = Vec::new();
             while let Some(chunk) = response.chunk().await.map_err(|e| e.to_string())? {
                 if body.len() + chunk.len() > MAX_FETCH_BYTES {
@@ -184,6 +172,15 @@ impl Host for SandboxHost {
             );
         }
     }
+}
+
+fn header_pairs(headers: &axum::http::HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .filter_map(|(name, value)| {
+            Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
+        })
+        .collect()
 }
 
 fn error_response(status: u16, code: &str, message: &str) -> HostResponse {
