@@ -174,10 +174,9 @@ pub(crate) fn run(
     runtime.set_interrupt_handler(None);
     runtime.set_host_promise_rejection_tracker(None);
     if state.abort.get().is_none() {
-        // Garbage left by this run would count against the next run's memory limit.
-        if runtime.memory_usage().malloc_size > (limits.memory_bytes / 8) as i64 {
-            runtime.run_gc();
-        }
+        // Garbage this run left is collected by QuickJS's own allocation-driven GC before it
+        // could crowd the next run (tests/isolation.rs); measuring it here would cost more
+        // (JS_ComputeMemoryUsage walks every object) than it saves.
         IDLE_RUNTIME.with(|idle| *idle.borrow_mut() = Some(runtime));
     }
     host.finished(state.logs.take());
