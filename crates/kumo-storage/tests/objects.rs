@@ -109,6 +109,23 @@ async fn object_life_cycle_and_versions(s: Arc<SqlStore>, _: String) {
         matches!(e, StorageError::Conflict(Unique::ObjectId)),
         "{e:?}"
     );
+    // The failed create left nothing behind and the writer is usable again.
+    let events = s.events_since("a1", 0, 100).await.unwrap();
+    assert_eq!(
+        events.iter().filter(|e| e.kind == "object.created").count(),
+        1
+    );
+    let wide: Map<String, Value> = (0..150).map(|i| (format!("f{i}"), json!(i))).collect();
+    s.create_object(
+        &b,
+        &nb(),
+        &object("wide", Value::Object(wide.clone())),
+        &actor(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(s.get_object(&b, "wide").await.unwrap().unwrap().data, wide);
+    assert!(s.delete_object(&b, "wide", None, &actor()).await.unwrap());
 
     let patched = s
         .patch_object(
