@@ -5,6 +5,7 @@
 //! hand it validated models and get models back. Timestamps are milliseconds since the epoch.
 
 mod error;
+mod group_commit;
 mod migrations;
 mod model;
 mod object_model;

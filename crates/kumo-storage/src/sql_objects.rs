@@ -270,10 +270,8 @@ impl SqlStore {
         finish(tx, result).await
     }
 
-    /// SQLite: the whole create (bucket, object, field index, change event) as one batch of
-    /// statements in one transaction, sent to the writer connection in one message. Every
-    /// statement sqlx runs costs a round trip to the connection's thread (two context switches);
-    /// at six round trips per create they, not SQLite, were the limit.
+    /// SQLite: queued for the group committer (`group_commit.rs`), which writes the creates
+    /// waiting at that moment in one transaction.
     async fn create_object_in_one_trip(
         &self,
         b: &BucketRef,
@@ -281,77 +279,16 @@ impl SqlStore {
         o: &Object,
         actor: &Actor,
     ) -> Result<()> {
-        let mut p = Params::default();
-        let (app, scope, name) = (
-            p.add(Param::S(b.app_id.clone())),
-            p.add(Param::S(b.scope.key())),
-            p.add(Param::S(b.name.clone())),
-        );
-        let now = p.add(Param::I(now_ms()));
-        let bucket = format!(
-            "(SELECT seq FROM buckets WHERE app_id = {app} AND scope = {scope} AND name = {name})"
-        );
-        let mut sql = format!(
-            "BEGIN IMMEDIATE;              INSERT INTO buckets (app_id, scope, name, creator, acl, created_at)              VALUES ({app}, {scope}, {name}, {}, {}, {now})              ON CONFLICT (app_id, scope, name) DO NOTHING; ",
-            p.add_opt(new.creator.clone().map(Param::S)),
-            p.add(Param::S(new.acl.clone())),
-        );
-        let id = p.add(Param::S(o.id.clone()));
-        let created = p.add(Param::I(o.created_at));
-        sql.push_str(&format!(
-            "INSERT INTO objects (bucket_seq, id, data, data_type, owner, acl, version, created_at, modified_at)              VALUES ({bucket}, {id}, {}, {}, {}, {}, {}, {created}, {}); ",
-            p.add(Param::S(Value::Object(o.data.clone()).to_string())),
-            p.add_opt(o.data_type.clone().map(Param::S)),
-            p.add_opt(o.owner.clone().map(Param::S)),
-            p.add(Param::S(o.acl.clone())),
-            p.add(Param::I(o.version)),
-            p.add(Param::I(o.modified_at)),
-        ));
-        let object = format!("(SELECT seq FROM objects WHERE bucket_seq = {bucket} AND id = {id})");
-        let rows = index_rows(&o.data);
-        if !rows.is_empty() {
-            sql.push_str(
-                "INSERT INTO object_fields                  (object_seq, bucket_seq, field, kind, dec, num, str, lon, gx, gy, gz, created_at) VALUES ",
-            );
-            for (i, r) in rows.iter().enumerate() {
-                let cols = [
-                    object.clone(),
-                    bucket.clone(),
-                    p.add(Param::S(r.field.clone())),
-                    p.add(Param::I(r.kind)),
-                    p.add(Param::I(r.dec)),
-                    p.add_opt(r.num.map(Param::F)),
-                    p.add_opt(r.str.clone().map(Param::S)),
-                    p.add_opt(r.lon.map(Param::F)),
-                    p.add_opt(r.g.map(|g| Param::F(g[0]))),
-                    p.add_opt(r.g.map(|g| Param::F(g[1]))),
-                    p.add_opt(r.g.map(|g| Param::F(g[2]))),
-                    created.clone(),
-                ];
-                sql.push_str(if i > 0 { ", (" } else { "(" });
-                sql.push_str(&cols.join(", "));
-                sql.push(')');
-            }
-            sql.push_str("; ");
+        let create = crate::group_commit::Create {
+            bucket: b.clone(),
+            new: new.clone(),
+            object: o.clone(),
+            actor: actor.clone(),
+        };
+        match &self.creates {
+            Some(creates) => creates.submit(create).await,
+            None => crate::group_commit::write_alone(&self.write, &create).await,
         }
-        let target = json!({ "bucket": bucket_target(b), "objectID": o.id, "version": o.version });
-        sql.push_str(&format!(
-            "INSERT INTO events (app_id, kind, target, actor, from_server_code, created_at)              VALUES ({app}, 'object.created', {}, {}, {}, {now}); COMMIT;",
-            p.add(Param::S(target.to_string())),
-            p.add(Param::S(actor.principal.clone())),
-            p.add(Param::I(actor.from_server_code as i64)),
-        ));
-        let mut conn = self.write.acquire().await?;
-        let done = bind_params(sqlx::query(&sql), &p.0)
-            .execute(&mut *conn)
-            .await;
-        if let Err(e) = done {
-            // The batch stopped at the failing statement, inside the transaction: undo it
-            // before the connection goes back to the pool.
-            let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
-            return Err(e.into());
-        }
-        Ok(())
     }
 
     pub(crate) async fn do_replace_object(
@@ -632,4 +569,80 @@ impl SqlStore {
             })
             .collect()
     }
+}
+
+/// Appends the statements that create one object (bucket if new, object, field index, change
+/// event) to `sql`, with their parameters in `p`. No transaction control: the caller wraps them.
+pub(crate) fn create_statements(
+    sql: &mut String,
+    p: &mut Params,
+    b: &BucketRef,
+    new: &NewBucket,
+    o: &Object,
+    actor: &Actor,
+) {
+    let (app, scope, name) = (
+        p.add(Param::S(b.app_id.clone())),
+        p.add(Param::S(b.scope.key())),
+        p.add(Param::S(b.name.clone())),
+    );
+    let now = p.add(Param::I(now_ms()));
+    let bucket = format!(
+        "(SELECT seq FROM buckets WHERE app_id = {app} AND scope = {scope} AND name = {name})"
+    );
+    sql.push_str(&format!(
+        "INSERT INTO buckets (app_id, scope, name, creator, acl, created_at) \
+         VALUES ({app}, {scope}, {name}, {}, {}, {now}) \
+         ON CONFLICT (app_id, scope, name) DO NOTHING; ",
+        p.add_opt(new.creator.clone().map(Param::S)),
+        p.add(Param::S(new.acl.clone())),
+    ));
+    let id = p.add(Param::S(o.id.clone()));
+    let created = p.add(Param::I(o.created_at));
+    sql.push_str(&format!(
+        "INSERT INTO objects (bucket_seq, id, data, data_type, owner, acl, version, created_at, modified_at) \
+         VALUES ({bucket}, {id}, {}, {}, {}, {}, {}, {created}, {}); ",
+        p.add(Param::S(Value::Object(o.data.clone()).to_string())),
+        p.add_opt(o.data_type.clone().map(Param::S)),
+        p.add_opt(o.owner.clone().map(Param::S)),
+        p.add(Param::S(o.acl.clone())),
+        p.add(Param::I(o.version)),
+        p.add(Param::I(o.modified_at)),
+    ));
+    let object = format!("(SELECT seq FROM objects WHERE bucket_seq = {bucket} AND id = {id})");
+    let rows = index_rows(&o.data);
+    if !rows.is_empty() {
+        sql.push_str(
+            "INSERT INTO object_fields \
+             (object_seq, bucket_seq, field, kind, dec, num, str, lon, gx, gy, gz, created_at) VALUES ",
+        );
+        for (i, r) in rows.iter().enumerate() {
+            let cols = [
+                object.clone(),
+                bucket.clone(),
+                p.add(Param::S(r.field.clone())),
+                p.add(Param::I(r.kind)),
+                p.add(Param::I(r.dec)),
+                p.add_opt(r.num.map(Param::F)),
+                p.add_opt(r.str.clone().map(Param::S)),
+                p.add_opt(r.lon.map(Param::F)),
+                p.add_opt(r.g.map(|g| Param::F(g[0]))),
+                p.add_opt(r.g.map(|g| Param::F(g[1]))),
+                p.add_opt(r.g.map(|g| Param::F(g[2]))),
+                created.clone(),
+            ];
+            sql.push_str(if i > 0 { ", (" } else { "(" });
+            sql.push_str(&cols.join(", "));
+            sql.push(')');
+        }
+        sql.push_str("; ");
+    }
+    let target = json!({ "bucket": bucket_target(b), "objectID": o.id, "version": o.version });
+    sql.push_str(&format!(
+        "INSERT INTO events (app_id, kind, target, actor, from_server_code, created_at) \
+         VALUES ({app}, 'object.created', {}, {}, {}, {now}); ",
+        p.add(Param::S(target.to_string())),
+        p.add(Param::S(actor.principal.clone())),
+        p.add(Param::I(actor.from_server_code as i64)),
+    ));
 }
