@@ -37,6 +37,8 @@ const CACHE_CAPACITY: usize = 512;
 
 pub struct Engine {
     scheduler: Arc<Scheduler>,
+    /// Runs queued or running, until their host has been told they finished.
+    active: Arc<std::sync::atomic::AtomicUsize>,
     programs: Mutex<HashMap<[u8; 32], Arc<Program>>>,
 }
 
@@ -57,6 +59,7 @@ impl Engine {
         }
         Ok(Engine {
             scheduler,
+            active: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
             programs: Mutex::new(HashMap::new()),
         })
     }
@@ -66,9 +69,14 @@ impl Engine {
         &self,
         invocation: Invocation,
     ) -> Result<impl std::future::Future<Output = Outcome> + Send + 'static, Busy> {
+        use std::sync::atomic::Ordering;
         let (tx, rx) = tokio::sync::oneshot::channel();
         let scheduler = self.scheduler.clone();
+        self.active.fetch_add(1, Ordering::SeqCst);
+        // Dropped with the job: after the run, or at once if the queue refuses it.
+        let on_end = Active(self.active.clone());
         let job: Job = Box::new(move || {
+            let _on_end = on_end;
             let mut invocation = invocation;
             invocation.host = Arc::new(Scheduled {
                 inner: invocation.host,
@@ -110,6 +118,23 @@ impl Engine {
 
     fn lock_programs(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], Arc<Program>>> {
         self.programs.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Runs that have not finished yet (queued, running, or still running callbacks after their
+/// answer went out). A server waits for this to reach zero before it closes its database.
+impl Engine {
+    pub fn active_runs(&self) -> usize {
+        self.active.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+/// Counts a run as ended when dropped (after the run, or with a job that was never queued).
+struct Active(Arc<std::sync::atomic::AtomicUsize>);
+
+impl Drop for Active {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
     }
 }
 

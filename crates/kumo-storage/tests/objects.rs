@@ -20,6 +20,7 @@ on_both_backends!(
     pages_stay_correct_while_objects_come_and_go,
     count_and_bad_cursor,
     equality_by_creation_matches_the_general_path,
+    concurrent_creates_fail_alone,
 );
 
 fn app() -> App {
@@ -534,4 +535,72 @@ async fn equality_by_creation_matches_the_general_path(s: Arc<SqlStore>, _: Stri
         }
         assert_eq!(ids, a.iter().map(|(id, _)| id.clone()).collect::<Vec<_>>());
     }
+}
+
+/// Creates that arrive together (on SQLite they are committed as a group) succeed or fail each
+/// on its own: a taken object ID fails that create only.
+async fn concurrent_creates_fail_alone(s: Arc<SqlStore>, _: String) {
+    s.create_app(&app()).await.unwrap();
+    let b = bucket(Scope::App, "together");
+    s.create_object(&b, &nb(), &object("taken", json!({"v": 0})), &actor())
+        .await
+        .unwrap();
+    let tasks: Vec<_> = (0..40)
+        .map(|i| {
+            let s = s.clone();
+            let b = b.clone();
+            tokio::spawn(async move {
+                let id = if i == 17 {
+                    "taken".to_owned()
+                } else {
+                    format!("o{i}")
+                };
+                s.create_object(
+                    &b,
+                    &nb(),
+                    &object(&id, json!({"v": i, "tag": "t"})),
+                    &actor(),
+                )
+                .await
+            })
+        })
+        .collect();
+    let mut failed = Vec::new();
+    for (i, t) in tasks.into_iter().enumerate() {
+        if let Err(e) = t.await.unwrap() {
+            assert!(
+                matches!(e, StorageError::Conflict(Unique::ObjectId)),
+                "{e:?}"
+            );
+            failed.push(i);
+        }
+    }
+    assert_eq!(failed, [17]);
+    for i in (0..40).filter(|i| *i != 17) {
+        let got = s.get_object(&b, &format!("o{i}")).await.unwrap().unwrap();
+        assert_eq!(got.data["v"], json!(i));
+    }
+    assert_eq!(
+        s.get_object(&b, "taken").await.unwrap().unwrap().data["v"],
+        json!(0),
+        "the existing object is untouched"
+    );
+    let created = s
+        .events_since("a1", 0, 1000)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|e| e.kind == "object.created")
+        .count();
+    assert_eq!(created, 40, "one event per object actually created");
+    let q = kumo_types::query::BucketQuery::parse(
+        &json!({"clause": {"type": "eq", "field": "tag", "value": "t"}}),
+    )
+    .unwrap();
+    let bk = s.get_bucket(&b).await.unwrap().unwrap();
+    assert_eq!(
+        s.count_objects(bk.seq, &q.clause).await.unwrap(),
+        39,
+        "the index has every created object"
+    );
 }

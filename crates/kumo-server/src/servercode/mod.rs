@@ -104,6 +104,8 @@ pub struct RunResult {
 const ADMIN_TOKEN_LIFETIME_MS: i64 = 3_600_000;
 const ADMIN_TOKEN_RENEW_MS: i64 = 600_000;
 const LOADED_CAPACITY: usize = 1_024;
+/// How long a stopping server waits for runs still in flight.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 
 impl ServerCode {
     pub fn start(
@@ -136,6 +138,11 @@ impl ServerCode {
     /// Drops the in-process router so the server (and the engine's threads) can be freed, and
     /// writes the developer-log records still queued.
     pub async fn shutdown(&self) {
+        // Runs still draining their callbacks have logs to hand over; give them a moment.
+        let deadline = Instant::now() + SHUTDOWN_GRACE;
+        while self.engine.active_runs() > 0 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
         self.router.lock().unwrap_or_else(|e| e.into_inner()).take();
         self.devlog.flush().await;
     }
