@@ -36,7 +36,7 @@ run_backend() {
   fi
   KUMO_LOG=warn "$bin" "${args[@]}" >/dev/null &
   pid=$!
-  cleanup="kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf $dir; [ -n '$db' ] && psql '$pg_admin' -qc 'DROP DATABASE IF EXISTS $db' >/dev/null 2>&1"
+  cleanup="kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf $dir; if [ -n '$db' ]; then psql '$pg_admin' -qc 'DROP DATABASE IF EXISTS $db' >/dev/null 2>&1; fi; true"
   trap "$cleanup" EXIT
   for _ in $(seq 200); do [ -f "$dir/default-app.json" ] && curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.05; done
   local app base admin
