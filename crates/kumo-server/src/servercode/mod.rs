@@ -321,13 +321,11 @@ impl ServerCode {
             limits: self.config.limits.clone(),
             host,
         };
+        // 503 carries Retry-After (error.rs).
         let run = self.engine.invoke(invocation).map_err(|_| {
-            Error::from(
-                ApiError::new(
-                    ErrorCode::TemporarilyUnavailable,
-                    "Too many server code runs are waiting; retry shortly",
-                )
-                .with("retryAfter", 1),
+            Error::new(
+                ErrorCode::TemporarilyUnavailable,
+                "Too many server code runs are waiting; retry shortly",
             )
         })?;
         let outcome = run.await;
