@@ -21,6 +21,7 @@ on_both_backends!(
     count_and_bad_cursor,
     equality_by_creation_matches_the_general_path,
     concurrent_creates_fail_alone,
+    concurrent_creates_into_a_new_bucket,
 );
 
 fn app() -> App {
@@ -603,4 +604,31 @@ async fn concurrent_creates_fail_alone(s: Arc<SqlStore>, _: String) {
         39,
         "the index has every created object"
     );
+}
+
+/// Many creates racing to make the same new bucket all land in it.
+async fn concurrent_creates_into_a_new_bucket(s: Arc<SqlStore>, _: String) {
+    s.create_app(&app()).await.unwrap();
+    let b = bucket(Scope::App, "fresh");
+    let tasks: Vec<_> = (0..24)
+        .map(|i| {
+            let s = s.clone();
+            let b = b.clone();
+            tokio::spawn(async move {
+                s.create_object(
+                    &b,
+                    &nb(),
+                    &object(&format!("n{i}"), json!({"i": i})),
+                    &actor(),
+                )
+                .await
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    let bk = s.get_bucket(&b).await.unwrap().unwrap();
+    let all = kumo_types::query::Clause::All;
+    assert_eq!(s.count_objects(bk.seq, &all).await.unwrap(), 24);
 }
