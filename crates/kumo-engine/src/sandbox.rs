@@ -235,7 +235,10 @@ fn start<'js>(ctx: &Ctx<'js>, invocation: &Invocation, state: &Rc<State>) -> Opt
     }
     // Only the endpoint's own work counts, not the file's top level.
     state.steps.set(0);
-    let endpoint: Value = ctx.globals().get(invocation.endpoint.as_str()).ok()?;
+    let endpoint: Value = match ctx.globals().get(invocation.endpoint.as_str()) {
+        Ok(endpoint) => endpoint,
+        Err(e) => return Some(failure_from(ctx, state, e)),
+    };
     let Some(function) = endpoint.as_function().cloned() else {
         return Some(Outcome {
             result: Err(Failure::new(
