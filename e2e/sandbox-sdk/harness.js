@@ -141,7 +141,7 @@ async function startServer() {
 
 /** The SDK's parts: name -> {path, source, script}; `core` is loaded before any other. */
 const PARTS = {};
-for (const name of ['core', 'users', 'groups', 'objects', 'query', 'acl', 'jquery']) {
+for (const name of ['core', 'users', 'groups', 'objects', 'query', 'acl', 'servercode', 'misc', 'jquery']) {
   const file = path.join(SDK_DIR, name + '.js');
   const source = fs.readFileSync(file, 'utf8');
   PARTS[name] = { path: file, source, script: new vm.Script(source, { filename: file }) };
@@ -150,14 +150,8 @@ for (const name of ['core', 'users', 'groups', 'objects', 'query', 'acl', 'jquer
 /** SDK global name -> the part that defines it (the engine's table). */
 const GLOBAL_PARTS = {
   Kii: 'core',
-  KiiSite: 'core',
-  KiiErrorParser: 'core',
-  KiiServerCodeEntry: 'core',
-  KiiServerCodeExecResult: 'core',
-  KiiServerCodeEnvironmentVersion: 'core',
   KiiAnonymousUser: 'core',
   KiiAnyAuthenticatedUser: 'core',
-  KiiGeoPoint: 'core',
   KiiAppAdminContext: 'core',
   KiiUser: 'users',
   KiiGroup: 'groups',
@@ -168,6 +162,12 @@ const GLOBAL_PARTS = {
   KiiACL: 'acl',
   KiiACLEntry: 'acl',
   KiiACLAction: 'acl',
+  KiiServerCodeEntry: 'servercode',
+  KiiServerCodeExecResult: 'servercode',
+  KiiServerCodeEnvironmentVersion: 'servercode',
+  KiiErrorParser: 'misc',
+  KiiGeoPoint: 'misc',
+  KiiSite: 'misc',
   $: 'jquery',
   jQuery: 'jquery',
 };

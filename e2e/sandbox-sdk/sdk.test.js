@@ -148,7 +148,8 @@ sbTest('exports the SDK globals, $ === jQuery, and __adminContext', async (sb) =
 sbTest('parts load on demand: Kii only core, KiiUser users; an admin object save core + objects', async (sb) => {
   assert.deepEqual(sb.loads, []);
   assert.equal(sb.run('Kii.getAppID()'), server.appId);
-  assert.equal(sb.run('typeof KiiErrorParser.parse + typeof KiiGeoPoint + typeof KiiAppAdminContext'), 'functionfunctionfunction');
+  assert.equal(sb.run('typeof KiiAppAdminContext + typeof KiiAnonymousUser + typeof KiiAnyAuthenticatedUser'), 'functionfunctionfunction');
+  assert.equal(sb.run('Kii.authenticateAsAdminWithToken("t").getAccessToken()'), 't');
   assert.deepEqual(sb.loads, ['core']);
   assert.equal(sb.run('typeof KiiUser'), 'function');
   assert.deepEqual(sb.loads, ['core', 'users']);
@@ -157,6 +158,26 @@ sbTest('parts load on demand: Kii only core, KiiUser users; an admin object save
   // Once loaded, a global is a plain property that code may replace.
   assert.equal(sb.run('KiiUser = 1; KiiUser'), 1);
   assert.equal(typeof sb.sdk.KiiUser, 'function');
+
+  // KiiErrorParser, KiiGeoPoint and KiiSite: part `misc`.
+  const sbMisc = createSandbox(server);
+  assert.equal(sbMisc.run('KiiErrorParser.parse("WRONG_TOKEN: bad").status'), 403);
+  assert.deepEqual(sbMisc.loads, ['core', 'misc']);
+  assert.equal(sbMisc.run('typeof KiiGeoPoint.geoPoint + KiiSite.JP'), 'functionhttps://api-jp.kii.com/api');
+  assert.deepEqual(sbMisc.loads, ['core', 'misc']);
+  const sbGeo = createSandbox(server);
+  assert.equal(sbGeo.run('KiiGeoPoint.geoPoint(1, 2).getLongitude()'), 2);
+  assert.deepEqual(sbGeo.loads, ['core', 'misc']);
+  // Server code entries: part `servercode`, loaded by Kii.serverCodeEntry (also when it throws).
+  const sbCode = createSandbox(server);
+  assert.equal(sbCode.run('Kii.serverCodeEntry("x").getEntryName()'), 'x');
+  assert.deepEqual(sbCode.loads, ['core', 'servercode']);
+  assert.ok(sbCode.run('Kii.serverCodeEntry("x") instanceof KiiServerCodeEntry'));
+  assert.equal(sbCode.run('KiiServerCodeEnvironmentVersion.V6'), '6');
+  assert.deepEqual(sbCode.loads, ['core', 'servercode']);
+  const sbCode2 = createSandbox(server);
+  assert.throws(() => sbCode2.run('Kii.serverCodeEntryWithVersion("x")'), /^Error: InvalidArgument: version is invalid$/);
+  assert.deepEqual(sbCode2.loads, ['core', 'servercode']);
 
   const sb2 = createSandbox(server);
   const admin = await adminOf(sb2);
@@ -503,6 +524,49 @@ sbTest('objects: typed objects, user and group scopes, geo points', async (sb) =
   assert.equal(back.getObjectType(), 'score');
   assert.equal(back.getGeoPoint('where').getLatitude(), 35.6);
   assert.throws(() => KiiGeoPoint.geoPoint(91, 0), /latitide or longitude is invalid/);
+});
+
+sbTest('geo points across parts: checks without loading misc, a read point loads it', async (sb) => {
+  const token = (await adminOf(createSandbox(server))).getAccessToken();
+  const admin = sb.admin(token);
+  const obj = admin.bucketWithName(uniqBucket()).createObject();
+  assert.throws(() => obj.setGeoPoint('p', { _toDict: () => ({}) }), /^Error: InvalidArgument: Specified kiiGeoPoint is not an instance of KiiGeoPoint$/);
+  assert.deepEqual(sb.loads, ['core', 'objects']);
+  const { KiiClause } = sb.g;
+  assert.throws(() => KiiClause.geoDistance('p', { lat: 1, lon: 2 }, 10), /center is not a reference of KiiGeoPoint/);
+  assert.throws(() => KiiClause.geoBox('p', null, null), /northEast or southWest is not a reference of KiiGeoPoint/);
+  assert.deepEqual(sb.loads, ['core', 'objects', 'query']);
+  // A point from another realm's KiiGeoPoint is not one of this realm's.
+  const foreign = createSandbox(server).g.KiiGeoPoint.geoPoint(1, 2);
+  assert.throws(() => obj.setGeoPoint('p', foreign), /is not an instance of KiiGeoPoint/);
+  assert.deepEqual(sb.loads, ['core', 'objects', 'query']);
+
+  // Saved elsewhere, read here: getGeoPoint makes a KiiGeoPoint, loading misc.
+  const other = createSandbox(server);
+  const o = other.admin(token).bucketWithName(uniqBucket()).createObject();
+  o.setGeoPoint('where', other.g.KiiGeoPoint.geoPoint(35.5, 139.5));
+  await o.save();
+  const back = admin.objectWithURI(o.objectURI());
+  await back.refresh();
+  assert.deepEqual(sb.loads, ['core', 'objects', 'query']);
+  const p = back.getGeoPoint('where');
+  assert.deepEqual(sb.loads, ['core', 'objects', 'query', 'misc']);
+  assert.ok(p instanceof sb.g.KiiGeoPoint);
+  assert.deepEqual([p.getLatitude(), p.getLongitude()], [35.5, 139.5]);
+  back.setGeoPoint('again', p);
+  await back.save();
+  assert.deepEqual(JSON.parse(sb.wire[sb.wire.length - 1].body).again, { _type: 'point', lat: 35.5, lon: 139.5 });
+  const c = KiiClause.geoDistance('where', p, 1000);
+  assert.deepEqual(plain(c._getDictValue()).center, { _type: 'point', lat: 35.5, lon: 139.5 });
+});
+
+sbTest('KiiAppAdminContext#groupWithURI: only kiicloud://groups/ID', async (sb) => {
+  const admin = sb.admin('token');
+  assert.equal(admin.groupWithURI('kiicloud://groups/g1').getID(), 'g1');
+  assert.deepEqual(sb.loads, ['core', 'groups']);
+  for (const uri of [null, undefined, 'groups/g1', 'kiicloud://users/g1', 'kiicloud://groups/g1/x', 'kiicloud://groups']) {
+    assert.throws(() => admin.groupWithURI(uri), /^Error: Unable to set URI\. Must be of the form kiicloud:/, String(uri));
+  }
 });
 
 sbTest('anonymous callers cannot write to an app bucket but may query it', async (sb) => {

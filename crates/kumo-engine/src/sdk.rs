@@ -26,16 +26,24 @@ pub(crate) const PARTS: &[Part] = &[
         source: include_str!("../js/sdk/core.js"),
         globals: &[
             "Kii",
-            "KiiSite",
-            "KiiErrorParser",
+            "KiiAnonymousUser",
+            "KiiAnyAuthenticatedUser",
+            "KiiAppAdminContext",
+        ],
+    },
+    Part {
+        name: "servercode",
+        source: include_str!("../js/sdk/servercode.js"),
+        globals: &[
             "KiiServerCodeEntry",
             "KiiServerCodeExecResult",
             "KiiServerCodeEnvironmentVersion",
-            "KiiAnonymousUser",
-            "KiiAnyAuthenticatedUser",
-            "KiiGeoPoint",
-            "KiiAppAdminContext",
         ],
+    },
+    Part {
+        name: "misc",
+        source: include_str!("../js/sdk/misc.js"),
+        globals: &["KiiErrorParser", "KiiGeoPoint", "KiiSite"],
     },
     Part {
         name: "users",

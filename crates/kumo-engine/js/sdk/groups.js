@@ -3,9 +3,9 @@
   'use strict';
 
   const {
-    _state: state, _isStr: isStr, _invalidArg: invalidArg, _raise: raise, _ok: ok, _ko: ko, _kiiError: kiiError,
-    _fail: fail, _settle: settle, _appPath: appPath, _userToken: userToken, _tokenOf: tokenOf, _http: http,
-    _statusError: statusError, _httpOK: httpOK, _getCurrent: getCurrent, _bucket: bucket, _user: userWithToken,
+    _state: state, _isStr: isStr, _MSG_URI: MSG_URI, _invalidArg: invalidArg, _raise: raise, _ok: ok, _ko: ko,
+    _kiiError: kiiError, _fail: fail, _settle: settle, _appPath: appPath, _userToken: userToken, _tokenOf: tokenOf,
+    _http: http, _statusError: statusError, _httpOK: httpOK, _getCurrent: getCurrent, _bucket: bucket, _user: userWithToken,
   } = sdk;
   const values = (map) => Object.keys(map).map((k) => map[k]);
 
@@ -185,7 +185,16 @@
     },
   });
 
+  // KiiAppAdminContext#groupWithURI: stricter than KiiGroup.groupWithURI (kiicloud://groups/ID only).
+  function adminGroupWithURI(uri, tok) {
+    if (uri == null || String(uri).indexOf('kiicloud://') !== 0) raise(MSG_URI);
+    const parts = String(uri).substr('kiicloud://'.length).split('/');
+    if (parts.length !== 2 || parts[0] !== 'groups') raise(MSG_URI);
+    return groupWithID(parts[1], tok);
+  }
+
   Object.assign(sdk, {
     KiiGroup, _groupFromJSON: groupFromJSON, _namedGroup: namedGroup, _groupWithID: groupWithID, _registerGroup: registerGroup,
+    _groupWithURI: adminGroupWithURI,
   });
 })

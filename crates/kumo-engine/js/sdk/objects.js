@@ -5,7 +5,7 @@
   const {
     _isStr: isStr, _MSG_URI: MSG_URI, _invalidArg: invalidArg, _raise: raise, _is: is, _ok: ok, _fail: fail,
     _settle: settle, _appPath: appPath, _tokenOf: tokenOf, _http: http, _user: userWithToken, _group: groupWithID,
-    _env: env, KiiGeoPoint,
+    _env: env,
   } = sdk;
   const isObjectID = (v) => typeof v === 'string' && /^[a-zA-Z0-9-_.]{2,100}$/.test(v);
   const REFRESH_FIRST = 'IllegalState! Call KiiObject#refresh() prior call this method.';
@@ -130,13 +130,13 @@
       if (i >= 0) this._alteredFields.splice(i, 1);
     }
     setGeoPoint(key, point) {
-      if (!(point instanceof KiiGeoPoint)) raise(invalidArg('Specified kiiGeoPoint is not an instance of KiiGeoPoint'));
+      if (!is(point, 'KiiGeoPoint')) raise(invalidArg('Specified kiiGeoPoint is not an instance of KiiGeoPoint'));
       this._customInfo[key] = point._toDict();
       this._alteredFields.push(key);
     }
     getGeoPoint(key) {
       const p = this._customInfo[key];
-      return KiiGeoPoint.geoPoint(p.lat, p.lon);
+      return sdk.need('misc').KiiGeoPoint.geoPoint(p.lat, p.lon);
     }
     objectACL() { return new (sdk.need('acl').KiiACL)(this, this._tok); }
     acl() { return this.objectACL(); } // Kumo alias of objectACL()

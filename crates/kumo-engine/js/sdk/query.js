@@ -2,7 +2,7 @@
 (function (sdk) {
   'use strict';
 
-  const { _isStr: isStr, _invalidArg: invalidArg, _raise: raise, KiiGeoPoint } = sdk;
+  const { _isStr: isStr, _invalidArg: invalidArg, _raise: raise, _is: is } = sdk;
 
   class KiiQuery {
     // new KiiQuery(other) copies other (how 2.4.19 builds nextQuery).
@@ -75,7 +75,7 @@
     leaf(bound === 'upper'
       ? { type: 'range', field: key, upperLimit: value, upperIncluded: included }
       : { type: 'range', field: key, lowerLimit: value, lowerIncluded: included });
-  const isGeo = (p) => p instanceof KiiGeoPoint;
+  const isGeo = (p) => is(p, 'KiiGeoPoint'); // KiiGeoPoint: part `misc`
 
   Object.assign(KiiClause, {
     and: function (...clauses) { return combine('and', clauses); },
