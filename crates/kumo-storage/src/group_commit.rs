@@ -107,18 +107,7 @@ async fn write_together(write: &AnyPool, creates: &[&Create]) -> Result<usize> {
 
 /// One create in its own transaction.
 pub(crate) async fn write_alone(write: &AnyPool, c: &Create) -> Result<()> {
-    let mut sql = String::from("BEGIN IMMEDIATE; ");
-    let mut params = Params::default();
-    create_statements(
-        &mut sql,
-        &mut params,
-        &c.bucket,
-        &c.new,
-        &c.object,
-        &c.actor,
-    );
-    sql.push_str("COMMIT;");
-    execute(write, &sql, &params).await
+    write_together(write, &[c]).await.map(|_| ())
 }
 
 async fn execute(write: &AnyPool, sql: &str, params: &Params) -> Result<()> {

@@ -5,7 +5,7 @@ use serde_json::{json, Map, Value};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
-use crate::query_sql::{build_count, build_page, index_rows, Param, Params};
+use crate::query_sql::{build_count, build_page, index_rows, FieldRow, Param, Params};
 use crate::sql::{finish, now_ms, AnyQuery, Dialect, SqlStore};
 use crate::{
     Actor, Bucket, BucketRef, Entity, Event, Hit, NewBucket, Object, Precondition, Result, Scope,
@@ -100,6 +100,41 @@ async fn ensure_bucket(conn: &mut AnyConnection, b: &BucketRef, new: &NewBucket)
         .ok_or(StorageError::NotFound(Entity::Bucket))
 }
 
+/// `INSERT INTO object_fields … VALUES (…), …` for `rows`; `object`, `bucket` and `created` are
+/// SQL expressions (parameters or subqueries) shared by every row.
+fn push_index_insert(
+    sql: &mut String,
+    p: &mut Params,
+    rows: &[FieldRow],
+    object: &str,
+    bucket: &str,
+    created: &str,
+) {
+    sql.push_str(
+        "INSERT INTO object_fields \
+         (object_seq, bucket_seq, field, kind, dec, num, str, lon, gx, gy, gz, created_at) VALUES ",
+    );
+    for (i, r) in rows.iter().enumerate() {
+        let cols = [
+            object.to_owned(),
+            bucket.to_owned(),
+            p.add(Param::S(r.field.clone())),
+            p.add(Param::I(r.kind)),
+            p.add(Param::I(r.dec)),
+            p.add_opt(r.num.map(Param::F)),
+            p.add_opt(r.str.clone().map(Param::S)),
+            p.add_opt(r.lon.map(Param::F)),
+            p.add_opt(r.g.map(|g| Param::F(g[0]))),
+            p.add_opt(r.g.map(|g| Param::F(g[1]))),
+            p.add_opt(r.g.map(|g| Param::F(g[2]))),
+            created.to_owned(),
+        ];
+        sql.push_str(if i > 0 { ", (" } else { "(" });
+        sql.push_str(&cols.join(", "));
+        sql.push(')');
+    }
+}
+
 /// Writes the field-index rows of an object; `replace` first drops the old ones.
 async fn write_index(
     conn: &mut AnyConnection,
@@ -117,30 +152,12 @@ async fn write_index(
     }
     let rows = index_rows(data);
     for chunk in rows.chunks(FIELD_BATCH) {
-        let mut sql = String::from(
-            "INSERT INTO object_fields \
-             (object_seq, bucket_seq, field, kind, dec, num, str, lon, gx, gy, gz, created_at) VALUES ",
-        );
+        let mut sql = String::new();
         let mut params = Params::default();
-        for (i, r) in chunk.iter().enumerate() {
-            let cols = [
-                params.add(Param::I(object_seq)),
-                params.add(Param::I(bucket)),
-                params.add(Param::S(r.field.clone())),
-                params.add(Param::I(r.kind)),
-                params.add(Param::I(r.dec)),
-                params.add_opt(r.num.map(Param::F)),
-                params.add_opt(r.str.clone().map(Param::S)),
-                params.add_opt(r.lon.map(Param::F)),
-                params.add_opt(r.g.map(|g| Param::F(g[0]))),
-                params.add_opt(r.g.map(|g| Param::F(g[1]))),
-                params.add_opt(r.g.map(|g| Param::F(g[2]))),
-                params.add(Param::I(created_at)),
-            ];
-            sql.push_str(if i > 0 { ", (" } else { "(" });
-            sql.push_str(&cols.join(", "));
-            sql.push(')');
-        }
+        let object = params.add(Param::I(object_seq));
+        let bucket = params.add(Param::I(bucket));
+        let created = params.add(Param::I(created_at));
+        push_index_insert(&mut sql, &mut params, chunk, &object, &bucket, &created);
         bind_params(sqlx::query(&sql), &params.0)
             .execute(&mut *conn)
             .await?;
@@ -705,29 +722,7 @@ pub(crate) fn create_statements(
     let object = format!("(SELECT seq FROM objects WHERE bucket_seq = {bucket} AND id = {id})");
     let rows = index_rows(&o.data);
     if !rows.is_empty() {
-        sql.push_str(
-            "INSERT INTO object_fields \
-             (object_seq, bucket_seq, field, kind, dec, num, str, lon, gx, gy, gz, created_at) VALUES ",
-        );
-        for (i, r) in rows.iter().enumerate() {
-            let cols = [
-                object.clone(),
-                bucket.clone(),
-                p.add(Param::S(r.field.clone())),
-                p.add(Param::I(r.kind)),
-                p.add(Param::I(r.dec)),
-                p.add_opt(r.num.map(Param::F)),
-                p.add_opt(r.str.clone().map(Param::S)),
-                p.add_opt(r.lon.map(Param::F)),
-                p.add_opt(r.g.map(|g| Param::F(g[0]))),
-                p.add_opt(r.g.map(|g| Param::F(g[1]))),
-                p.add_opt(r.g.map(|g| Param::F(g[2]))),
-                created.clone(),
-            ];
-            sql.push_str(if i > 0 { ", (" } else { "(" });
-            sql.push_str(&cols.join(", "));
-            sql.push(')');
-        }
+        push_index_insert(sql, p, &rows, &object, &bucket, &created);
         sql.push_str("; ");
     }
     let target = json!({ "bucket": bucket_target(b), "objectID": o.id, "version": o.version });
