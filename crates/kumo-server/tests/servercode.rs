@@ -823,6 +823,40 @@ function refused(params, context, done) {{
         shutdown_flushes_the_developer_log(Dialect::Postgres).await;
     }
 
+    /// A starting server compiles every current version before any request needs it.
+    async fn current_versions_are_compiled_at_start(dialect: Dialect) {
+        let s = TestServer::start_with(dialect, config(2, 8, 2_000)).await;
+        let admin = s.admin().await;
+        let v = deploy(&s, &admin, CODE).await;
+        set_current(&s, &admin, &v).await;
+        let other = deploy(&s, &admin, "function f(p, c) { return 2; }").await;
+        // A second server over the same store, as after a restart.
+        let service =
+            kumo_server::Service::new(s.store.clone(), kumo_server::auth::Passwords::new(1));
+        let restarted = kumo_server::servercode::ServerCode::start(
+            &service,
+            Default::default(),
+            Duration::from_secs(5),
+        )
+        .unwrap();
+        assert_eq!(restarted.precompile_current(&service).await.unwrap(), 1);
+        assert!(restarted.is_compiled(&s.app.app_id, &v));
+        assert!(
+            !restarted.is_compiled(&s.app.app_id, &other),
+            "only current versions"
+        );
+        s.stop().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn current_versions_are_compiled_at_start_sqlite() {
+        current_versions_are_compiled_at_start(Dialect::Sqlite).await;
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn current_versions_are_compiled_at_start_postgres() {
+        current_versions_are_compiled_at_start(Dialect::Postgres).await;
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn ajax_allow_list_sqlite() {
         ajax_allow_list(Dialect::Sqlite).await;

@@ -199,6 +199,8 @@ pub trait Storage: Send + Sync + 'static {
     /// Deleting the current version leaves the app without a current version.
     async fn delete_code_version(&self, app_id: &str, version_id: &str) -> Result<bool>;
     async fn get_current_version(&self, app_id: &str) -> Result<Option<String>>;
+    /// Every app's current version (to compile them when a server starts).
+    async fn current_versions(&self) -> Result<Vec<(String, CodeVersion)>>;
     /// `None` clears it; `NotFound(CodeVersion)` if the version does not exist.
     async fn set_current_version(&self, app_id: &str, version_id: Option<&str>) -> Result<()>;
 

@@ -909,6 +909,9 @@ impl Storage for SqlStore {
     async fn get_current_version(&self, app_id: &str) -> Result<Option<String>> {
         self.do_get_current_version(app_id).await
     }
+    async fn current_versions(&self) -> Result<Vec<(String, CodeVersion)>> {
+        self.do_current_versions().await
+    }
     async fn set_current_version(&self, app_id: &str, version_id: Option<&str>) -> Result<()> {
         self.do_set_current_version(app_id, version_id).await
     }

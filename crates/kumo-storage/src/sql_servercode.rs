@@ -121,6 +121,20 @@ impl SqlStore {
         finish(tx, result).await
     }
 
+    pub(crate) async fn do_current_versions(&self) -> Result<Vec<(String, CodeVersion)>> {
+        let rows = sqlx::query(
+            "SELECT c.app_id, v.version_id, v.source, v.environment_version, v.created_at, \
+             v.modified_at FROM server_code_current c \
+             JOIN server_code_versions v ON v.app_id = c.app_id AND v.version_id = c.version_id \
+             ORDER BY c.app_id",
+        )
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("app_id")?, version_from_row(r)?)))
+            .collect()
+    }
+
     pub(crate) async fn do_get_current_version(&self, app_id: &str) -> Result<Option<String>> {
         let row = sqlx::query("SELECT version_id FROM server_code_current WHERE app_id = $1")
             .bind(app_id)

@@ -133,6 +133,18 @@ async fn current_version_pointer(s: std::sync::Arc<SqlStore>, _: String) {
     s.set_current_version("a1", None).await.unwrap();
     assert_eq!(s.get_current_version("a1").await.unwrap(), None);
     s.set_current_version("a1", Some("v1")).await.unwrap();
+    s.create_app(&app("a2")).await.unwrap();
+    s.create_code_version("a2", &version("w1", "three", 30))
+        .await
+        .unwrap();
+    s.set_current_version("a2", Some("w1")).await.unwrap();
+    let all = s.current_versions().await.unwrap();
+    assert_eq!(
+        all.iter()
+            .map(|(app, v)| (app.as_str(), v.version_id.as_str(), v.source.as_str()))
+            .collect::<Vec<_>>(),
+        [("a1", "v1", "one"), ("a2", "w1", "three")]
+    );
     assert!(s.delete_code_version("a1", "v1").await.unwrap());
     assert_eq!(
         s.get_current_version("a1").await.unwrap(),

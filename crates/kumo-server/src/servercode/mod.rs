@@ -115,7 +115,7 @@ impl ServerCode {
     ) -> std::io::Result<Arc<Self>> {
         let engine = Engine::start(config.engine.clone())?;
         let devlog = DevLog::start(service.storage.clone(), config.devlog.clone());
-        Ok(Arc::new(ServerCode {
+        let server_code = Arc::new(ServerCode {
             engine,
             config,
             devlog,
@@ -128,7 +128,54 @@ impl ServerCode {
                 .user_agent("kumo-server-code")
                 .build()
                 .map_err(std::io::Error::other)?,
-        }))
+        });
+        // Current versions are compiled now, in the background, so that after a restart no
+        // request pays for compiling them either.
+        let warm = server_code.clone();
+        let service = service.clone();
+        tokio::spawn(async move {
+            match warm.precompile_current(&service).await {
+                Ok(n) => tracing::debug!(versions = n, "current server-code versions compiled"),
+                Err(e) => tracing::warn!(error = %e.0, "could not precompile server code"),
+            }
+        });
+        Ok(server_code)
+    }
+
+    /// Compiles every app's current version into the cache; returns how many.
+    pub async fn precompile_current(self: &Arc<Self>, service: &Service) -> Result<usize> {
+        let versions = service.storage.current_versions().await?;
+        let mut compiled = 0;
+        for (app_id, version) in versions {
+            let this = self.clone();
+            let source = version.source;
+            let compiled_program =
+                tokio::task::spawn_blocking(move || this.engine.program(&source)).await;
+            let program = match compiled_program {
+                Ok(Ok(program)) => program,
+                Ok(Err(e)) => {
+                    tracing::warn!(app = app_id, version = version.version_id, error = %e, "a stored version no longer compiles");
+                    continue;
+                }
+                Err(_) => continue,
+            };
+            self.remember(
+                &app_id,
+                Arc::new(Loaded {
+                    program,
+                    version_id: version.version_id,
+                    environment_version: version.environment_version,
+                }),
+            );
+            compiled += 1;
+        }
+        Ok(compiled)
+    }
+
+    /// Whether a version is compiled and cached (for tests and diagnostics).
+    pub fn is_compiled(&self, app_id: &str, version_id: &str) -> bool {
+        self.lock_loaded()
+            .contains_key(&(app_id.to_owned(), version_id.to_owned()))
     }
 
     pub fn set_router(&self, router: Router) {
