@@ -107,7 +107,8 @@ struct ServerCodeArgs {
     /// console output one run may write to the developer log, in KiB.
     #[arg(long, env = "KUMO_SC_LOG_KB", default_value_t = 64)]
     sc_log_kb: usize,
-    /// Runs executing at once (threads); 0 picks 8 per core.
+    /// Engine threads: runs waiting in a host call (a database write, $.ajax) each hold one,
+    /// and at most one per core executes JavaScript at a time; 0 picks 8 per core.
     #[arg(long, env = "KUMO_SC_WORKERS", default_value_t = 0)]
     sc_workers: usize,
     /// Runs that may wait for a thread; beyond that, callers get 503 with Retry-After.
