@@ -81,8 +81,9 @@ struct ServeArgs {
     /// Largest accepted request body in bytes.
     #[arg(long, env = "KUMO_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
     max_body_bytes: usize,
-    /// Seconds a looked-up access token is trusted without asking the database again (a token
-    /// revoked through another node stays usable here that long; 0 disables the cache).
+    /// Seconds a looked-up access token, bucket ACL or current server-code version is trusted
+    /// without asking the database again (a change made through another node shows here within
+    /// that time; 0 disables these caches).
     #[arg(long, env = "KUMO_TOKEN_CACHE_SECONDS", default_value_t = 5)]
     token_cache_seconds: u64,
     #[command(flatten)]

@@ -147,6 +147,19 @@ impl Service {
         }
     }
 
+    /// A bucket by path, cached for the token-cache time (see `cache.rs`). A bucket that does
+    /// not exist is not cached: its first object creates it.
+    async fn bucket(&self, bucket: &BucketRef) -> Result<Option<kumo_storage::Bucket>> {
+        if let Some(b) = self.cache.bucket(bucket) {
+            return Ok(Some(b));
+        }
+        let found = self.storage.get_bucket(bucket).await?;
+        if let Some(b) = &found {
+            self.cache.put_bucket(bucket, b);
+        }
+        Ok(found)
+    }
+
     /// The ACL of an existing bucket, or of the bucket as it would be created.
     async fn bucket_acl(
         &self,
@@ -154,7 +167,7 @@ impl Service {
         info: &ScopeInfo,
         bucket: &BucketRef,
     ) -> Result<(Option<i64>, Acl)> {
-        Ok(match self.storage.get_bucket(bucket).await? {
+        Ok(match self.bucket(bucket).await? {
             Some(b) => (Some(b.seq), parse_acl(&b.acl)?),
             None => (None, info.default_bucket_acl(caller.user_id())),
         })
@@ -168,7 +181,7 @@ impl Service {
         bucket: &BucketRef,
     ) -> Result<NewBucket> {
         let caller = id.caller().clone();
-        match self.storage.get_bucket(bucket).await? {
+        match self.bucket(bucket).await? {
             Some(b) => {
                 id.require(self, &parse_acl(&b.acl)?, Action::CreateObjectsInBucket)
                     .await?
@@ -358,11 +371,12 @@ impl Service {
         Identity::new(caller)
             .require(self, &parse_acl(&b.acl)?, Action::DropBucketWithAllContent)
             .await?;
-        if !self
+        let deleted = self
             .storage
             .delete_bucket(&bucket, &actor_of(caller))
-            .await?
-        {
+            .await?;
+        self.cache.forget_bucket(&bucket);
+        if !deleted {
             return Err(bucket_not_found());
         }
         Ok(())
@@ -570,9 +584,9 @@ impl Service {
                     .await?
             }
             AclTarget::Bucket(path) => {
-                self.storage
-                    .set_bucket_acl(&Self::bucket_ref(caller, path)?, &text)
-                    .await?
+                let bucket = Self::bucket_ref(caller, path)?;
+                self.storage.set_bucket_acl(&bucket, &text).await?;
+                self.cache.forget_bucket(&bucket);
             }
             AclTarget::Object(path, id) => {
                 self.storage
