@@ -15,6 +15,7 @@ on_both_backends!(
     bad_queries,
     acl_endpoints,
     scopes_must_exist,
+    bucket_changes_apply_at_once,
 );
 
 async fn object_wire_details(s: &TestServer) {
@@ -449,4 +450,46 @@ async fn scopes_must_exist(s: &TestServer) {
     )
     .await
     .expect_error(404, "GROUP_NOT_FOUND");
+}
+
+/// Buckets are cached, but a change made on this node applies to the very next request: a
+/// bucket ACL grant and revoke, and a bucket deleted and made again under the same name.
+async fn bucket_changes_apply_at_once(s: &TestServer) {
+    let (bob, tb) = s.user("bob1", "secret123").await;
+    let admin = s.admin().await;
+    let objects = "/apps/{app}/buckets/shared/objects";
+    s.post(objects, Some(&admin), json!({"n": 1}))
+        .await
+        .expect_status(201);
+    let query = "/apps/{app}/buckets/shared/query";
+    let all = json!({"bucketQuery": {"clause": {"type": "all"}}});
+    // Warm the cache with the bucket as it is, then change its ACL.
+    s.post(query, Some(&tb), all.clone())
+        .await
+        .expect_status(200);
+    let grant =
+        "/apps/{app}/buckets/shared/acl/QUERY_OBJECTS_IN_BUCKET/UserID:ANY_AUTHENTICATED_USER";
+    s.delete(grant, Some(&admin)).await.expect_status(204);
+    s.post(query, Some(&tb), all.clone())
+        .await
+        .expect_error(403, "ACCESS_DENIED");
+    let for_bob = format!("/apps/{{app}}/buckets/shared/acl/QUERY_OBJECTS_IN_BUCKET/UserID:{bob}");
+    s.call(Method::PUT, &for_bob, Some(&admin), None)
+        .await
+        .expect_status(204);
+    s.post(query, Some(&tb), all.clone())
+        .await
+        .expect_status(200);
+    // Deleted and made again: the query sees the new bucket's object, not the old bucket.
+    s.delete("/apps/{app}/buckets/shared", Some(&admin))
+        .await
+        .expect_status(204);
+    s.post(objects, Some(&admin), json!({"n": 2}))
+        .await
+        .expect_status(201);
+    let r = s.post(query, Some(&admin), all).await;
+    r.expect_status(200);
+    let results = r.body["results"].as_array().unwrap();
+    assert_eq!(results.len(), 1, "{}", r.body);
+    assert_eq!(results[0]["n"], 2);
 }
