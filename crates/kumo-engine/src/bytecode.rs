@@ -4,7 +4,6 @@
 //! (top-level functions are globals, as on Kii), so the two raw QuickJS calls live here.
 
 use rquickjs::{qjs, Context, Ctx, Runtime, Value};
-use sha2::{Digest, Sha256};
 
 use crate::verify::{self, Violation};
 
@@ -12,8 +11,6 @@ use crate::verify::{self, Violation};
 #[derive(Debug)]
 pub struct Program {
     pub bytecode: Vec<u8>,
-    /// SHA-256 of the uploaded source: the cache key for compiled programs.
-    pub source_hash: [u8; 32],
     /// Whether runs need the SDK globals installed.
     pub uses_sdk: bool,
     /// The optional built-ins runs need (`verify::builtins`).
@@ -46,7 +43,6 @@ pub fn compile(source: &str) -> Result<Program, CompileError> {
         })?;
     Ok(Program {
         bytecode,
-        source_hash: Sha256::digest(source.as_bytes()).into(),
         uses_sdk: checked.uses_sdk,
         builtins: checked.builtins,
     })

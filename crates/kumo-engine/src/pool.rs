@@ -51,7 +51,8 @@ impl Drop for Engine {
 
 impl Engine {
     pub fn start(config: EngineConfig) -> std::io::Result<Engine> {
-        sandbox::warm_up().map_err(std::io::Error::other)?;
+        // The SDK is compiled now rather than in the first run that needs it.
+        crate::sdk::warm_up().map_err(std::io::Error::other)?;
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let scheduler = Arc::new(Scheduler::new(config.queue, cores));
         for _ in 0..config.workers.max(1) {

@@ -58,11 +58,6 @@ impl State {
     }
 }
 
-/// Compiles the in-sandbox SDK now rather than on the first run that needs it.
-pub(crate) fn warm_up() -> Result<(), String> {
-    sdk::warm_up()
-}
-
 /// Runs `invocation`; `respond` gets the outcome as soon as it is known. Callbacks the code
 /// left behind keep running afterwards (until they finish or the deadline), then the host
 /// receives the logs.

@@ -140,13 +140,7 @@ pub fn verify_and_instrument(source: &str) -> Result<Checked, Violation> {
     if parsed.panicked {
         return Err(violation_at(source, 0, "syntax error".to_string()));
     }
-    let mut walker = Walker {
-        edits: Vec::new(),
-        violation: None,
-        uses_sdk: false,
-        builtins: 0,
-        trusted: false,
-    };
+    let mut walker = Walker::new(false);
     walker.visit_program(&parsed.program);
     if let Some((offset, reason)) = walker.violation {
         return Err(violation_at(source, offset, reason));
@@ -163,13 +157,7 @@ pub fn verify_and_instrument(source: &str) -> Result<Checked, Violation> {
 pub fn builtins_of(source: &str) -> u32 {
     let allocator = Allocator::default();
     let parsed = Parser::new(&allocator, source, SourceType::script()).parse();
-    let mut walker = Walker {
-        edits: Vec::new(),
-        violation: None,
-        uses_sdk: false,
-        builtins: 0,
-        trusted: true,
-    };
+    let mut walker = Walker::new(true);
     walker.visit_program(&parsed.program);
     walker.builtins
 }
@@ -248,6 +236,16 @@ fn counts(statement: &Statement) -> bool {
 }
 
 impl Walker {
+    fn new(trusted: bool) -> Self {
+        Walker {
+            edits: Vec::new(),
+            violation: None,
+            uses_sdk: false,
+            builtins: 0,
+            trusted,
+        }
+    }
+
     fn forbid(&mut self, offset: u32, reason: impl Into<String>) {
         if self.violation.is_none() {
             self.violation = Some((offset, reason.into()));

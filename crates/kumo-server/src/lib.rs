@@ -77,7 +77,7 @@ fn build(
         config.token_cache_ttl,
     )?;
     let state = AppState {
-        service,
+        service: service.clone(),
         server_code: server_code.clone(),
     };
     let api = routes::api()
@@ -93,7 +93,7 @@ fn build(
         .layer(from_fn(http::cors))
         .with_state(state);
     // The in-sandbox SDK is served by this same router, in-process.
-    server_code.set_router(router.clone());
+    server_code.set_router(&service, router.clone());
     Ok((router, server_code))
 }
 

@@ -273,7 +273,7 @@ impl SqlStore {
         // chunked under SQLite's bind-parameter limit.)
         if o.data.len() <= FIELD_BATCH {
             return match self.dialect() {
-                Dialect::Sqlite => self.create_object_in_one_trip(b, new, o, actor).await,
+                Dialect::Sqlite => self.create_object_grouped(b, new, o, actor).await,
                 Dialect::Postgres => self.create_object_in_one_statement(b, new, o, actor).await,
             };
         }
@@ -382,7 +382,7 @@ impl SqlStore {
 
     /// SQLite: queued for the group committer (`group_commit.rs`), which writes the creates
     /// waiting at that moment in one transaction.
-    async fn create_object_in_one_trip(
+    async fn create_object_grouped(
         &self,
         b: &BucketRef,
         new: &NewBucket,

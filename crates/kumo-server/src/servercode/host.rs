@@ -10,30 +10,41 @@ use kumo_storage::{App, DevLogLevel};
 use serde_json::{json, Map};
 use tower::ServiceExt;
 
-use super::devlog::{self, DevLog};
-use crate::service::SERVER_CODE_ORIGIN;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
-/// Hands out an admin token for the run's app.
-pub type AdminTokens = Box<dyn Fn() -> Result<String, String> + Send + Sync>;
+use super::devlog::{self, DevLog};
+use crate::service::{Service, SERVER_CODE_ORIGIN};
 
 /// Largest response body the sandbox receives from an in-process call.
 const MAX_RESPONSE_BYTES: usize = 16 << 20;
+/// Admin tokens minted for `context.getAppAdminContext()` live this long and are reused until
+/// the last ten minutes of their life.
+const ADMIN_TOKEN_LIFETIME_MS: i64 = 3_600_000;
+const ADMIN_TOKEN_RENEW_MS: i64 = 600_000;
 
-pub struct SandboxHost {
+/// What the hosts of all runs share, made once when the router exists.
+pub struct HostShared {
     pub router: Router,
-    pub origin: String,
-    pub app: App,
+    pub service: Service,
     pub devlog: DevLog,
+    pub ajax_hosts: Vec<String>,
+    /// Outbound HTTP for `$.ajax` (shared, so connections are reused across runs).
+    pub http: reqwest::Client,
+    /// No outbound request outlives a run's own time limit.
+    pub fetch_timeout: std::time::Duration,
+    /// Admin tokens minted for runs, per app: (token, expires at).
+    pub admin_tokens: Mutex<HashMap<String, (String, i64)>>,
+}
+
+/// The host of one run.
+pub struct SandboxHost {
+    pub shared: Arc<HostShared>,
+    pub app: App,
     /// The caller, for filtering the developer log by user.
     pub user_id: Option<String>,
     pub endpoint: String,
-    pub ajax_hosts: Vec<String>,
-    pub admin_tokens: AdminTokens,
     pub runtime: tokio::runtime::Handle,
-    /// Outbound HTTP for `$.ajax` (shared, so connections are reused across runs).
-    pub http: reqwest::Client,
-    /// No outbound request outlives the run's own time limit.
-    pub fetch_timeout: std::time::Duration,
 }
 
 /// Largest response body `$.ajax` hands to user code.
@@ -68,7 +79,7 @@ impl SandboxHost {
         builder = builder
             .header("x-kii-appid", self.app.id.as_str())
             .header("x-kii-appkey", self.app.key.as_str())
-            .header(SERVER_CODE_ORIGIN, self.origin.as_str());
+            .header(SERVER_CODE_ORIGIN, self.shared.service.server_code_origin());
         builder
             .body(Body::from(request.body.unwrap_or_default()))
             .map_err(|e| e.to_string())
@@ -81,7 +92,7 @@ impl Host for SandboxHost {
             Ok(request) => request,
             Err(message) => return error_response(400, "INVALID_INPUT_DATA", &message),
         };
-        let router = self.router.clone();
+        let router = self.shared.router.clone();
         self.runtime.block_on(async move {
             let response = match router.oneshot(request).await {
                 Ok(response) => response,
@@ -103,6 +114,7 @@ impl Host for SandboxHost {
     fn fetch(&self, url: &str, request: HostRequest) -> Result<HostResponse, String> {
         let host = url_host(url).ok_or_else(|| format!("not an http(s) URL: {url}"))?;
         let allowed = self
+            .shared
             .ajax_hosts
             .iter()
             .any(|h| h == "*" || h.eq_ignore_ascii_case(host));
@@ -113,7 +125,11 @@ impl Host for SandboxHost {
         }
         let method = reqwest::Method::from_bytes(request.method.as_bytes())
             .map_err(|_| format!("invalid HTTP method {}", request.method))?;
-        let mut builder = self.http.request(method, url).timeout(self.fetch_timeout);
+        let mut builder = self
+            .shared
+            .http
+            .request(method, url)
+            .timeout(self.shared.fetch_timeout);
         for (name, value) in &request.headers {
             builder = builder.header(name.as_str(), value.as_str());
         }
@@ -141,8 +157,29 @@ impl Host for SandboxHost {
         })
     }
 
+    /// Mints (or reuses) an admin token for the run's app, on the engine thread that asks.
     fn admin_token(&self) -> Result<String, String> {
-        (self.admin_tokens)()
+        let tokens = &self.shared.admin_tokens;
+        let now = kumo_types::now_ms();
+        let cached = tokens
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&self.app.id)
+            .filter(|(_, expires)| expires - now > ADMIN_TOKEN_RENEW_MS)
+            .map(|(token, _)| token.clone());
+        if let Some(token) = cached {
+            return Ok(token);
+        }
+        let expires_at = now + ADMIN_TOKEN_LIFETIME_MS;
+        let token = self
+            .runtime
+            .block_on(self.shared.service.grant_admin(&self.app, expires_at))
+            .map_err(|e| format!("could not obtain an admin token: {}", e.0.message))?;
+        tokens
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(self.app.id.clone(), (token.clone(), expires_at));
+        Ok(token)
     }
 
     fn finished(&self, logs: Vec<LogLine>) {
@@ -160,7 +197,7 @@ impl Host for SandboxHost {
                 // Warnings of the runtime itself (an extra `done` call), not console output.
                 fields.insert("source".into(), json!("runtime"));
             }
-            self.devlog.push(
+            self.shared.devlog.push(
                 &self.app.id,
                 devlog::record_at(
                     line.time_ms,

@@ -66,17 +66,16 @@ pub struct ServerCode {
     engine: Engine,
     config: ServerCodeConfig,
     devlog: DevLog,
-    /// The in-process API the sandbox's SDK calls; set once the router exists, cleared at
-    /// shutdown (the router holds this struct, so keeping it would be a cycle).
-    router: Mutex<Option<Router>>,
+    /// What every run's host needs, the in-process router among it; set once the router
+    /// exists, cleared at shutdown (the router holds this struct, so keeping it would be a
+    /// cycle).
+    hosts: Mutex<Option<Arc<host::HostShared>>>,
     /// Versions never change, so a compiled one is kept by (app, version).
     loaded: Mutex<HashMap<(String, String), Arc<Loaded>>>,
     /// The current-version pointer per app, trusted for the token-cache time (other nodes'
     /// changes show up within it; this node's at once).
     current: Mutex<HashMap<String, (Option<String>, Instant)>>,
     current_ttl: Duration,
-    /// Admin tokens minted for runs, per app: (token, expires at).
-    admin_tokens: Arc<Mutex<HashMap<String, (String, i64)>>>,
     http: reqwest::Client,
 }
 
@@ -99,10 +98,6 @@ pub struct RunResult {
     pub environment_version: String,
 }
 
-/// Admin tokens minted for `context.getAppAdminContext()` live this long and are reused until
-/// the last ten minutes of their life.
-const ADMIN_TOKEN_LIFETIME_MS: i64 = 3_600_000;
-const ADMIN_TOKEN_RENEW_MS: i64 = 600_000;
 const LOADED_CAPACITY: usize = 1_024;
 /// How long a stopping server waits for runs still in flight.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
@@ -119,11 +114,10 @@ impl ServerCode {
             engine,
             config,
             devlog,
-            router: Mutex::new(None),
+            hosts: Mutex::new(None),
             loaded: Mutex::new(HashMap::new()),
             current: Mutex::new(HashMap::new()),
             current_ttl,
-            admin_tokens: Arc::new(Mutex::new(HashMap::new())),
             http: reqwest::Client::builder()
                 .user_agent("kumo-server-code")
                 .build()
@@ -178,8 +172,17 @@ impl ServerCode {
             .contains_key(&(app_id.to_owned(), version_id.to_owned()))
     }
 
-    pub fn set_router(&self, router: Router) {
-        *self.router.lock().unwrap_or_else(|e| e.into_inner()) = Some(router);
+    pub fn set_router(&self, service: &Service, router: Router) {
+        let shared = host::HostShared {
+            router,
+            service: service.clone(),
+            devlog: self.devlog.clone(),
+            ajax_hosts: self.config.ajax_hosts.clone(),
+            http: self.http.clone(),
+            fetch_timeout: self.config.limits.timeout,
+            admin_tokens: Mutex::new(HashMap::new()),
+        };
+        *self.hosts.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(shared));
     }
 
     /// Drops the in-process router so the server (and the engine's threads) can be freed, and
@@ -190,12 +193,8 @@ impl ServerCode {
         while self.engine.active_runs() > 0 && Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
-        self.router.lock().unwrap_or_else(|e| e.into_inner()).take();
+        self.hosts.lock().unwrap_or_else(|e| e.into_inner()).take();
         self.devlog.flush().await;
-    }
-
-    pub fn devlog(&self) -> &DevLog {
-        &self.devlog
     }
 
     /// Verifies, compiles and stores a new version; `current` does not change.
@@ -335,25 +334,18 @@ impl ServerCode {
             Some(v) => v,
             None => loaded.environment_version.clone(),
         };
-        let router = self
-            .router
+        let shared = self
+            .hosts
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
             .ok_or_else(|| Error::new(ErrorCode::TemporarilyUnavailable, "shutting down"))?;
-        let runtime = tokio::runtime::Handle::current();
         let host = Arc::new(host::SandboxHost {
-            router,
-            origin: service.server_code_origin().to_owned(),
+            shared,
             app: app.clone(),
-            devlog: self.devlog.clone(),
             user_id: caller.user_id().map(str::to_owned),
             endpoint: endpoint.to_owned(),
-            ajax_hosts: self.config.ajax_hosts.clone(),
-            admin_tokens: self.admin_token_source(service, app, runtime.clone()),
-            runtime,
-            http: self.http.clone(),
-            fetch_timeout: self.config.limits.timeout,
+            runtime: tokio::runtime::Handle::current(),
         });
         let invocation = Invocation {
             program: loaded.program.clone(),
@@ -472,39 +464,6 @@ impl ServerCode {
         &self,
     ) -> std::sync::MutexGuard<'_, HashMap<String, (Option<String>, Instant)>> {
         self.current.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Mints (or reuses) an admin token for the app; called on the engine thread that asks.
-    fn admin_token_source(
-        &self,
-        service: &Service,
-        app: &App,
-        runtime: tokio::runtime::Handle,
-    ) -> host::AdminTokens {
-        let service = service.clone();
-        let app = app.clone();
-        let tokens = self.admin_tokens.clone();
-        Box::new(move || {
-            let now = now_ms();
-            let cached = tokens
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .get(&app.id)
-                .filter(|(_, expires)| expires - now > ADMIN_TOKEN_RENEW_MS)
-                .map(|(token, _)| token.clone());
-            if let Some(token) = cached {
-                return Ok(token);
-            }
-            let expires_at = now + ADMIN_TOKEN_LIFETIME_MS;
-            let token = runtime
-                .block_on(service.grant_admin(&app, expires_at))
-                .map_err(|e| format!("could not obtain an admin token: {}", e.0.message))?;
-            tokens
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .insert(app.id.clone(), (token.clone(), expires_at));
-            Ok(token)
-        })
     }
 }
 
