@@ -33,8 +33,8 @@ pub struct SqlStore {
     dialect: Dialect,
     pub(crate) read: AnyPool,
     pub(crate) write: AnyPool,
-    /// SQLite: object creates are committed in groups (see `group_commit.rs`).
-    pub(crate) creates: Option<crate::group_commit::GroupCommit>,
+    /// Object creates are committed in groups (see `group_commit.rs`).
+    pub(crate) creates: crate::group_commit::GroupCommit,
 }
 
 const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
@@ -82,8 +82,7 @@ pub async fn open(url: &str, max_connections: u32) -> Result<SqlStore> {
         Dialect::Sqlite => pool(max_connections).connect_with(options).await?,
         Dialect::Postgres => write.clone(),
     };
-    let creates = (dialect == Dialect::Sqlite)
-        .then(|| crate::group_commit::GroupCommit::start(write.clone()));
+    let creates = crate::group_commit::GroupCommit::start(write.clone(), dialect);
     let store = SqlStore {
         dialect,
         read,

@@ -44,7 +44,7 @@ fn object_from_row(row: &AnyRow) -> Result<Object> {
     })
 }
 
-fn bucket_target(b: &BucketRef) -> Value {
+pub(crate) fn bucket_target(b: &BucketRef) -> Value {
     json!({ "scope": b.scope.key(), "bucket": b.name })
 }
 
@@ -272,10 +272,7 @@ impl SqlStore {
         // (Objects with very many fields take the general path, whose index inserts are
         // chunked under SQLite's bind-parameter limit.)
         if o.data.len() <= FIELD_BATCH {
-            return match self.dialect() {
-                Dialect::Sqlite => self.create_object_grouped(b, new, o, actor).await,
-                Dialect::Postgres => self.create_object_in_one_statement(b, new, o, actor).await,
-            };
+            return self.create_object_grouped(b, new, o, actor).await;
         }
         let mut tx = self.write.begin().await?;
         let result = async {
@@ -290,98 +287,8 @@ impl SqlStore {
         finish(tx, result).await
     }
 
-    /// PostgreSQL: the whole create as one statement (data-modifying CTEs), which is atomic on
-    /// its own: one round trip instead of six.
-    async fn create_object_in_one_statement(
-        &self,
-        b: &BucketRef,
-        new: &NewBucket,
-        o: &Object,
-        actor: &Actor,
-    ) -> Result<()> {
-        let mut p = Params::default();
-        let (app, scope, name) = (
-            p.add(Param::S(b.app_id.clone())),
-            p.add(Param::S(b.scope.key())),
-            p.add(Param::S(b.name.clone())),
-        );
-        let now = p.add(Param::I(now_ms()));
-        let created = p.add(Param::I(o.created_at));
-        let mut sql = format!(
-            "WITH nb AS (INSERT INTO buckets (app_id, scope, name, creator, acl, created_at) \
-               VALUES ({app}, {scope}, {name}, {}, {}, {now}) \
-               ON CONFLICT (app_id, scope, name) DO NOTHING RETURNING seq), \
-             bk AS (SELECT seq FROM nb UNION ALL \
-               SELECT seq FROM buckets WHERE app_id = {app} AND scope = {scope} AND name = {name} \
-               LIMIT 1), \
-             ob AS (INSERT INTO objects \
-               (bucket_seq, id, data, data_type, owner, acl, version, created_at, modified_at) \
-               SELECT seq, {}, {}, {}, {}, {}, {}, {created}, {} FROM bk RETURNING seq, bucket_seq)",
-            p.add_opt(new.creator.clone().map(Param::S)),
-            p.add(Param::S(new.acl.clone())),
-            p.add(Param::S(o.id.clone())),
-            p.add(Param::S(Value::Object(o.data.clone()).to_string())),
-            p.add_opt(o.data_type.clone().map(Param::S)),
-            p.add_opt(o.owner.clone().map(Param::S)),
-            p.add(Param::S(o.acl.clone())),
-            p.add(Param::I(o.version)),
-            p.add(Param::I(o.modified_at)),
-        );
-        let rows = index_rows(&o.data);
-        if !rows.is_empty() {
-            // Typed explicitly: a VALUES column of NULLs alone would otherwise be text.
-            let typed = |p: &mut Params, v: Option<Param>, ty: &str| match v {
-                Some(v) => format!("CAST({} AS {ty})", p.add(v)),
-                None => format!("CAST(NULL AS {ty})"),
-            };
-            let mut values = Vec::with_capacity(rows.len());
-            for r in &rows {
-                let cols = [
-                    typed(&mut p, Some(Param::S(r.field.clone())), "TEXT"),
-                    typed(&mut p, Some(Param::I(r.kind)), "BIGINT"),
-                    typed(&mut p, Some(Param::I(r.dec)), "BIGINT"),
-                    typed(&mut p, r.num.map(Param::F), "DOUBLE PRECISION"),
-                    typed(&mut p, r.str.clone().map(Param::S), "TEXT"),
-                    typed(&mut p, r.lon.map(Param::F), "DOUBLE PRECISION"),
-                    typed(&mut p, r.g.map(|g| Param::F(g[0])), "DOUBLE PRECISION"),
-                    typed(&mut p, r.g.map(|g| Param::F(g[1])), "DOUBLE PRECISION"),
-                    typed(&mut p, r.g.map(|g| Param::F(g[2])), "DOUBLE PRECISION"),
-                ];
-                values.push(format!("({})", cols.join(", ")));
-            }
-            sql.push_str(&format!(
-                ", fi AS (INSERT INTO object_fields \
-                   (object_seq, bucket_seq, field, kind, dec, num, str, lon, gx, gy, gz, created_at) \
-                   SELECT ob.seq, ob.bucket_seq, v.field, v.kind, v.dec, v.num, v.str, v.lon, \
-                   v.gx, v.gy, v.gz, {created} FROM ob CROSS JOIN (VALUES {}) \
-                   AS v(field, kind, dec, num, str, lon, gx, gy, gz))",
-                values.join(", ")
-            ));
-        }
-        let target = json!({ "bucket": bucket_target(b), "objectID": o.id, "version": o.version });
-        sql.push_str(&format!(
-            ", ev AS (INSERT INTO events (app_id, kind, target, actor, from_server_code, created_at) \
-               SELECT {app}, 'object.created', {}, {}, {}, {now} FROM ob) \
-             SELECT COUNT(*) FROM ob",
-            p.add(Param::S(target.to_string())),
-            p.add(Param::S(actor.principal.clone())),
-            p.add(Param::I(actor.from_server_code as i64)),
-        ));
-        // A bucket created by a concurrent statement is invisible to this statement's
-        // snapshot, so nothing was inserted: once more, and the bucket is there.
-        for _ in 0..2 {
-            let row = bind_params(sqlx::query(&sql), &p.0)
-                .fetch_one(&self.write)
-                .await?;
-            if row.try_get::<i64, _>(0)? == 1 {
-                return Ok(());
-            }
-        }
-        Err(StorageError::NotFound(Entity::Bucket))
-    }
-
-    /// SQLite: queued for the group committer (`group_commit.rs`), which writes the creates
-    /// waiting at that moment in one transaction.
+    /// Queued for the group committer (`group_commit.rs`), which writes the creates waiting at
+    /// that moment together.
     async fn create_object_grouped(
         &self,
         b: &BucketRef,
@@ -395,10 +302,7 @@ impl SqlStore {
             object: o.clone(),
             actor: actor.clone(),
         };
-        match &self.creates {
-            Some(creates) => creates.submit(create).await,
-            None => crate::group_commit::write_alone(&self.write, &create).await,
-        }
+        self.creates.submit(create).await
     }
 
     pub(crate) async fn do_replace_object(

@@ -22,6 +22,7 @@ on_both_backends!(
     equality_by_creation_matches_the_general_path,
     concurrent_creates_fail_alone,
     concurrent_creates_into_a_new_bucket,
+    concurrent_creates_into_several_buckets,
 );
 
 fn app() -> App {
@@ -538,8 +539,8 @@ async fn equality_by_creation_matches_the_general_path(s: Arc<SqlStore>, _: Stri
     }
 }
 
-/// Creates that arrive together (on SQLite they are committed as a group) succeed or fail each
-/// on its own: a taken object ID fails that create only.
+/// Creates that arrive together (committed as a group) succeed or fail each on its own: a taken
+/// object ID fails that create only.
 async fn concurrent_creates_fail_alone(s: Arc<SqlStore>, _: String) {
     s.create_app(&app()).await.unwrap();
     let b = bucket(Scope::App, "together");
@@ -631,4 +632,57 @@ async fn concurrent_creates_into_a_new_bucket(s: Arc<SqlStore>, _: String) {
     let bk = s.get_bucket(&b).await.unwrap().unwrap();
     let all = kumo_types::query::Clause::All;
     assert_eq!(s.count_objects(bk.seq, &all).await.unwrap(), 24);
+}
+
+/// Creates arriving together for different buckets and scopes each land in their own bucket,
+/// with their field index and change event.
+async fn concurrent_creates_into_several_buckets(s: Arc<SqlStore>, _: String) {
+    s.create_app(&app()).await.unwrap();
+    let buckets = [
+        bucket(Scope::App, "one"),
+        bucket(Scope::App, "two"),
+        bucket(Scope::User("u-1".into()), "one"),
+    ];
+    let tasks: Vec<_> = (0..60)
+        .map(|i| {
+            let s = s.clone();
+            let b = buckets[i % 3].clone();
+            tokio::spawn(async move {
+                let data =
+                    json!({"i": i, "name": format!("n{i}"), "at": {"lat": 35.0, "lon": 139.0}});
+                s.create_object(&b, &nb(), &object(&format!("o{i}"), data), &actor())
+                    .await
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    for (k, b) in buckets.iter().enumerate() {
+        let bk = s.get_bucket(b).await.unwrap().unwrap();
+        let all = kumo_types::query::Clause::All;
+        assert_eq!(s.count_objects(bk.seq, &all).await.unwrap(), 20, "{b:?}");
+        for i in (k..60).step_by(3) {
+            let got = s.get_object(b, &format!("o{i}")).await.unwrap().unwrap();
+            assert_eq!(got.data["name"], json!(format!("n{i}")));
+            let q = kumo_types::query::BucketQuery::parse(
+                &json!({"clause": {"type": "eq", "field": "i", "value": i}}),
+            )
+            .unwrap();
+            assert_eq!(s.count_objects(bk.seq, &q.clause).await.unwrap(), 1);
+        }
+        assert!(s
+            .get_object(b, &format!("o{}", (k + 1) % 3))
+            .await
+            .unwrap()
+            .is_none());
+    }
+    let created = s
+        .events_since("a1", 0, 1000)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|e| e.kind == "object.created")
+        .count();
+    assert_eq!(created, 60);
 }
