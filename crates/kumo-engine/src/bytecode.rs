@@ -5,16 +5,25 @@
 
 use rquickjs::{qjs, Context, Ctx, Runtime, Value};
 
-use crate::verify::{self, Violation};
+use std::collections::HashMap;
+
+use crate::verify::{self, Needs, Violation};
 
 /// A verified, instrumented and compiled server-code file.
 #[derive(Debug)]
 pub struct Program {
     pub bytecode: Vec<u8>,
-    /// Whether runs need the SDK globals installed.
-    pub uses_sdk: bool,
-    /// The optional built-ins runs need (`verify::builtins`).
-    pub builtins: u32,
+    /// What a run of any endpoint may need.
+    pub needs: Needs,
+    /// What a run of each top-level function needs (usually much less).
+    pub endpoints: HashMap<String, Needs>,
+}
+
+impl Program {
+    /// What a run of `endpoint` needs in its realm: the SDK globals and optional built-ins.
+    pub fn needs_of(&self, endpoint: &str) -> Needs {
+        self.endpoints.get(endpoint).copied().unwrap_or(self.needs)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -43,8 +52,8 @@ pub fn compile(source: &str) -> Result<Program, CompileError> {
         })?;
     Ok(Program {
         bytecode,
-        uses_sdk: checked.uses_sdk,
-        builtins: checked.builtins,
+        needs: checked.needs,
+        endpoints: checked.endpoints,
     })
 }
 

@@ -133,8 +133,9 @@ pub(crate) fn run(
             },
         )));
     }
-    let mut builtins = invocation.program.builtins;
-    if invocation.program.uses_sdk {
+    let needs = invocation.program.needs_of(&invocation.endpoint);
+    let mut builtins = needs.builtins;
+    if needs.uses_sdk {
         builtins |= sdk::builtins();
     }
     let context = match new_realm(&runtime, builtins) {
@@ -436,7 +437,7 @@ fn install_globals<'js>(
     }
     globals.set("console", console)?;
 
-    if invocation.program.uses_sdk {
+    if invocation.program.needs_of(&invocation.endpoint).uses_sdk {
         install_sdk_bridge(ctx, &invocation.env, &invocation.host)?;
         sdk::install_globals(ctx)?;
     }

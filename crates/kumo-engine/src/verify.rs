@@ -4,6 +4,8 @@
 //! Kii forbids and records where to insert the step counter, so the instrumented source differs
 //! from the original only by inserted text: line numbers in error messages stay the same.
 
+use std::collections::{HashMap, HashSet};
+
 use oxc_allocator::Allocator;
 use oxc_ast::ast::BindingIdentifier;
 use oxc_ast::ast::{
@@ -110,15 +112,32 @@ pub mod builtins {
     }
 }
 
+/// What a run needs in its realm beyond the base built-ins.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Needs {
+    /// Whether the code may touch an SDK global (names one, or the global object).
+    pub uses_sdk: bool,
+    /// The optional built-ins ([`builtins`]) the code needs.
+    pub builtins: u32,
+}
+
+impl Needs {
+    fn add(&mut self, other: Needs) {
+        self.uses_sdk |= other.uses_sdk;
+        self.builtins |= other.builtins;
+    }
+}
+
 /// The result of a successful check.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Checked {
     /// The source with step counters inserted.
     pub instrumented: String,
-    /// Whether the code may touch an SDK global (names one, or the global object).
-    pub uses_sdk: bool,
-    /// The optional built-ins ([`builtins`]) the code needs.
-    pub builtins: u32,
+    /// What the whole file needs.
+    pub needs: Needs,
+    /// What a run of each top-level function needs: its own code, the functions it names
+    /// (transitively) and the file's top level, which runs first.
+    pub endpoints: HashMap<String, Needs>,
 }
 
 /// Checks `source` and returns it instrumented for step counting.
@@ -145,10 +164,11 @@ pub fn verify_and_instrument(source: &str) -> Result<Checked, Violation> {
     if let Some((offset, reason)) = walker.violation {
         return Err(violation_at(source, offset, reason));
     }
+    let (endpoints, needs) = (walker.endpoint_needs(), walker.needs());
     Ok(Checked {
         instrumented: apply(source, walker.edits),
-        uses_sdk: walker.uses_sdk,
-        builtins: walker.builtins,
+        needs,
+        endpoints,
     })
 }
 
@@ -159,7 +179,7 @@ pub fn builtins_of(source: &str) -> u32 {
     let parsed = Parser::new(&allocator, source, SourceType::script()).parse();
     let mut walker = Walker::new(true);
     walker.visit_program(&parsed.program);
-    walker.builtins
+    walker.needs().builtins
 }
 
 fn violation_at(source: &str, offset: u32, reason: String) -> Violation {
@@ -216,10 +236,24 @@ struct Walker {
     edits: Vec<Edit>,
     /// The first forbidden construct found (byte offset, reason).
     violation: Option<(u32, String)>,
-    uses_sdk: bool,
-    builtins: u32,
+    /// What each part of the file needs: `units[0]` is the top level outside function
+    /// declarations, then one per top-level function declaration.
+    units: Vec<Unit>,
+    /// The unit being walked.
+    unit: usize,
+    /// Top-level function names and their units.
+    functions: HashMap<String, Vec<usize>>,
+    /// The next statement list is the program's body.
+    at_top: bool,
     /// Walking the SDK: `this` is not the global object there.
     trusted: bool,
+}
+
+#[derive(Default)]
+struct Unit {
+    needs: Needs,
+    /// Every name the unit refers to (the top-level functions among them count).
+    names: HashSet<String>,
 }
 
 /// Kii counts one step per executed statement that does work; control statements (`if`, loops,
@@ -240,10 +274,60 @@ impl Walker {
         Walker {
             edits: Vec::new(),
             violation: None,
-            uses_sdk: false,
-            builtins: 0,
+            units: vec![Unit::default()],
+            unit: 0,
+            functions: HashMap::new(),
+            at_top: true,
             trusted,
         }
+    }
+
+    fn current(&mut self) -> &mut Needs {
+        &mut self.units[self.unit].needs
+    }
+
+    /// Code that reaches the global object can reach any global by name at run time.
+    fn reaches_global_object(&mut self) {
+        if !self.trusted {
+            *self.current() = Needs {
+                uses_sdk: true,
+                builtins: builtins::ALL,
+            };
+        }
+    }
+
+    fn needs(&self) -> Needs {
+        let mut all = Needs::default();
+        for unit in &self.units {
+            all.add(unit.needs);
+        }
+        all
+    }
+
+    /// For each top-level function: the needs of the top level and of every unit reachable
+    /// from it or from the top level through the top-level functions they name.
+    fn endpoint_needs(&self) -> HashMap<String, Needs> {
+        self.functions
+            .iter()
+            .map(|(name, units)| {
+                let mut seen: HashSet<usize> = HashSet::new();
+                let mut todo: Vec<usize> = vec![0];
+                todo.extend(units);
+                let mut needs = Needs::default();
+                while let Some(u) = todo.pop() {
+                    if !seen.insert(u) {
+                        continue;
+                    }
+                    needs.add(self.units[u].needs);
+                    for referred in &self.units[u].names {
+                        if let Some(units) = self.functions.get(referred) {
+                            todo.extend(units);
+                        }
+                    }
+                }
+                (name.clone(), needs)
+            })
+            .collect()
     }
 
     fn forbid(&mut self, offset: u32, reason: impl Into<String>) {
@@ -298,7 +382,29 @@ impl<'a> Visit<'a> for Walker {
                 });
             }
         }
-        walk::walk_statements(self, statements);
+        if !std::mem::take(&mut self.at_top) {
+            walk::walk_statements(self, statements);
+            return;
+        }
+        for statement in statements {
+            self.unit = match statement {
+                Statement::FunctionDeclaration(f) => match &f.id {
+                    Some(id) => {
+                        self.units.push(Unit::default());
+                        let unit = self.units.len() - 1;
+                        self.functions
+                            .entry(id.name.to_string())
+                            .or_default()
+                            .push(unit);
+                        unit
+                    }
+                    None => 0,
+                },
+                _ => 0,
+            };
+            self.visit_statement(statement);
+        }
+        self.unit = 0;
     }
 
     fn visit_if_statement(&mut self, it: &oxc_ast::ast::IfStatement<'a>) {
@@ -358,14 +464,16 @@ impl<'a> Visit<'a> for Walker {
             ),
             name => {
                 if SDK_GLOBALS.contains(&name) {
-                    self.uses_sdk = true;
+                    self.current().uses_sdk = true;
                 }
-                if GLOBAL_OBJECT_NAMES.contains(&name) && !self.trusted {
+                if GLOBAL_OBJECT_NAMES.contains(&name) {
                     // Globals reached by name at run time: everything must be there.
-                    self.uses_sdk = true;
-                    self.builtins = builtins::ALL;
+                    self.reaches_global_object();
                 }
-                self.builtins |= builtins::for_global(name);
+                self.current().builtins |= builtins::for_global(name);
+                if !self.units[self.unit].names.contains(name) {
+                    self.units[self.unit].names.insert(name.to_owned());
+                }
                 self.check_name(name, offset)
             }
         }
@@ -373,28 +481,25 @@ impl<'a> Visit<'a> for Walker {
 
     fn visit_static_member_expression(&mut self, it: &oxc_ast::ast::StaticMemberExpression<'a>) {
         let name = it.property.name.as_str();
-        self.builtins |= builtins::for_method(name);
+        self.current().builtins |= builtins::for_method(name);
         if name == "getAppAdminContext" {
             // The admin context is an SDK object.
-            self.uses_sdk = true;
+            self.current().uses_sdk = true;
         }
         walk::walk_static_member_expression(self, it);
     }
 
     fn visit_reg_exp_literal(&mut self, _it: &oxc_ast::ast::RegExpLiteral<'a>) {
-        self.builtins |= builtins::REGEXP;
+        self.current().builtins |= builtins::REGEXP;
     }
 
     fn visit_big_int_literal(&mut self, _it: &oxc_ast::ast::BigIntLiteral<'a>) {
-        self.builtins |= builtins::BIG_INT;
+        self.current().builtins |= builtins::BIG_INT;
     }
 
     fn visit_this_expression(&mut self, _it: &oxc_ast::ast::ThisExpression) {
         // `this` in sloppy functions is the global object.
-        if !self.trusted {
-            self.uses_sdk = true;
-            self.builtins = builtins::ALL;
-        }
+        self.reaches_global_object();
     }
 
     fn visit_binding_identifier(&mut self, it: &BindingIdentifier<'a>) {
@@ -489,7 +594,7 @@ mod tests {
 
     #[test]
     fn notices_code_that_can_reach_the_sdk() {
-        let uses = |s: &str| verify_and_instrument(s).unwrap().uses_sdk;
+        let uses = |s: &str| verify_and_instrument(s).unwrap().needs.uses_sdk;
         assert!(!uses("function f(p) { return p; }"));
         assert!(uses(
             "function f(p, c, done) { KiiUser.authenticate('a', 'b'); }"
@@ -501,8 +606,49 @@ mod tests {
     }
 
     #[test]
+    fn finds_what_each_endpoint_can_reach() {
+        let checked = verify_and_instrument(
+            "var started = new Date();\n\
+             function echo(p) { return p; }\n\
+             function helper(s) { return s.split(','); }\n\
+             function parse(p) { return helper(p.s); }\n\
+             function save(p, c, done) { c.getAppAdminContext(); }\n\
+             function both(p, c, done) { parse(p); save(p, c, done); }\n\
+             function loop() { return loop(); }\n\
+             function global() { return this; }",
+        )
+        .unwrap();
+        let of = |name: &str| checked.endpoints[name];
+        let date = builtins::DATE;
+        let plain = |builtins| Needs {
+            uses_sdk: false,
+            builtins,
+        };
+        assert_eq!(of("echo"), plain(date), "the top level always runs");
+        assert_eq!(of("parse"), plain(date | builtins::REGEXP));
+        assert!(of("save").uses_sdk && !of("parse").uses_sdk);
+        assert_eq!(of("both").builtins, date | builtins::REGEXP);
+        assert!(of("both").uses_sdk);
+        assert_eq!(of("loop"), plain(date));
+        assert_eq!(of("global").builtins, builtins::ALL);
+        assert_eq!(checked.needs.builtins, builtins::ALL);
+        // A function declared twice: the last one runs, but either may; both count.
+        let twice = verify_and_instrument(
+            "function f() { return new Date(); }\nfunction f() { return /x/; }",
+        )
+        .unwrap();
+        assert_eq!(twice.endpoints["f"].builtins, date | builtins::REGEXP);
+        // The top level naming a function makes that function's needs everyone's.
+        let top = verify_and_instrument(
+            "var k = make();\nfunction make() { return KiiUser; }\nfunction echo(p) { return p; }",
+        )
+        .unwrap();
+        assert!(top.endpoints["echo"].uses_sdk);
+    }
+
+    #[test]
     fn finds_the_builtins_code_needs() {
-        let needs = |s: &str| verify_and_instrument(s).unwrap().builtins;
+        let needs = |s: &str| verify_and_instrument(s).unwrap().needs.builtins;
         assert_eq!(needs("function f(p) { return p.a + 1; }"), 0);
         assert_eq!(needs("function f() { return new Date(); }"), builtins::DATE);
         assert_eq!(
