@@ -11,11 +11,6 @@ use kumo_server::{create_app, AppCredentials, Config};
 use kumo_storage::Storage;
 use tokio::net::TcpListener;
 
-// Request handling allocates many small, short-lived buffers across threads; mimalloc serves
-// them measurably faster than the system allocator (bench/servercode.sh).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[derive(Parser)]
 #[command(
     name = "kumo",

@@ -101,6 +101,11 @@ pub(crate) fn run(
     };
     runtime.set_memory_limit(limits.memory_bytes);
     runtime.set_max_stack_size(limits.stack_bytes);
+    // QuickJS collects whenever its heap grows by half since the last collection; a run that
+    // loads SDK parts would collect several times, each walking the whole live realm. The realm
+    // is collected once when the run ends instead, and code that churns memory still triggers
+    // collections past this headroom.
+    runtime.set_gc_threshold(GC_HEADROOM.min(limits.memory_bytes / 2));
     {
         let state = state.clone();
         let scheduler = scheduler.clone();
@@ -170,13 +175,16 @@ pub(crate) fn run(
     runtime.set_interrupt_handler(None);
     runtime.set_host_promise_rejection_tracker(None);
     if state.abort.get().is_none() {
-        // Garbage this run left is collected by QuickJS's own allocation-driven GC before it
-        // could crowd the next run (tests/isolation.rs); measuring it here would cost more
-        // (JS_ComputeMemoryUsage walks every object) than it saves.
+        // The realm's objects form cycles, so only the collector frees them; now, with nothing
+        // else alive, a collection walks only them.
+        runtime.run_gc();
         IDLE_RUNTIME.with(|idle| *idle.borrow_mut() = Some(runtime));
     }
     host.finished(state.logs.take());
 }
+
+/// How much a run may allocate before QuickJS's first collection in it.
+const GC_HEADROOM: usize = 2 << 20;
 
 thread_local! {
     static IDLE_RUNTIME: RefCell<Option<Runtime>> = const { RefCell::new(None) };
