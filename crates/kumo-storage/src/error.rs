@@ -81,10 +81,27 @@ impl From<sqlx::Error> for StorageError {
                     None => StorageError::Backend(e.to_string()),
                 }
             }
-            sqlx::Error::PoolTimedOut
-            | sqlx::Error::PoolClosed
-            | sqlx::Error::Io(_)
-            | sqlx::Error::WorkerCrashed => StorageError::Unavailable(e.to_string()),
+            // PostgreSQL ending the session (shut down, restarted, killed by an administrator)
+            // or the connection failing: this connection is gone, the next may work.
+            sqlx::Error::Database(db)
+                if db
+                    .code()
+                    .is_some_and(|c| c.starts_with("57P") || c.starts_with("08")) =>
+            {
+                crate::pool::connection_failed();
+                StorageError::Unavailable(e.to_string())
+            }
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => {
+                StorageError::Unavailable(e.to_string())
+            }
+            sqlx::Error::Io(_) | sqlx::Error::WorkerCrashed => {
+                crate::pool::connection_failed();
+                StorageError::Unavailable(e.to_string())
+            }
+            sqlx::Error::Protocol(_) | sqlx::Error::Tls(_) => {
+                crate::pool::connection_failed();
+                StorageError::Backend(e.to_string())
+            }
             _ => StorageError::Backend(e.to_string()),
         }
     }

@@ -17,9 +17,10 @@
 use std::sync::Arc;
 
 use serde_json::{json, Value};
-use sqlx::{AnyPool, Row};
+use sqlx::Row;
 use tokio::sync::{mpsc, oneshot, Mutex};
 
+use crate::pool::Pool;
 use crate::query_sql::{index_rows, Param, Params};
 use crate::sql::{now_ms, Dialect};
 use crate::sql_objects::{bind_params, bucket_target, create_statements};
@@ -47,7 +48,7 @@ pub(crate) struct GroupCommit {
 
 impl GroupCommit {
     /// Starts the committers on the current runtime; they end when the store is dropped.
-    pub(crate) fn start(write: AnyPool, dialect: Dialect) -> Self {
+    pub(crate) fn start(write: Pool, dialect: Dialect) -> Self {
         let (sender, receiver) = mpsc::channel(1024);
         let receiver = Arc::new(Mutex::new(receiver));
         let committers = match dialect {
@@ -71,7 +72,7 @@ impl GroupCommit {
     }
 }
 
-async fn run(write: AnyPool, dialect: Dialect, receiver: Arc<Mutex<mpsc::Receiver<Request>>>) {
+async fn run(write: Pool, dialect: Dialect, receiver: Arc<Mutex<mpsc::Receiver<Request>>>) {
     let mut batch: Vec<Request> = Vec::new();
     loop {
         // Only the committer holding the receiver waits in it; the others wait for the lock,
@@ -102,7 +103,7 @@ fn same_bucket(a: &BucketRef, b: &BucketRef) -> bool {
     a.app_id == b.app_id && a.name == b.name && a.scope == b.scope
 }
 
-async fn commit_group(write: &AnyPool, dialect: Dialect, mut group: Vec<Request>) {
+async fn commit_group(write: &Pool, dialect: Dialect, mut group: Vec<Request>) {
     if group.len() == 1 {
         let (create, reply) = group.pop().expect("one");
         let _ = reply.send(write_alone(write, dialect, &create).await);
@@ -127,7 +128,7 @@ async fn commit_group(write: &AnyPool, dialect: Dialect, mut group: Vec<Request>
 }
 
 /// One create on its own.
-async fn write_alone(write: &AnyPool, dialect: Dialect, c: &Create) -> Result<()> {
+async fn write_alone(write: &Pool, dialect: Dialect, c: &Create) -> Result<()> {
     match dialect {
         Dialect::Sqlite => write_sqlite(write, &[c]).await.map(|_| ()),
         Dialect::Postgres => write_postgres(write, &[c]).await.map(|_| ()),
@@ -135,7 +136,7 @@ async fn write_alone(write: &AnyPool, dialect: Dialect, c: &Create) -> Result<()
 }
 
 /// Writes as many of `creates` as fit the parameter budget in one transaction; how many.
-async fn write_sqlite(write: &AnyPool, creates: &[&Create]) -> Result<usize> {
+async fn write_sqlite(write: &Pool, creates: &[&Create]) -> Result<usize> {
     let mut sql = String::from("BEGIN IMMEDIATE; ");
     let mut params = Params::default();
     let mut count = 0;
@@ -154,7 +155,7 @@ async fn write_sqlite(write: &AnyPool, creates: &[&Create]) -> Result<usize> {
         count += 1;
     }
     sql.push_str("COMMIT;");
-    let mut conn = write.acquire().await?;
+    let mut conn = write.get().await?;
     let done = bind_params(sqlx::query(&sql), &params.0)
         .execute(&mut *conn)
         .await;
@@ -196,7 +197,7 @@ ev AS (INSERT INTO events (app_id, kind, target, actor, from_server_code, create
 SELECT COUNT(*) FROM ob";
 
 /// Writes `creates` (all into the first one's bucket) in one statement; how many.
-async fn write_postgres(write: &AnyPool, creates: &[&Create]) -> Result<usize> {
+async fn write_postgres(write: &Pool, creates: &[&Create]) -> Result<usize> {
     let first = creates[0];
     let (mut objects, mut fields) = (Vec::new(), Vec::new());
     for c in creates {
@@ -241,7 +242,7 @@ async fn write_postgres(write: &AnyPool, creates: &[&Create]) -> Result<usize> {
     // nothing was inserted: once more, and the bucket is there.
     for _ in 0..2 {
         let row = bind_params(sqlx::query(PG_CREATE), &p.0)
-            .fetch_one(write)
+            .fetch_one(&mut *write.get().await?)
             .await?;
         let written = row.try_get::<i64, _>(0)? as usize;
         if written == creates.len() {

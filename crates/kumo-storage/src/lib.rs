@@ -9,6 +9,7 @@ mod group_commit;
 mod migrations;
 mod model;
 mod object_model;
+mod pool;
 mod query_sql;
 mod servercode_model;
 mod sql;

@@ -10,8 +10,10 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use serde_json::{json, Map, Value};
-use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
-use sqlx::{AnyConnection, AnyPool, Executor, Row};
+use sqlx::any::{AnyConnectOptions, AnyRow};
+use sqlx::{AnyConnection, Executor, Row};
+
+use crate::pool::Pool;
 
 use crate::migrations::MIGRATIONS;
 use crate::model::normalize;
@@ -31,8 +33,8 @@ pub enum Dialect {
 
 pub struct SqlStore {
     dialect: Dialect,
-    pub(crate) read: AnyPool,
-    pub(crate) write: AnyPool,
+    pub(crate) read: Pool,
+    pub(crate) write: Pool,
     /// Object creates are committed in groups (see `group_commit.rs`).
     pub(crate) creates: crate::group_commit::GroupCommit,
 }
@@ -57,29 +59,15 @@ pub async fn open(url: &str, max_connections: u32) -> Result<SqlStore> {
     };
     let options = AnyConnectOptions::from_str(url)
         .map_err(|e| StorageError::Backend(format!("bad database URL {}: {e}", redact(url))))?;
-    let pool = |max: u32| {
-        AnyPoolOptions::new()
-            .max_connections(max.max(1))
-            .min_connections(0)
-            .acquire_timeout(Duration::from_secs(10))
-            .after_connect(move |conn, _| {
-                Box::pin(async move {
-                    if dialect == Dialect::Sqlite {
-                        conn.execute(sqlx::raw_sql(SQLITE_PRAGMAS)).await?;
-                    }
-                    Ok(())
-                })
-            })
+    let init = (dialect == Dialect::Sqlite).then_some(SQLITE_PRAGMAS);
+    let timeout = Duration::from_secs(10);
+    let writers = match dialect {
+        Dialect::Sqlite => 1,
+        Dialect::Postgres => max_connections,
     };
-    let write = pool(if dialect == Dialect::Sqlite {
-        1
-    } else {
-        max_connections
-    })
-    .connect_with(options.clone())
-    .await?;
+    let write = Pool::connect(options.clone(), writers, init, timeout).await?;
     let read = match dialect {
-        Dialect::Sqlite => pool(max_connections).connect_with(options).await?,
+        Dialect::Sqlite => Pool::connect(options, max_connections, init, timeout).await?,
         Dialect::Postgres => write.clone(),
     };
     let creates = crate::group_commit::GroupCommit::start(write.clone(), dialect);
@@ -113,7 +101,7 @@ impl SqlStore {
     }
 
     async fn migrate(&self) -> Result<()> {
-        let mut conn = self.write.acquire().await?;
+        let mut conn = self.write.get().await?;
         let conn: &mut AnyConnection = &mut conn;
         match self.dialect {
             // IMMEDIATE takes the write lock now, so a second process waits instead of racing.
@@ -300,7 +288,9 @@ impl Storage for SqlStore {
     }
 
     async fn ping(&self) -> Result<()> {
-        sqlx::query("SELECT 1").execute(&self.read).await?;
+        sqlx::query("SELECT 1")
+            .execute(&mut *self.read.get().await?)
+            .await?;
         Ok(())
     }
 
@@ -320,7 +310,7 @@ impl Storage for SqlStore {
         .bind(&app.client_id)
         .bind(&app.client_secret_hash)
         .bind(app.created_at)
-        .execute(&self.write)
+        .execute(&mut *self.write.get().await?)
         .await?;
         Ok(())
     }
@@ -331,7 +321,7 @@ impl Storage for SqlStore {
              FROM apps WHERE id = $1",
         )
         .bind(app_id)
-        .fetch_optional(&self.read)
+        .fetch_optional(&mut *self.read.get().await?)
         .await?;
         row.map(|r| {
             Ok(App {
@@ -348,7 +338,7 @@ impl Storage for SqlStore {
 
     async fn count_apps(&self) -> Result<i64> {
         let row = sqlx::query("SELECT COUNT(*) FROM apps")
-            .fetch_one(&self.read)
+            .fetch_one(&mut *self.read.get().await?)
             .await?;
         Ok(row.try_get::<i64, _>(0)?)
     }
@@ -363,7 +353,8 @@ impl Storage for SqlStore {
             .bind(app_id)
             .bind(&user.id)
             .bind(user.created_at);
-        let mut tx = self.write.begin().await?;
+        let mut conn = self.write.get().await?;
+        let mut tx = conn.begin().await?;
         let result = async {
             let row = bind_user_fields(query, user).fetch_one(&mut *tx).await?;
             record(
@@ -385,7 +376,7 @@ impl Storage for SqlStore {
         sqlx::query(&sql)
             .bind(app_id)
             .bind(user_id)
-            .fetch_optional(&self.read)
+            .fetch_optional(&mut *self.read.get().await?)
             .await?
             .as_ref()
             .map(user_from_row)
@@ -400,7 +391,7 @@ impl Storage for SqlStore {
         sqlx::query(&sql)
             .bind(app_id)
             .bind(key.normalized())
-            .fetch_optional(&self.read)
+            .fetch_optional(&mut *self.read.get().await?)
             .await?
             .as_ref()
             .map(user_from_row)
@@ -417,7 +408,8 @@ impl Storage for SqlStore {
             "UPDATE users SET {} WHERE app_id = $16 AND id = $17",
             assignments.join(", ")
         );
-        let mut tx = self.write.begin().await?;
+        let mut conn = self.write.get().await?;
+        let mut tx = conn.begin().await?;
         let result = async {
             let done = bind_user_fields(sqlx::query(&sql), user)
                 .bind(app_id)
@@ -449,7 +441,8 @@ impl Storage for SqlStore {
         modified_at: i64,
         actor: &Actor,
     ) -> Result<()> {
-        let mut tx = self.write.begin().await?;
+        let mut conn = self.write.get().await?;
+        let mut tx = conn.begin().await?;
         let result = async {
             let done = sqlx::query(
                 "UPDATE users SET password_hash = $1, modified_at = $2 WHERE app_id = $3 AND id = $4",
@@ -477,7 +470,8 @@ impl Storage for SqlStore {
     }
 
     async fn delete_user(&self, app_id: &str, user_id: &str, actor: &Actor) -> Result<bool> {
-        let mut tx = self.write.begin().await?;
+        let mut conn = self.write.get().await?;
+        let mut tx = conn.begin().await?;
         let result = async {
             for sql in [
                 "DELETE FROM tokens WHERE app_id = $1 AND user_id = $2",
@@ -522,7 +516,7 @@ impl Storage for SqlStore {
         .bind(&token.user_id)
         .bind(token.expires_at)
         .bind(token.created_at)
-        .execute(&self.write)
+        .execute(&mut *self.write.get().await?)
         .await?;
         Ok(())
     }
@@ -532,7 +526,7 @@ impl Storage for SqlStore {
             "SELECT hash, app_id, user_id, expires_at, created_at FROM tokens WHERE hash = $1",
         )
         .bind(hash)
-        .fetch_optional(&self.read)
+        .fetch_optional(&mut *self.read.get().await?)
         .await?;
         row.map(|r| {
             Ok(Token {
@@ -553,7 +547,8 @@ impl Storage for SqlStore {
         members: &[String],
         actor: &Actor,
     ) -> Result<Vec<String>> {
-        let mut tx = self.write.begin().await?;
+        let mut conn = self.write.get().await?;
+        let mut tx = conn.begin().await?;
         let result = async {
             if let Some(owner) = &group.owner {
                 if !user_exists(&mut tx, app_id, owner).await? {
@@ -602,7 +597,7 @@ impl Storage for SqlStore {
         sqlx::query(&sql)
             .bind(app_id)
             .bind(group_id)
-            .fetch_optional(&self.read)
+            .fetch_optional(&mut *self.read.get().await?)
             .await?
             .as_ref()
             .map(group_from_row)
@@ -617,7 +612,8 @@ impl Storage for SqlStore {
         modified_at: i64,
         actor: &Actor,
     ) -> Result<()> {
-        let mut tx = self.write.begin().await?;
+        let mut conn = self.write.get().await?;
+        let mut tx = conn.begin().await?;
         let result = async {
             let done = sqlx::query(
                 "UPDATE user_groups SET name = $1, modified_at = $2 WHERE app_id = $3 AND id = $4",
@@ -647,7 +643,8 @@ impl Storage for SqlStore {
         modified_at: i64,
         actor: &Actor,
     ) -> Result<()> {
-        let mut tx = self.write.begin().await?;
+        let mut conn = self.write.get().await?;
+        let mut tx = conn.begin().await?;
         let result = async {
             if !user_exists(&mut tx, app_id, owner).await? {
                 return Err(StorageError::NotFound(Entity::User));
@@ -674,7 +671,8 @@ impl Storage for SqlStore {
     }
 
     async fn delete_group(&self, app_id: &str, group_id: &str, actor: &Actor) -> Result<bool> {
-        let mut tx = self.write.begin().await?;
+        let mut conn = self.write.get().await?;
+        let mut tx = conn.begin().await?;
         let result = async {
             // Members go with the group through ON DELETE CASCADE.
             let done = sqlx::query("DELETE FROM user_groups WHERE app_id = $1 AND id = $2")
@@ -706,7 +704,8 @@ impl Storage for SqlStore {
         user_id: &str,
         actor: &Actor,
     ) -> Result<()> {
-        let mut tx = self.write.begin().await?;
+        let mut conn = self.write.get().await?;
+        let mut tx = conn.begin().await?;
         let result = async {
             let group = sqlx::query("SELECT 1 FROM user_groups WHERE app_id = $1 AND id = $2")
                 .bind(app_id)
@@ -735,7 +734,8 @@ impl Storage for SqlStore {
         user_id: &str,
         actor: &Actor,
     ) -> Result<bool> {
-        let mut tx = self.write.begin().await?;
+        let mut conn = self.write.get().await?;
+        let mut tx = conn.begin().await?;
         let result = async {
             let done = sqlx::query(
                 "DELETE FROM group_members WHERE app_id = $1 AND group_id = $2 AND user_id = $3",
@@ -765,7 +765,7 @@ impl Storage for SqlStore {
         let rows = sqlx::query(&sql)
             .bind(app_id)
             .bind(group_id)
-            .fetch_all(&self.read)
+            .fetch_all(&mut *self.read.get().await?)
             .await?;
         rows.iter()
             .map(|r| Ok(r.try_get::<String, _>(0)?))
@@ -780,7 +780,7 @@ impl Storage for SqlStore {
         let rows = sqlx::query(&sql)
             .bind(app_id)
             .bind(user_id)
-            .fetch_all(&self.read)
+            .fetch_all(&mut *self.read.get().await?)
             .await?;
         rows.iter().map(group_from_row).collect()
     }
@@ -793,7 +793,7 @@ impl Storage for SqlStore {
         )
         .bind(app_id)
         .bind(user_id)
-        .fetch_all(&self.read)
+        .fetch_all(&mut *self.read.get().await?)
         .await?;
         rows.iter().map(group_from_row).collect()
     }
@@ -957,19 +957,19 @@ mod pragma_tests {
         let store = super::open(&db.url, 2).await.unwrap();
         for pool in [&store.write, &store.read] {
             let mode: String = sqlx::query("PRAGMA journal_mode")
-                .fetch_one(pool)
+                .fetch_one(&mut *pool.get().await.unwrap())
                 .await
                 .unwrap()
                 .get(0);
             assert_eq!(mode, "wal");
             let sync: i64 = sqlx::query("PRAGMA synchronous")
-                .fetch_one(pool)
+                .fetch_one(&mut *pool.get().await.unwrap())
                 .await
                 .unwrap()
                 .get(0);
             assert_eq!(sync, 1, "synchronous = NORMAL");
             let fk: i64 = sqlx::query("PRAGMA foreign_keys")
-                .fetch_one(pool)
+                .fetch_one(&mut *pool.get().await.unwrap())
                 .await
                 .unwrap()
                 .get(0);

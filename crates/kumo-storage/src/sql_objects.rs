@@ -197,7 +197,7 @@ impl SqlStore {
             .bind(&b.app_id)
             .bind(b.scope.key())
             .bind(&b.name)
-            .fetch_optional(&self.read)
+            .fetch_optional(&mut *self.read.get().await?)
             .await?;
         row.map(|r| {
             Ok(Bucket {
@@ -220,7 +220,7 @@ impl SqlStore {
             .bind(b.scope.key())
             .bind(&b.name)
             .bind(id)
-            .fetch_optional(&self.read)
+            .fetch_optional(&mut *self.read.get().await?)
             .await?;
         row.as_ref().map(object_from_row).transpose()
     }
@@ -274,7 +274,8 @@ impl SqlStore {
         if o.data.len() <= FIELD_BATCH {
             return self.create_object_grouped(b, new, o, actor).await;
         }
-        let mut tx = self.write.begin().await?;
+        let mut conn = self.write.get().await?;
+        let mut tx = conn.begin().await?;
         let result = async {
             let bucket = ensure_bucket(&mut tx, b, new).await?;
             self.insert_object(&mut tx, bucket, o).await?;
@@ -313,7 +314,8 @@ impl SqlStore {
         pre: Precondition,
         actor: &Actor,
     ) -> Result<(Object, bool)> {
-        let mut tx = self.write.begin().await?;
+        let mut conn = self.write.get().await?;
+        let mut tx = conn.begin().await?;
         let result = async {
             let bucket = ensure_bucket(&mut tx, b, new).await?;
             let existing = self.locked_object(&mut tx, bucket, &o.id).await?;
@@ -370,7 +372,8 @@ impl SqlStore {
         modified_at: i64,
         actor: &Actor,
     ) -> Result<Object> {
-        let mut tx = self.write.begin().await?;
+        let mut conn = self.write.get().await?;
+        let mut tx = conn.begin().await?;
         let result = async {
             let bucket = bucket_seq(&mut tx, b)
                 .await?
@@ -410,7 +413,8 @@ impl SqlStore {
         if_match: Option<i64>,
         actor: &Actor,
     ) -> Result<bool> {
-        let mut tx = self.write.begin().await?;
+        let mut conn = self.write.get().await?;
+        let mut tx = conn.begin().await?;
         let result = async {
             let Some(bucket) = bucket_seq(&mut tx, b).await? else {
                 return Ok(false);
@@ -435,7 +439,8 @@ impl SqlStore {
     }
 
     pub(crate) async fn do_delete_bucket(&self, b: &BucketRef, actor: &Actor) -> Result<bool> {
-        let mut tx = self.write.begin().await?;
+        let mut conn = self.write.get().await?;
+        let mut tx = conn.begin().await?;
         let result = async {
             let Some(bucket) = bucket_seq(&mut tx, b).await? else {
                 return Ok(false);
@@ -467,7 +472,7 @@ impl SqlStore {
         .bind(&b.app_id)
         .bind(b.scope.key())
         .bind(&b.name)
-        .execute(&self.write)
+        .execute(&mut *self.write.get().await?)
         .await?;
         if done.rows_affected() == 0 {
             return Err(StorageError::NotFound(Entity::Bucket));
@@ -485,7 +490,7 @@ impl SqlStore {
         .bind(&b.app_id)
         .bind(b.scope.key())
         .bind(&b.name)
-        .execute(&self.write)
+        .execute(&mut *self.write.get().await?)
         .await?;
         if done.rows_affected() == 0 {
             return Err(StorageError::NotFound(Entity::Object));
@@ -501,7 +506,7 @@ impl SqlStore {
         let row = sqlx::query("SELECT acl FROM scope_acls WHERE app_id = $1 AND scope = $2")
             .bind(app_id)
             .bind(scope.key())
-            .fetch_optional(&self.read)
+            .fetch_optional(&mut *self.read.get().await?)
             .await?;
         Ok(row.map(|r| r.try_get::<String, _>(0)).transpose()?)
     }
@@ -519,7 +524,7 @@ impl SqlStore {
         .bind(app_id)
         .bind(scope.key())
         .bind(acl)
-        .execute(&self.write)
+        .execute(&mut *self.write.get().await?)
         .await?;
         Ok(())
     }
@@ -534,7 +539,7 @@ impl SqlStore {
         let built = build_page(self.dialect(), bucket, q, after, limit)
             .ok_or(StorageError::InvalidCursor)?;
         let rows = bind_params(sqlx::query(&built.sql), &built.params)
-            .fetch_all(&self.read)
+            .fetch_all(&mut *self.read.get().await?)
             .await?;
         rows.iter()
             .map(|r| {
@@ -549,7 +554,7 @@ impl SqlStore {
     pub(crate) async fn do_count_objects(&self, bucket: i64, clause: &Clause) -> Result<i64> {
         let (sql, params) = build_count(self.dialect(), bucket, clause);
         let row = bind_params(sqlx::query(&sql), &params)
-            .fetch_one(&self.read)
+            .fetch_one(&mut *self.read.get().await?)
             .await?;
         Ok(row.try_get::<i64, _>(0)?)
     }
@@ -567,7 +572,7 @@ impl SqlStore {
         .bind(app_id)
         .bind(after)
         .bind(limit)
-        .fetch_all(&self.read)
+        .fetch_all(&mut *self.read.get().await?)
         .await?;
         rows.iter()
             .map(|r| {

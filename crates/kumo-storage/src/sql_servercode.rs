@@ -33,7 +33,7 @@ impl SqlStore {
         .bind(&version.environment_version)
         .bind(version.created_at)
         .bind(version.modified_at)
-        .execute(&self.write)
+        .execute(&mut *self.write.get().await?)
         .await?;
         Ok(())
     }
@@ -47,7 +47,7 @@ impl SqlStore {
              WHERE v.app_id = $1 ORDER BY v.created_at, v.version_id",
         )
         .bind(app_id)
-        .fetch_all(&self.read)
+        .fetch_all(&mut *self.read.get().await?)
         .await?;
         rows.iter()
             .map(|r| {
@@ -78,7 +78,7 @@ impl SqlStore {
                 ))
                 .bind(app_id)
                 .bind(id)
-                .fetch_optional(&self.read)
+                .fetch_optional(&mut *self.read.get().await?)
                 .await?
             }
             None => {
@@ -88,7 +88,7 @@ impl SqlStore {
                      WHERE c.app_id = $1"
                 ))
                 .bind(app_id)
-                .fetch_optional(&self.read)
+                .fetch_optional(&mut *self.read.get().await?)
                 .await?
             }
         };
@@ -100,7 +100,8 @@ impl SqlStore {
         app_id: &str,
         version_id: &str,
     ) -> Result<bool> {
-        let mut tx = self.write.begin().await?;
+        let mut conn = self.write.get().await?;
+        let mut tx = conn.begin().await?;
         let result = async {
             // Deleting the current version leaves the app without one.
             sqlx::query("DELETE FROM server_code_current WHERE app_id = $1 AND version_id = $2")
@@ -128,7 +129,7 @@ impl SqlStore {
              JOIN server_code_versions v ON v.app_id = c.app_id AND v.version_id = c.version_id \
              ORDER BY c.app_id",
         )
-        .fetch_all(&self.read)
+        .fetch_all(&mut *self.read.get().await?)
         .await?;
         rows.iter()
             .map(|r| Ok((r.try_get("app_id")?, version_from_row(r)?)))
@@ -138,7 +139,7 @@ impl SqlStore {
     pub(crate) async fn do_get_current_version(&self, app_id: &str) -> Result<Option<String>> {
         let row = sqlx::query("SELECT version_id FROM server_code_current WHERE app_id = $1")
             .bind(app_id)
-            .fetch_optional(&self.read)
+            .fetch_optional(&mut *self.read.get().await?)
             .await?;
         row.map(|r| Ok(r.try_get::<String, _>(0)?)).transpose()
     }
@@ -149,7 +150,8 @@ impl SqlStore {
         app_id: &str,
         version_id: Option<&str>,
     ) -> Result<()> {
-        let mut tx = self.write.begin().await?;
+        let mut conn = self.write.get().await?;
+        let mut tx = conn.begin().await?;
         let result = async {
             sqlx::query("DELETE FROM server_code_current WHERE app_id = $1")
                 .bind(app_id)
@@ -188,7 +190,8 @@ impl SqlStore {
             .map(|r| (r, serde_json::Value::Object(r.fields.clone()).to_string()))
             .collect();
         let bytes: i64 = rows.iter().map(|(r, f)| record_bytes(r, f)).sum();
-        let mut tx = self.write.begin().await?;
+        let mut conn = self.write.get().await?;
+        let mut tx = conn.begin().await?;
         let result = async {
             // Many rows per statement: the log is written in bursts of hundreds of records.
             for chunk in rows.chunks(DEV_LOG_ROWS_PER_INSERT) {
@@ -270,7 +273,10 @@ impl SqlStore {
         if let Some(user) = &filter.user_id {
             query = query.bind(user.as_str());
         }
-        let rows = query.bind(filter.limit).fetch_all(&self.read).await?;
+        let rows = query
+            .bind(filter.limit)
+            .fetch_all(&mut *self.read.get().await?)
+            .await?;
         let mut records = rows
             .iter()
             .map(dev_log_from_row)
@@ -290,14 +296,14 @@ impl SqlStore {
         let aged = sqlx::query("DELETE FROM dev_logs WHERE app_id = $1 AND time_ms < $2")
             .bind(app_id)
             .bind(min_time_ms)
-            .execute(&self.write)
+            .execute(&mut *self.write.get().await?)
             .await?
             .rows_affected();
         let total: i64 = sqlx::query(
             "SELECT CAST(COALESCE(SUM(bytes), 0) AS BIGINT) FROM dev_logs WHERE app_id = $1",
         )
         .bind(app_id)
-        .fetch_one(&self.read)
+        .fetch_one(&mut *self.read.get().await?)
         .await?
         .try_get(0)?;
         let mut excess = total - max_bytes;
@@ -315,7 +321,7 @@ impl SqlStore {
             .bind(app_id)
             .bind(after)
             .bind(TRIM_PAGE)
-            .fetch_all(&self.read)
+            .fetch_all(&mut *self.read.get().await?)
             .await?;
             if rows.is_empty() {
                 break;
@@ -337,7 +343,7 @@ impl SqlStore {
         let dropped = sqlx::query("DELETE FROM dev_logs WHERE app_id = $1 AND seq <= $2")
             .bind(app_id)
             .bind(cut)
-            .execute(&self.write)
+            .execute(&mut *self.write.get().await?)
             .await?
             .rows_affected();
         Ok(aged + dropped)
