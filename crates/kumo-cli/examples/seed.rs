@@ -19,6 +19,11 @@ async fn main() -> anyhow::Result<()> {
         anyhow::bail!("usage: seed DATABASE_URL APP_ID USER_ID FROM COUNT");
     };
     let (from, count): (u64, u64) = (from.parse()?, count.parse()?);
+    // Storage failures are logged with their detail (the API error hides it).
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(tracing::Level::WARN)
+        .init();
     let storage: Arc<dyn Storage> = Arc::new(kumo_storage::open(url, 16).await?);
     let app = storage
         .get_app(app_id)
@@ -44,20 +49,28 @@ async fn main() -> anyhow::Result<()> {
                 while n < from + count {
                     let data = json!({"owner": format!("owner-{}", n % 1000), "score": n % 997,
                                       "name": format!("name-{n}"), "tag": format!("t{}", n % 7)});
-                    let write = ObjectWrite {
-                        data: data.as_object().unwrap().clone(),
-                        data_type: None,
-                    };
-                    service
-                        .put_object(
-                            &caller,
-                            &path,
-                            &format!("obj-{n}"),
-                            write,
-                            Precondition::None,
-                        )
-                        .await
-                        .map_err(|e| anyhow::anyhow!("{}", e.0))?;
+                    // The server writes to the same database meanwhile: on SQLite a write can
+                    // find it locked now and then, so a failed put is tried again.
+                    let mut tries = 0;
+                    loop {
+                        let put = service
+                            .put_object(
+                                &caller,
+                                &path,
+                                &format!("obj-{n}"),
+                                ObjectWrite {
+                                    data: data.as_object().unwrap().clone(),
+                                    data_type: None,
+                                },
+                                Precondition::None,
+                            )
+                            .await;
+                        match put {
+                            Ok(_) => break,
+                            Err(_) if tries < 3 => tries += 1,
+                            Err(e) => return Err(anyhow::anyhow!("{}", e.0)),
+                        }
+                    }
                     n += workers;
                 }
                 anyhow::Ok(())
