@@ -587,14 +587,11 @@ async fn concurrent_creates_fail_alone(s: Arc<SqlStore>, _: String) {
         json!(0),
         "the existing object is untouched"
     );
-    let created = s
-        .events_since("a1", 0, 1000)
-        .await
-        .unwrap()
-        .iter()
-        .filter(|e| e.kind == "object.created")
-        .count();
-    assert_eq!(created, 40, "one event per object actually created");
+    assert_eq!(
+        objects_created(&s).await,
+        40,
+        "one event per object actually created"
+    );
     let q = kumo_types::query::BucketQuery::parse(
         &json!({"clause": {"type": "eq", "field": "tag", "value": "t"}}),
     )
@@ -677,12 +674,15 @@ async fn concurrent_creates_into_several_buckets(s: Arc<SqlStore>, _: String) {
             .unwrap()
             .is_none());
     }
-    let created = s
-        .events_since("a1", 0, 1000)
+    assert_eq!(objects_created(&s).await, 60);
+}
+
+/// How many `object.created` events app `a1` has recorded.
+async fn objects_created(s: &SqlStore) -> usize {
+    s.events_since("a1", 0, 1000)
         .await
         .unwrap()
         .iter()
         .filter(|e| e.kind == "object.created")
-        .count();
-    assert_eq!(created, 60);
+        .count()
 }
