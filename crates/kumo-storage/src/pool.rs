@@ -101,13 +101,10 @@ impl Pool {
         };
         let conn = match idle {
             Some(conn) => conn,
-            None => {
-                let mut conn = shared.options.connect().await?;
-                if let Some(init) = shared.init {
-                    conn.execute(sqlx::raw_sql(init)).await?;
-                }
-                conn
-            }
+            // An unreachable database must not hold the request longer than a busy pool would.
+            None => tokio::time::timeout(shared.acquire_timeout, shared.open())
+                .await
+                .map_err(|_| sqlx::Error::PoolTimedOut)??,
         };
         Ok(Conn {
             conn: Some(conn),
@@ -128,6 +125,14 @@ impl Pool {
 }
 
 impl Shared {
+    async fn open(&self) -> Result<AnyConnection, sqlx::Error> {
+        let mut conn = self.options.connect().await?;
+        if let Some(init) = self.init {
+            conn.execute(sqlx::raw_sql(init)).await?;
+        }
+        Ok(conn)
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Idle> {
         self.idle.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -196,8 +201,8 @@ mod tests {
     use crate::testing::TestDb;
     use crate::Dialect;
 
-    async fn pool(db: &TestDb, extra: &str) -> Pool {
-        let options = AnyConnectOptions::from_str(&format!("{}{extra}", db.url)).unwrap();
+    async fn pool(db: &TestDb) -> Pool {
+        let options = AnyConnectOptions::from_str(&db.url).unwrap();
         let init = (db.dialect == Dialect::Sqlite).then_some("PRAGMA journal_mode = WAL;");
         Pool::connect(options, 1, init, Duration::from_secs(5))
             .await
@@ -208,7 +213,7 @@ mod tests {
     /// an open transaction behind on the connection the next request gets.
     async fn abandoned_transaction_is_rolled_back(dialect: Dialect) {
         let db = TestDb::new(dialect).await;
-        let pool = pool(&db, "").await;
+        let pool = pool(&db).await;
         let setup = "CREATE TABLE t (id INTEGER PRIMARY KEY, v INTEGER NOT NULL)";
         sqlx::query(setup)
             .execute(&mut *pool.get().await.unwrap())
@@ -276,7 +281,7 @@ mod tests {
         .await
         .unwrap();
         // Four connections in the pool, all idle.
-        let held: Vec<Conn> = futures_util_join(&pool, 4).await;
+        let held: Vec<Conn> = hold(&pool, 4).await;
         drop(held);
         let mut admin = AnyConnection::connect(&db.url).await.unwrap();
         let killed: i64 = sqlx::query(
@@ -311,7 +316,32 @@ mod tests {
         pool.close().await;
     }
 
-    async fn futures_util_join(pool: &Pool, n: usize) -> Vec<Conn> {
+    /// A database that accepts connections but never answers costs the acquire timeout, not a
+    /// hung request.
+    #[tokio::test]
+    async fn a_silent_database_times_out() {
+        sqlx::any::install_default_drivers();
+        let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("postgres://kumo@{}/x", silent.local_addr().unwrap());
+        let connect = Pool::connect(
+            AnyConnectOptions::from_str(&url).unwrap(),
+            2,
+            None,
+            Duration::from_millis(300),
+        );
+        // (The outer bound only turns a hang into a failure.)
+        let outcome = tokio::time::timeout(Duration::from_secs(60), connect)
+            .await
+            .expect("the pool's own timeout ends the wait");
+        assert!(
+            matches!(outcome, Err(sqlx::Error::PoolTimedOut)),
+            "{:?}",
+            outcome.err()
+        );
+        drop(silent);
+    }
+
+    async fn hold(pool: &Pool, n: usize) -> Vec<Conn> {
         let mut held = Vec::new();
         for _ in 0..n {
             held.push(pool.get().await.unwrap());
