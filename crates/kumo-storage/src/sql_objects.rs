@@ -425,6 +425,10 @@ impl SqlStore {
             if if_match.is_some_and(|v| v != old.version) {
                 return Err(StorageError::StaleVersion);
             }
+            sqlx::query("DELETE FROM object_fields WHERE object_seq = $1")
+                .bind(seq)
+                .execute(&mut *tx)
+                .await?;
             sqlx::query("DELETE FROM objects WHERE seq = $1")
                 .bind(seq)
                 .execute(&mut *tx)
@@ -445,7 +449,11 @@ impl SqlStore {
             let Some(bucket) = bucket_seq(&mut tx, b).await? else {
                 return Ok(false);
             };
-            // Objects and their index rows go by ON DELETE CASCADE.
+            // The objects go by ON DELETE CASCADE; their index rows have no foreign key.
+            sqlx::query("DELETE FROM object_fields WHERE bucket_seq = $1")
+                .bind(bucket)
+                .execute(&mut *tx)
+                .await?;
             sqlx::query("DELETE FROM buckets WHERE seq = $1")
                 .bind(bucket)
                 .execute(&mut *tx)

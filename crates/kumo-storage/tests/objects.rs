@@ -23,6 +23,7 @@ on_both_backends!(
     concurrent_creates_fail_alone,
     concurrent_creates_into_a_new_bucket,
     concurrent_creates_into_several_buckets,
+    deletes_leave_no_index_rows,
 );
 
 fn app() -> App {
@@ -685,4 +686,27 @@ async fn objects_created(s: &SqlStore) -> usize {
         .iter()
         .filter(|e| e.kind == "object.created")
         .count()
+}
+
+/// Deleting an object, or a bucket with its objects, also deletes their field-index rows.
+async fn deletes_leave_no_index_rows(s: Arc<SqlStore>, url: String) {
+    use sqlx::{Connection, Row};
+    s.create_app(&app()).await.unwrap();
+    let (a, b) = (bucket(Scope::App, "a"), bucket(Scope::App, "b"));
+    for (bk, id) in [(&a, "a1"), (&a, "a2"), (&b, "b1"), (&b, "b2")] {
+        let data = json!({"n": 1, "s": "x"});
+        s.create_object(bk, &nb(), &object(id, data), &actor())
+            .await
+            .unwrap();
+    }
+    let mut db = sqlx::AnyConnection::connect(&url).await.unwrap();
+    let mut rows =
+        async |sql: &str| -> i64 { sqlx::query(sql).fetch_one(&mut db).await.unwrap().get(0) };
+    let all = "SELECT COUNT(*) FROM object_fields";
+    let before = rows(all).await;
+    assert_eq!(before, 8, "4 objects of 2 fields");
+    assert!(s.delete_object(&a, "a1", None, &actor()).await.unwrap());
+    assert_eq!(rows(all).await, before * 3 / 4);
+    assert!(s.delete_bucket(&b, &actor()).await.unwrap());
+    assert_eq!(rows(all).await, before / 4, "only a2's rows are left");
 }
