@@ -153,7 +153,7 @@ pub(crate) fn run(
     };
 
     context.with(|ctx| {
-        let outcome = start(&ctx, &invocation, &state);
+        let outcome = start(&ctx, &invocation, needs.uses_sdk, &state);
         let outcome = match outcome {
             Some(outcome) => Some(outcome),
             None => drive(&ctx, &state, true),
@@ -230,8 +230,13 @@ fn new_realm(runtime: &Runtime, needed: u32) -> rquickjs::Result<Context> {
 
 /// Sets up the realm, runs the top level and calls the endpoint. `Some` when the outcome is
 /// already known; `None` when an asynchronous endpoint is still waiting for `done`.
-fn start<'js>(ctx: &Ctx<'js>, invocation: &Invocation, state: &Rc<State>) -> Option<Outcome> {
-    if let Err(e) = install_globals(ctx, invocation, state) {
+fn start<'js>(
+    ctx: &Ctx<'js>,
+    invocation: &Invocation,
+    uses_sdk: bool,
+    state: &Rc<State>,
+) -> Option<Outcome> {
+    if let Err(e) = install_globals(ctx, invocation, uses_sdk, state) {
         return Some(failure_from(ctx, state, e));
     }
     if let Err(e) = run_bytecode(ctx, &invocation.program.bytecode) {
@@ -388,6 +393,7 @@ fn finish_timeout(ctx: &Ctx, state: &Rc<State>, outcome: Outcome) -> Outcome {
 fn install_globals<'js>(
     ctx: &Ctx<'js>,
     invocation: &Invocation,
+    uses_sdk: bool,
     state: &Rc<State>,
 ) -> rquickjs::Result<()> {
     let globals = ctx.globals();
@@ -445,7 +451,7 @@ fn install_globals<'js>(
     }
     globals.set("console", console)?;
 
-    if invocation.program.needs_of(&invocation.endpoint).uses_sdk {
+    if uses_sdk {
         install_sdk_bridge(ctx, &invocation.env, &invocation.host)?;
         sdk::install_globals(ctx)?;
     }

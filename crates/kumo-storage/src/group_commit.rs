@@ -87,20 +87,13 @@ async fn run(write: Pool, dialect: Dialect, receiver: Arc<Mutex<mpsc::Receiver<R
                 Dialect::Sqlite => batch.len(),
                 Dialect::Postgres => {
                     let first = &batch[0].0.bucket;
-                    batch
-                        .iter()
-                        .take_while(|(c, _)| same_bucket(&c.bucket, first))
-                        .count()
+                    batch.iter().take_while(|(c, _)| c.bucket == *first).count()
                 }
             };
             let group: Vec<Request> = batch.drain(..size).collect();
             commit_group(&write, dialect, group).await;
         }
     }
-}
-
-fn same_bucket(a: &BucketRef, b: &BucketRef) -> bool {
-    a.app_id == b.app_id && a.name == b.name && a.scope == b.scope
 }
 
 async fn commit_group(write: &Pool, dialect: Dialect, mut group: Vec<Request>) {
@@ -110,10 +103,7 @@ async fn commit_group(write: &Pool, dialect: Dialect, mut group: Vec<Request>) {
         return;
     }
     let creates: Vec<&Create> = group.iter().map(|(c, _)| c).collect();
-    let outcome = match dialect {
-        Dialect::Sqlite => write_sqlite(write, &creates).await,
-        Dialect::Postgres => write_postgres(write, &creates).await,
-    };
+    let outcome = write_group(write, dialect, &creates).await;
     // Those that did not fit (SQLite's parameter budget), or all when the group failed: one
     // by one.
     let written = outcome.unwrap_or(0);
@@ -129,9 +119,14 @@ async fn commit_group(write: &Pool, dialect: Dialect, mut group: Vec<Request>) {
 
 /// One create on its own.
 async fn write_alone(write: &Pool, dialect: Dialect, c: &Create) -> Result<()> {
+    write_group(write, dialect, &[c]).await.map(|_| ())
+}
+
+/// Writes `creates` together; how many were written.
+async fn write_group(write: &Pool, dialect: Dialect, creates: &[&Create]) -> Result<usize> {
     match dialect {
-        Dialect::Sqlite => write_sqlite(write, &[c]).await.map(|_| ()),
-        Dialect::Postgres => write_postgres(write, &[c]).await.map(|_| ()),
+        Dialect::Sqlite => write_sqlite(write, creates).await,
+        Dialect::Postgres => write_postgres(write, creates).await,
     }
 }
 
