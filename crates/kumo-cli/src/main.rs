@@ -11,6 +11,22 @@ use kumo_server::{create_app, AppCredentials, Config};
 use kumo_storage::Storage;
 use tokio::net::TcpListener;
 
+/// Under load glibc's malloc took a third of the server's own CPU (fastbin consolidation on
+/// every large free); with mimalloc the object benchmarks run 20-45% faster.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// mimalloc keeps freed memory for a while before returning it; with our many threads that
+/// doubled the resident size under load. Returning it at once costs no measurable throughput.
+/// Arenas are also committed on demand, which has to be decided before `main`
+/// (`.cargo/config.toml`). (The option's value comes from mimalloc.h of the pinned mimalloc
+/// v3; the -sys crate does not name it.)
+fn tune_allocator() {
+    const PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+    // SAFETY: a plain setter of a process-wide option, valid at any time.
+    unsafe { libmimalloc_sys::mi_option_set(PURGE_DELAY, 0) };
+}
+
 #[derive(Parser)]
 #[command(
     name = "kumo",
@@ -161,6 +177,7 @@ impl ServerCodeArgs {
 }
 
 fn main() -> Result<()> {
+    tune_allocator();
     let started = Instant::now();
     let cli = Cli::parse();
     init_logging(&cli.log)?;

@@ -106,3 +106,16 @@ impl From<sqlx::Error> for StorageError {
         }
     }
 }
+
+/// Errors of the inline SQLite reader (`sqlite_reader.rs`).
+impl From<rusqlite::Error> for StorageError {
+    fn from(e: rusqlite::Error) -> Self {
+        use rusqlite::ErrorCode::*;
+        match e.sqlite_error_code() {
+            Some(DatabaseBusy | DatabaseLocked | CannotOpen | SystemIoFailure | OutOfMemory) => {
+                StorageError::Unavailable(e.to_string())
+            }
+            _ => StorageError::Backend(e.to_string()),
+        }
+    }
+}

@@ -4,6 +4,7 @@
 //! This is the only crate that contains SQL. It knows nothing of HTTP or JavaScript: callers
 //! hand it validated models and get models back. Timestamps are milliseconds since the epoch.
 
+mod columns;
 mod error;
 mod group_commit;
 mod migrations;
@@ -15,6 +16,7 @@ mod servercode_model;
 mod sql;
 mod sql_objects;
 mod sql_servercode;
+mod sqlite_reader;
 #[cfg(feature = "testing")]
 pub mod testing;
 

@@ -11,6 +11,7 @@ use base64::Engine;
 use kumo_types::query::{BucketQuery, Clause, FieldType, OrderBy, Point, Scalar, EARTH_RADIUS_M};
 use serde_json::Value;
 
+use crate::columns::Columns;
 use crate::sql::Dialect;
 
 /// Field kinds in `object_fields.kind`.
@@ -539,7 +540,7 @@ pub(crate) fn build_count(
     };
     (
         format!(
-            "SELECT COUNT(*) FROM objects o WHERE {plus}o.bucket_seq = $1 AND ({where_clause})"
+            "SELECT COUNT(*) AS n FROM objects o WHERE {plus}o.bucket_seq = $1 AND ({where_clause})"
         ),
         b.params.0,
     )
@@ -547,29 +548,18 @@ pub(crate) fn build_count(
 
 impl Built {
     /// The cursor values of a row: its key columns, then its seq.
-    pub(crate) fn cursor_of(&self, row: &sqlx::any::AnyRow) -> Result<String, sqlx::Error> {
-        use sqlx::Row;
+    pub(crate) fn cursor_of(&self, row: &dyn Columns) -> crate::Result<String> {
         let mut values = Vec::new();
         for (i, t) in self.key_types.iter().enumerate() {
             let col = format!("k{i}");
             values.push(match t {
-                KeyType::Int => Value::from(row.try_get::<i64, _>(col.as_str())?),
-                KeyType::Float => Value::from(float_column(row, &col)?.to_bits()),
-                KeyType::Text => Value::from(row.try_get::<String, _>(col.as_str())?),
+                KeyType::Int => Value::from(row.int(&col)?),
+                KeyType::Float => Value::from(row.float(&col)?.to_bits()),
+                KeyType::Text => Value::from(row.text(&col)?),
             });
         }
-        values.push(Value::from(row.try_get::<i64, _>("seq")?));
+        values.push(Value::from(row.int("seq")?));
         Ok(encode_cursor(&values))
-    }
-}
-
-/// Reads a float column that a database may hand back as an integer (SQLite's `0` from
-/// `COALESCE(num, 0)`).
-fn float_column(row: &sqlx::any::AnyRow, col: &str) -> Result<f64, sqlx::Error> {
-    use sqlx::Row;
-    match row.try_get::<f64, _>(col) {
-        Ok(v) => Ok(v),
-        Err(_) => Ok(row.try_get::<i64, _>(col)? as f64),
     }
 }
 

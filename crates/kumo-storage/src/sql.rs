@@ -37,6 +37,9 @@ pub struct SqlStore {
     pub(crate) write: Pool,
     /// Object creates are committed in groups (see `group_commit.rs`).
     pub(crate) creates: crate::group_commit::GroupCommit,
+    /// The hot SQLite reads, on the calling thread (`sqlite_reader.rs`); `None` on PostgreSQL
+    /// and for an in-memory SQLite database.
+    pub(crate) reader: Option<crate::sqlite_reader::SqliteReader>,
 }
 
 const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
@@ -76,6 +79,10 @@ pub async fn open(url: &str, max_connections: u32) -> Result<SqlStore> {
         read,
         write,
         creates,
+        reader: match dialect {
+            Dialect::Sqlite => crate::sqlite_reader::SqliteReader::for_url(url),
+            Dialect::Postgres => None,
+        },
     };
     store.migrate().await?;
     Ok(store)

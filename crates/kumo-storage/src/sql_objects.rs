@@ -2,11 +2,12 @@
 
 use kumo_types::query::{BucketQuery, Clause};
 use serde_json::{json, Map, Value};
-use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
+use crate::columns::Columns;
 use crate::query_sql::{build_count, build_page, index_rows, FieldRow, Param, Params};
 use crate::sql::{finish, now_ms, AnyQuery, Dialect, SqlStore};
+use crate::sqlite_reader;
 use crate::{
     Actor, Bucket, BucketRef, Entity, Event, Hit, NewBucket, Object, Precondition, Result, Scope,
     StorageError,
@@ -28,19 +29,19 @@ pub(crate) fn bind_params<'q>(mut q: AnyQuery<'q>, params: &'q [Param]) -> AnyQu
     q
 }
 
-fn object_from_row(row: &AnyRow) -> Result<Object> {
-    let data: String = row.try_get("data")?;
+fn object_from_row(row: &dyn Columns) -> Result<Object> {
+    let data = row.text("data")?;
     let data: Map<String, Value> = serde_json::from_str(&data)
         .map_err(|e| StorageError::Backend(format!("corrupt object data: {e}")))?;
     Ok(Object {
-        id: row.try_get("id")?,
+        id: row.text("id")?,
         data,
-        data_type: row.try_get("data_type")?,
-        owner: row.try_get("owner")?,
-        acl: row.try_get("acl")?,
-        version: row.try_get("version")?,
-        created_at: row.try_get("created_at")?,
-        modified_at: row.try_get("modified_at")?,
+        data_type: row.opt_text("data_type")?,
+        owner: row.opt_text("owner")?,
+        acl: row.text("acl")?,
+        version: row.int("version")?,
+        created_at: row.int("created_at")?,
+        modified_at: row.int("modified_at")?,
     })
 }
 
@@ -192,22 +193,44 @@ impl SqlStore {
             .transpose()
     }
 
-    pub(crate) async fn do_get_bucket(&self, b: &BucketRef) -> Result<Option<Bucket>> {
-        let row = sqlx::query("SELECT seq, creator, acl, created_at FROM buckets WHERE app_id = $1 AND scope = $2 AND name = $3")
-            .bind(&b.app_id)
-            .bind(b.scope.key())
-            .bind(&b.name)
-            .fetch_optional(&mut *self.read.get().await?)
+    /// Runs a read on the inline SQLite reader when there is one (`sqlite_reader.rs`), else
+    /// on the read pool.
+    async fn read_rows<T>(
+        &self,
+        sql: &str,
+        params: &[Param],
+        map: impl Fn(&dyn Columns) -> Result<T> + Send,
+    ) -> Result<Vec<T>> {
+        if let Some(reader) = &self.reader {
+            return reader.read(|c| sqlite_reader::fetch_all(c, sql, params, |r| map(r)));
+        }
+        let rows = bind_params(sqlx::query(sql), params)
+            .fetch_all(&mut *self.read.get().await?)
             .await?;
-        row.map(|r| {
-            Ok(Bucket {
-                seq: r.try_get("seq")?,
-                creator: r.try_get("creator")?,
-                acl: r.try_get("acl")?,
-                created_at: r.try_get("created_at")?,
-            })
-        })
-        .transpose()
+        rows.iter().map(|r| map(r)).collect()
+    }
+
+    pub(crate) async fn do_get_bucket(&self, b: &BucketRef) -> Result<Option<Bucket>> {
+        let params = [
+            Param::S(b.app_id.clone()),
+            Param::S(b.scope.key()),
+            Param::S(b.name.clone()),
+        ];
+        let rows = self
+            .read_rows(
+                "SELECT seq, creator, acl, created_at FROM buckets WHERE app_id = $1 AND scope = $2 AND name = $3",
+                &params,
+                |r| {
+                    Ok(Bucket {
+                        seq: r.int("seq")?,
+                        creator: r.opt_text("creator")?,
+                        acl: r.text("acl")?,
+                        created_at: r.int("created_at")?,
+                    })
+                },
+            )
+            .await?;
+        Ok(rows.into_iter().next())
     }
 
     pub(crate) async fn do_get_object(&self, b: &BucketRef, id: &str) -> Result<Option<Object>> {
@@ -215,14 +238,14 @@ impl SqlStore {
             "SELECT {OBJECT_COLS} FROM objects o JOIN buckets b ON b.seq = o.bucket_seq \
              WHERE b.app_id = $1 AND b.scope = $2 AND b.name = $3 AND o.id = $4"
         );
-        let row = sqlx::query(&sql)
-            .bind(&b.app_id)
-            .bind(b.scope.key())
-            .bind(&b.name)
-            .bind(id)
-            .fetch_optional(&mut *self.read.get().await?)
-            .await?;
-        row.as_ref().map(object_from_row).transpose()
+        let params = [
+            Param::S(b.app_id.clone()),
+            Param::S(b.scope.key()),
+            Param::S(b.name.clone()),
+            Param::S(id.to_owned()),
+        ];
+        let rows = self.read_rows(&sql, &params, object_from_row).await?;
+        Ok(rows.into_iter().next())
     }
 
     async fn insert_object(&self, conn: &mut AnyConnection, bucket: i64, o: &Object) -> Result<()> {
@@ -546,25 +569,22 @@ impl SqlStore {
     ) -> Result<Vec<Hit>> {
         let built = build_page(self.dialect(), bucket, q, after, limit)
             .ok_or(StorageError::InvalidCursor)?;
-        let rows = bind_params(sqlx::query(&built.sql), &built.params)
-            .fetch_all(&mut *self.read.get().await?)
-            .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(Hit {
-                    object: object_from_row(r)?,
-                    cursor: built.cursor_of(r)?,
-                })
+        self.read_rows(&built.sql, &built.params, |r| {
+            Ok(Hit {
+                object: object_from_row(r)?,
+                cursor: built.cursor_of(r)?,
             })
-            .collect()
+        })
+        .await
     }
 
     pub(crate) async fn do_count_objects(&self, bucket: i64, clause: &Clause) -> Result<i64> {
         let (sql, params) = build_count(self.dialect(), bucket, clause);
-        let row = bind_params(sqlx::query(&sql), &params)
-            .fetch_one(&mut *self.read.get().await?)
-            .await?;
-        Ok(row.try_get::<i64, _>(0)?)
+        let counts = self.read_rows(&sql, &params, |r| r.int("n")).await?;
+        counts
+            .into_iter()
+            .next()
+            .ok_or_else(|| StorageError::Backend("COUNT(*) returned no row".into()))
     }
 
     pub(crate) async fn do_events_since(
