@@ -128,6 +128,11 @@ pub async fn serve(
     // Path normalisation must run before routing, so it wraps the router from outside.
     let (router, server_code) = build(storage, config)?;
     let app = from_fn(http::normalize_path).layer(router);
+    use axum::serve::ListenerExt;
+    // Responses leave at once rather than waiting on Nagle's algorithm for the client's ACK.
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     let served = axum::serve(
         listener,
         ServiceExt::<axum::extract::Request>::into_make_service(app),

@@ -3,13 +3,12 @@
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use crate::sql::{finish, SqlStore};
+use crate::sql::{finish, Dialect, SqlStore};
 use crate::{CodeVersion, CodeVersionInfo, DevLogFilter, DevLogRecord, Result, StorageError};
 
 /// Developer-log rows read per step while finding how many old ones to drop.
 const TRIM_PAGE: i64 = 1_000;
 /// Rows per INSERT statement (7 parameters each, far under every bind limit).
-const DEV_LOG_ROWS_PER_INSERT: usize = 100;
 
 /// What a record counts against its app's log budget.
 fn record_bytes(record: &DevLogRecord, fields_json: &str) -> i64 {
@@ -185,52 +184,38 @@ impl SqlStore {
         if records.is_empty() {
             return Ok(0);
         }
-        let rows: Vec<(&DevLogRecord, String)> = records
+        let mut bytes = 0;
+        let rows: Vec<serde_json::Value> = records
             .iter()
-            .map(|r| (r, serde_json::Value::Object(r.fields.clone()).to_string()))
+            .map(|r| {
+                let fields = serde_json::Value::Object(r.fields.clone()).to_string();
+                let size = record_bytes(r, &fields);
+                bytes += size;
+                serde_json::json!([r.time_ms, r.level as i64, r.key, r.user_id, fields, size])
+            })
             .collect();
-        let bytes: i64 = rows.iter().map(|(r, f)| record_bytes(r, f)).sum();
-        let mut conn = self.write.get().await?;
-        let mut tx = conn.begin().await?;
-        let result = async {
-            // Many rows per statement: the log is written in bursts of hundreds of records.
-            for chunk in rows.chunks(DEV_LOG_ROWS_PER_INSERT) {
-                let mut sql = String::from(
-                    "INSERT INTO dev_logs (app_id, time_ms, level, log_key, user_id, fields, bytes) VALUES ",
-                );
-                for i in 0..chunk.len() {
-                    let b = i * 7;
-                    if i > 0 {
-                        sql.push_str(", ");
-                    }
-                    sql.push_str(&format!(
-                        "(${}, ${}, ${}, ${}, ${}, ${}, ${})",
-                        b + 1,
-                        b + 2,
-                        b + 3,
-                        b + 4,
-                        b + 5,
-                        b + 6,
-                        b + 7
-                    ));
-                }
-                let mut query = sqlx::query(&sql);
-                for (record, fields) in chunk {
-                    query = query
-                        .bind(app_id)
-                        .bind(record.time_ms)
-                        .bind(record.level as i64)
-                        .bind(record.key.as_str())
-                        .bind(record.user_id.as_deref())
-                        .bind(fields.as_str())
-                        .bind(record_bytes(record, fields));
-                }
-                query.execute(&mut *tx).await?;
+        // The whole burst travels as one JSON parameter, expanded in order by the database:
+        // one fixed statement whatever the burst's size (binding hundreds of parameters cost
+        // sqlx's SQLite driver time quadratic in their number).
+        let sql = match self.dialect() {
+            Dialect::Sqlite => {
+                "INSERT INTO dev_logs (app_id, time_ms, level, log_key, user_id, fields, bytes) \
+                 SELECT $1, value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5 \
+                 FROM json_each($2) ORDER BY key"
             }
-            Ok(bytes)
-        }
-        .await;
-        finish(tx, result).await
+            Dialect::Postgres => {
+                "INSERT INTO dev_logs (app_id, time_ms, level, log_key, user_id, fields, bytes) \
+                 SELECT $1, (e ->> 0)::BIGINT, (e ->> 1)::BIGINT, e ->> 2, e ->> 3, e ->> 4, (e ->> 5)::BIGINT \
+                 FROM json_array_elements($2::JSON) WITH ORDINALITY AS t(e, i) ORDER BY i"
+            }
+        };
+        let mut conn = self.write.get().await?;
+        sqlx::query(sql)
+            .bind(app_id)
+            .bind(serde_json::Value::Array(rows).to_string())
+            .execute(&mut *conn)
+            .await?;
+        Ok(bytes)
     }
 
     pub(crate) async fn do_query_dev_logs(

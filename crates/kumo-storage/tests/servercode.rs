@@ -13,6 +13,7 @@ on_both_backends!(
     current_version_pointer,
     dev_log_filters_and_order,
     dev_log_is_bounded_by_age_and_size,
+    dev_log_keeps_a_burst_in_order,
 );
 
 fn app(id: &str) -> App {
@@ -300,4 +301,45 @@ async fn dev_log_is_bounded_by_age_and_size(s: std::sync::Arc<SqlStore>, _: Stri
     assert_eq!(kept.len(), 10);
     assert_eq!(kept.last().unwrap().time_ms, 1_049, "the newest stay");
     assert_eq!(all("a2").await.len(), 50, "other apps untouched");
+}
+
+/// A burst is written in one statement; its records keep their order (same timestamp) and
+/// every column, including text that needs escaping and a missing user.
+async fn dev_log_keeps_a_burst_in_order(s: std::sync::Arc<SqlStore>, _: String) {
+    let records: Vec<DevLogRecord> = (0..250)
+        .map(|i| {
+            let mut r = record(
+                7,
+                DevLogLevel::Info,
+                "servercode.log",
+                (i % 2 == 0).then_some("u1"),
+            );
+            r.fields.insert(
+                "message".into(),
+                json!(format!("line {i} \"quoted\" \u{e9}")),
+            );
+            r
+        })
+        .collect();
+    s.append_dev_logs("a1", &records).await.unwrap();
+    let all = s
+        .query_dev_logs(
+            "a1",
+            &DevLogFilter {
+                limit: 1000,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 250);
+    for (i, r) in all.iter().enumerate() {
+        assert_eq!(
+            r.fields["message"],
+            json!(format!("line {i} \"quoted\" \u{e9}"))
+        );
+        assert_eq!(r.user_id.as_deref(), (i % 2 == 0).then_some("u1"));
+        assert_eq!((r.time_ms, r.level), (7, DevLogLevel::Info));
+        assert_eq!(r.key, "servercode.log");
+    }
 }
