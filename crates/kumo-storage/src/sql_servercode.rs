@@ -8,7 +8,6 @@ use crate::{CodeVersion, CodeVersionInfo, DevLogFilter, DevLogRecord, Result, St
 
 /// Developer-log rows read per step while finding how many old ones to drop.
 const TRIM_PAGE: i64 = 1_000;
-/// Rows per INSERT statement (7 parameters each, far under every bind limit).
 
 /// What a record counts against its app's log budget.
 fn record_bytes(record: &DevLogRecord, fields_json: &str) -> i64 {
