@@ -324,4 +324,19 @@ CREATE INDEX dev_logs_time_idx ON dev_logs(app_id, time_ms);
         postgres:
             "ALTER TABLE object_fields DROP CONSTRAINT IF EXISTS object_fields_object_seq_fkey;",
     },
+    Migration {
+        version: 5,
+        name: "the numeric field index holds only rows with a number",
+        // A string field's row went into both value indexes, the numeric one under a NULL key
+        // no query asks for: one index write per string field of every create, for nothing.
+        // Every numeric test (`=`, ranges, `in`, geo, booleans) implies `num IS NOT NULL`, so
+        // both planners still use the index; tests on the kind alone (`hasField`) and bucket
+        // deletes use the string index, which keeps every row.
+        sqlite: PARTIAL_NUM_INDEX,
+        postgres: PARTIAL_NUM_INDEX,
+    },
 ];
+
+const PARTIAL_NUM_INDEX: &str = "DROP INDEX object_fields_num_idx;
+CREATE INDEX object_fields_num_idx ON object_fields(bucket_seq, field, kind, num, created_at, object_seq)
+    WHERE num IS NOT NULL;";

@@ -205,11 +205,20 @@ impl Builder {
                         })
                         .collect(),
                     None => {
-                        let conds: Vec<String> = values
+                        // One `col IN (…)` per kind, which both planners read off the value
+                        // index as point lookups.
+                        let mut groups: Vec<(i64, &str, Vec<String>)> = Vec::new();
+                        for v in values {
+                            let (kind, col, p) = self.field_value(v);
+                            match groups.iter_mut().find(|(k, c, _)| *k == kind && *c == col) {
+                                Some((_, _, ps)) => ps.push(p),
+                                None => groups.push((kind, col, vec![p])),
+                            }
+                        }
+                        let conds: Vec<String> = groups
                             .iter()
-                            .map(|v| {
-                                let (kind, col, p) = self.field_value(v);
-                                format!("(f.kind = {kind} AND {col} = {p})")
+                            .map(|(kind, col, ps)| {
+                                format!("(f.kind = {kind} AND {col} IN ({}))", ps.join(", "))
                             })
                             .collect();
                         vec![self.on_field(bucket, field, format!("({})", conds.join(" OR ")))]
