@@ -123,12 +123,12 @@ pub async fn serve(
     config: &Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    use axum::serve::ListenerExt;
     use axum::ServiceExt;
     use tower::Layer;
     // Path normalisation must run before routing, so it wraps the router from outside.
     let (router, server_code) = build(storage, config)?;
     let app = from_fn(http::normalize_path).layer(router);
-    use axum::serve::ListenerExt;
     // Responses leave at once rather than waiting on Nagle's algorithm for the client's ACK.
     let listener = listener.tap_io(|tcp| {
         let _ = tcp.set_nodelay(true);
