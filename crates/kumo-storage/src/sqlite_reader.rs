@@ -25,6 +25,11 @@ use crate::Result;
 const MAX_IDLE: usize = 8;
 /// Distinct statements each connection keeps prepared (query shapes vary).
 const STATEMENT_CACHE: usize = 64;
+/// Readers map the database file instead of copying pages through `read` calls and a private
+/// page cache: at 100,000 objects the query benchmark serves 15-25% more and its p99 drops by
+/// a third. The mapped pages are the OS page cache, shared and reclaimable, but they count in
+/// the process's resident size (once per reading connection, up to this much each).
+const MMAP_BYTES: i64 = 256 << 20;
 
 pub(crate) struct SqliteReader {
     path: PathBuf,
@@ -70,6 +75,7 @@ impl SqliteReader {
         )?;
         conn.busy_timeout(Duration::from_secs(5))?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        conn.pragma_update(None, "mmap_size", MMAP_BYTES)?;
         Ok(conn)
     }
 
@@ -113,7 +119,42 @@ pub(crate) fn fetch_all<T>(
 
 #[cfg(test)]
 mod tests {
-    use super::SqliteReader;
+    use super::{SqliteReader, MMAP_BYTES};
+
+    #[test]
+    fn readers_map_the_file_and_cannot_write() {
+        let dir = std::env::temp_dir().join(format!("kumo-reader-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("r.db");
+        let writer = rusqlite::Connection::open(&path).unwrap();
+        writer
+            .execute_batch(
+                "PRAGMA journal_mode = WAL; CREATE TABLE t (v INTEGER); INSERT INTO t VALUES (7);",
+            )
+            .unwrap();
+        let reader =
+            SqliteReader::for_url(&format!("sqlite://{}?mode=rwc", path.display())).unwrap();
+        let (mmap, v) = reader
+            .read(|c| {
+                let mmap: i64 = c.query_row("PRAGMA mmap_size", [], |r| r.get(0))?;
+                let v: i64 = c.query_row("SELECT v FROM t", [], |r| r.get(0))?;
+                Ok((mmap, v))
+            })
+            .unwrap();
+        assert_eq!((mmap, v), (MMAP_BYTES, 7));
+        // A later write is seen by the next read on the same (pooled) connection.
+        writer.execute_batch("UPDATE t SET v = 8;").unwrap();
+        let v: i64 = reader
+            .read(|c| Ok(c.query_row("SELECT v FROM t", [], |r| r.get(0))?))
+            .unwrap();
+        assert_eq!(v, 8);
+        assert!(reader
+            .read(|c| Ok(c.execute_batch("DELETE FROM t")?))
+            .is_err());
+        drop(reader);
+        drop(writer);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn only_files_get_a_reader() {
