@@ -3,7 +3,7 @@
 
 use sqlx::Row as _;
 
-use crate::Result;
+use crate::{Result, StorageError};
 
 pub(crate) trait Columns {
     fn int(&self, col: &str) -> Result<i64>;
@@ -32,18 +32,36 @@ impl Columns for sqlx::any::AnyRow {
     }
 }
 
+/// A row of the inline SQLite reader, with its statement's column names taken once per
+/// statement (rusqlite's lookup by name asks SQLite for every column's name on every call).
 /// rusqlite converts an integer to `f64` on its own.
-impl Columns for rusqlite::Row<'_> {
+pub(crate) struct NamedRow<'a, 'r> {
+    pub row: &'a rusqlite::Row<'r>,
+    pub names: &'a [String],
+}
+
+impl NamedRow<'_, '_> {
+    fn get<T: rusqlite::types::FromSql>(&self, col: &str) -> Result<T> {
+        let index = self
+            .names
+            .iter()
+            .position(|n| n == col)
+            .ok_or_else(|| StorageError::Backend(format!("no column {col} in the result")))?;
+        Ok(self.row.get(index)?)
+    }
+}
+
+impl Columns for NamedRow<'_, '_> {
     fn int(&self, col: &str) -> Result<i64> {
-        Ok(self.get(col)?)
+        self.get(col)
     }
     fn float(&self, col: &str) -> Result<f64> {
-        Ok(self.get(col)?)
+        self.get(col)
     }
     fn text(&self, col: &str) -> Result<String> {
-        Ok(self.get(col)?)
+        self.get(col)
     }
     fn opt_text(&self, col: &str) -> Result<Option<String>> {
-        Ok(self.get(col)?)
+        self.get(col)
     }
 }

@@ -18,6 +18,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
 
+use crate::columns::NamedRow;
 use crate::query_sql::Param;
 use crate::Result;
 
@@ -105,14 +106,15 @@ pub(crate) fn fetch_all<T>(
     conn: &Connection,
     sql: &str,
     params: &[Param],
-    mut map: impl FnMut(&rusqlite::Row<'_>) -> Result<T>,
+    mut map: impl FnMut(&NamedRow<'_, '_>) -> Result<T>,
 ) -> Result<Vec<T>> {
     let mut st = conn.prepare_cached(sql)?;
     bind(&mut st, params)?;
+    let names: Vec<String> = st.column_names().into_iter().map(str::to_owned).collect();
     let mut rows = st.raw_query();
     let mut out = Vec::new();
     while let Some(row) = rows.next()? {
-        out.push(map(row)?);
+        out.push(map(&NamedRow { row, names: &names })?);
     }
     Ok(out)
 }
