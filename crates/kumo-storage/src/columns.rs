@@ -1,5 +1,5 @@
 //! Reading columns by name from either driver's rows: sqlx's (`AnyRow`) and the inline SQLite
-//! reader's (`rusqlite::Row`), so one decoder serves both.
+//! reader's ([`NamedRow`]), so one decoder serves both.
 
 use sqlx::Row as _;
 
@@ -34,7 +34,7 @@ impl Columns for sqlx::any::AnyRow {
 
 /// A row of the inline SQLite reader, with its statement's column names taken once per
 /// statement (rusqlite's lookup by name asks SQLite for every column's name on every call).
-/// rusqlite converts an integer to `f64` on its own.
+/// Its `f64` accepts an integer on its own, as `float` asks.
 pub(crate) struct NamedRow<'a, 'r> {
     pub row: &'a rusqlite::Row<'r>,
     pub names: &'a [String],
