@@ -3,9 +3,9 @@
 //! rquickjs exposes bytecode only for modules; server code must run as a sloppy-mode script
 //! (top-level functions are globals, as on Kii), so the two raw QuickJS calls live here.
 
-use rquickjs::{qjs, Context, Ctx, Runtime, Value};
-
 use std::collections::HashMap;
+
+use rquickjs::{qjs, Context, Ctx, Runtime, Value};
 
 use crate::verify::{self, Needs, Violation};
 

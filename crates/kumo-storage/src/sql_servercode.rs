@@ -184,15 +184,23 @@ impl SqlStore {
             return Ok(0);
         }
         let mut bytes = 0;
-        let rows: Vec<serde_json::Value> = records
+        let rows = records
             .iter()
             .map(|r| {
-                let fields = serde_json::Value::Object(r.fields.clone()).to_string();
+                let fields = serde_json::to_string(&r.fields)?;
                 let size = record_bytes(r, &fields);
                 bytes += size;
-                serde_json::json!([r.time_ms, r.level as i64, r.key, r.user_id, fields, size])
+                Ok(serde_json::json!([
+                    r.time_ms,
+                    r.level as i64,
+                    r.key,
+                    r.user_id,
+                    fields,
+                    size
+                ]))
             })
-            .collect();
+            .collect::<serde_json::Result<Vec<_>>>()
+            .map_err(|e| StorageError::Backend(format!("developer log record: {e}")))?;
         // The whole burst travels as one JSON parameter, expanded in order by the database:
         // one fixed statement whatever the burst's size (binding hundreds of parameters cost
         // sqlx's SQLite driver time quadratic in their number).

@@ -125,17 +125,14 @@ mod tests {
 
     #[test]
     fn readers_map_the_file_and_cannot_write() {
-        let dir = std::env::temp_dir().join(format!("kumo-reader-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("r.db");
-        let writer = rusqlite::Connection::open(&path).unwrap();
+        let db = crate::testing::TestDb::sqlite();
+        let reader = SqliteReader::for_url(&db.url).unwrap();
+        let writer = rusqlite::Connection::open(&reader.path).unwrap();
         writer
             .execute_batch(
                 "PRAGMA journal_mode = WAL; CREATE TABLE t (v INTEGER); INSERT INTO t VALUES (7);",
             )
             .unwrap();
-        let reader =
-            SqliteReader::for_url(&format!("sqlite://{}?mode=rwc", path.display())).unwrap();
         let (mmap, v) = reader
             .read(|c| {
                 let mmap: i64 = c.query_row("PRAGMA mmap_size", [], |r| r.get(0))?;
@@ -153,9 +150,6 @@ mod tests {
         assert!(reader
             .read(|c| Ok(c.execute_batch("DELETE FROM t")?))
             .is_err());
-        drop(reader);
-        drop(writer);
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
