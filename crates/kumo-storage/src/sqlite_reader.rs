@@ -13,10 +13,12 @@
 //! wait for it. The rarer reads (users, groups, server code) stay on the sqlx read pool.
 
 use std::path::PathBuf;
+use std::str::FromStr;
 use std::sync::Mutex;
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
+use sqlx::sqlite::SqliteConnectOptions;
 
 use crate::columns::NamedRow;
 use crate::query_sql::Param;
@@ -48,8 +50,11 @@ impl SqliteReader {
         if path.is_empty() || path == ":memory:" || options.contains("mode=memory") {
             return None;
         }
+        // sqlx's own reading of the URL (it percent-decodes the path), so the readers open
+        // the very file the writer does.
+        let parsed = SqliteConnectOptions::from_str(url).ok()?;
         Some(SqliteReader {
-            path: PathBuf::from(path),
+            path: parsed.get_filename().to_path_buf(),
             idle: Mutex::new(Vec::new()),
         })
     }
@@ -121,7 +126,9 @@ pub(crate) fn fetch_all<T>(
 
 #[cfg(test)]
 mod tests {
-    use super::{SqliteReader, MMAP_BYTES};
+    use super::{fetch_all, SqliteReader, MMAP_BYTES};
+    use crate::columns::Columns;
+    use crate::StorageError;
 
     #[test]
     fn readers_map_the_file_and_cannot_write() {
@@ -150,6 +157,29 @@ mod tests {
         assert!(reader
             .read(|c| Ok(c.execute_batch("DELETE FROM t")?))
             .is_err());
+    }
+
+    #[test]
+    fn a_missing_file_is_unavailable_and_a_missing_column_a_backend_fault() {
+        let db = crate::testing::TestDb::sqlite();
+        let reader = SqliteReader::for_url(&db.url).unwrap();
+        // Nothing has created the file: a read-only reader cannot open it.
+        assert!(matches!(
+            reader.read(|_| Ok(())),
+            Err(StorageError::Unavailable(_))
+        ));
+        rusqlite::Connection::open(&reader.path)
+            .unwrap()
+            .execute_batch("CREATE TABLE t (v INTEGER); INSERT INTO t VALUES (1);")
+            .unwrap();
+        let asked = reader.read(|c| fetch_all(c, "SELECT v FROM t", &[], |r| r.int("w")));
+        assert!(matches!(asked, Err(StorageError::Backend(m)) if m.contains("no column w")));
+    }
+
+    #[test]
+    fn a_percent_encoded_path_is_the_file_sqlx_opens() {
+        let r = SqliteReader::for_url("sqlite:///tmp/a%20b/kumo.db?mode=rwc").unwrap();
+        assert_eq!(r.path.to_str(), Some("/tmp/a b/kumo.db"));
     }
 
     #[test]
