@@ -14,6 +14,7 @@ mod pool;
 mod query_sql;
 mod servercode_model;
 mod sql;
+mod sql_devlog;
 mod sql_objects;
 mod sql_servercode;
 mod sqlite_reader;

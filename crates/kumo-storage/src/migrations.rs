@@ -335,6 +335,47 @@ CREATE INDEX dev_logs_time_idx ON dev_logs(app_id, time_ms);
         sqlite: PARTIAL_NUM_INDEX,
         postgres: PARTIAL_NUM_INDEX,
     },
+    Migration {
+        version: 6,
+        name: "developer-log records are kept in chunks, one row per burst",
+        // A row per record, written and soon deleted again with two index entries each, cost a
+        // busy server more CPU than the runs that made the records (see sql_devlog.rs). Each
+        // existing record becomes a chunk of its own, in order.
+        sqlite: r#"
+CREATE TABLE dev_log_chunks (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    app_id TEXT NOT NULL,
+    first_time_ms INTEGER NOT NULL,
+    last_time_ms INTEGER NOT NULL,
+    records INTEGER NOT NULL,
+    bytes INTEGER NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE INDEX dev_log_chunks_app_idx ON dev_log_chunks(app_id, id);
+INSERT INTO dev_log_chunks (app_id, first_time_ms, last_time_ms, records, bytes, body)
+    SELECT app_id, time_ms, time_ms, 1, bytes,
+           json_array(json_array(0, time_ms, level, log_key, user_id, json(fields)))
+    FROM dev_logs ORDER BY seq;
+DROP TABLE dev_logs;
+"#,
+        postgres: r#"
+CREATE TABLE dev_log_chunks (
+    id BIGSERIAL PRIMARY KEY,
+    app_id TEXT NOT NULL,
+    first_time_ms BIGINT NOT NULL,
+    last_time_ms BIGINT NOT NULL,
+    records BIGINT NOT NULL,
+    bytes BIGINT NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE INDEX dev_log_chunks_app_idx ON dev_log_chunks(app_id, id);
+INSERT INTO dev_log_chunks (app_id, first_time_ms, last_time_ms, records, bytes, body)
+    SELECT app_id, time_ms, time_ms, 1, bytes,
+           json_build_array(json_build_array(0, time_ms, level, log_key, user_id, fields::json))::text
+    FROM dev_logs ORDER BY seq;
+DROP TABLE dev_logs;
+"#,
+    },
 ];
 
 const PARTIAL_NUM_INDEX: &str = "DROP INDEX object_fields_num_idx;

@@ -1,18 +1,10 @@
-//! Server-code versions, the current-version pointer and the developer log, for [`SqlStore`].
+//! Server-code versions and the current-version pointer, for [`SqlStore`].
 
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use crate::sql::{finish, Dialect, SqlStore};
-use crate::{CodeVersion, CodeVersionInfo, DevLogFilter, DevLogRecord, Result, StorageError};
-
-/// Developer-log rows read per step while finding how many old ones to drop.
-const TRIM_PAGE: i64 = 1_000;
-
-/// What a record counts against its app's log budget.
-fn record_bytes(record: &DevLogRecord, fields_json: &str) -> i64 {
-    (fields_json.len() + record.key.len() + 64) as i64
-}
+use crate::sql::{finish, SqlStore};
+use crate::{CodeVersion, CodeVersionInfo, Result, StorageError};
 
 impl SqlStore {
     pub(crate) async fn do_create_code_version(
@@ -174,172 +166,6 @@ impl SqlStore {
         .await;
         finish(tx, result).await
     }
-
-    pub(crate) async fn do_append_dev_logs(
-        &self,
-        app_id: &str,
-        records: &[DevLogRecord],
-    ) -> Result<i64> {
-        if records.is_empty() {
-            return Ok(0);
-        }
-        let mut bytes = 0;
-        let rows = records
-            .iter()
-            .map(|r| {
-                let fields = serde_json::to_string(&r.fields)?;
-                let size = record_bytes(r, &fields);
-                bytes += size;
-                Ok(serde_json::json!([
-                    r.time_ms,
-                    r.level as i64,
-                    r.key,
-                    r.user_id,
-                    fields,
-                    size
-                ]))
-            })
-            .collect::<serde_json::Result<Vec<_>>>()
-            .map_err(|e| StorageError::Backend(format!("developer log record: {e}")))?;
-        // The whole burst travels as one JSON parameter, expanded in order by the database:
-        // one fixed statement whatever the burst's size (binding hundreds of parameters cost
-        // sqlx's SQLite driver time quadratic in their number).
-        let sql = match self.dialect() {
-            Dialect::Sqlite => {
-                "INSERT INTO dev_logs (app_id, time_ms, level, log_key, user_id, fields, bytes) \
-                 SELECT $1, value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5 \
-                 FROM json_each($2) ORDER BY key"
-            }
-            Dialect::Postgres => {
-                "INSERT INTO dev_logs (app_id, time_ms, level, log_key, user_id, fields, bytes) \
-                 SELECT $1, (e ->> 0)::BIGINT, (e ->> 1)::BIGINT, e ->> 2, e ->> 3, e ->> 4, (e ->> 5)::BIGINT \
-                 FROM json_array_elements($2::JSON) WITH ORDINALITY AS t(e, i) ORDER BY i"
-            }
-        };
-        let mut conn = self.write.get().await?;
-        sqlx::query(sql)
-            .bind(app_id)
-            .bind(serde_json::Value::Array(rows).to_string())
-            .execute(&mut *conn)
-            .await?;
-        Ok(bytes)
-    }
-
-    pub(crate) async fn do_query_dev_logs(
-        &self,
-        app_id: &str,
-        filter: &DevLogFilter,
-    ) -> Result<Vec<DevLogRecord>> {
-        let mut sql = String::from(
-            "SELECT seq, time_ms, level, log_key, user_id, fields FROM dev_logs WHERE app_id = $1",
-        );
-        let mut n = 1;
-        let mut next = |sql: &mut String, condition: &str| {
-            n += 1;
-            sql.push_str(&format!(" AND {condition} ${n}"));
-        };
-        if filter.min_level.is_some() {
-            next(&mut sql, "level >=");
-        }
-        if filter.since_ms.is_some() {
-            next(&mut sql, "time_ms >=");
-        }
-        if filter.until_ms.is_some() {
-            next(&mut sql, "time_ms <=");
-        }
-        if filter.user_id.is_some() {
-            next(&mut sql, "user_id =");
-        }
-        n += 1;
-        sql.push_str(&format!(" ORDER BY seq DESC LIMIT ${n}"));
-        let mut query = sqlx::query(&sql).bind(app_id);
-        if let Some(level) = filter.min_level {
-            query = query.bind(level as i64);
-        }
-        if let Some(since) = filter.since_ms {
-            query = query.bind(since);
-        }
-        if let Some(until) = filter.until_ms {
-            query = query.bind(until);
-        }
-        if let Some(user) = &filter.user_id {
-            query = query.bind(user.as_str());
-        }
-        let rows = query
-            .bind(filter.limit)
-            .fetch_all(&mut *self.read.get().await?)
-            .await?;
-        let mut records = rows
-            .iter()
-            .map(dev_log_from_row)
-            .collect::<Result<Vec<_>>>()?;
-        records.reverse();
-        Ok(records)
-    }
-
-    /// Drops records older than `min_time_ms`, then the oldest ones until the app's log holds
-    /// at most `max_bytes`. Returns how many were dropped.
-    pub(crate) async fn do_trim_dev_logs(
-        &self,
-        app_id: &str,
-        max_bytes: i64,
-        min_time_ms: i64,
-    ) -> Result<u64> {
-        let aged = sqlx::query("DELETE FROM dev_logs WHERE app_id = $1 AND time_ms < $2")
-            .bind(app_id)
-            .bind(min_time_ms)
-            .execute(&mut *self.write.get().await?)
-            .await?
-            .rows_affected();
-        let total: i64 = sqlx::query(
-            "SELECT CAST(COALESCE(SUM(bytes), 0) AS BIGINT) FROM dev_logs WHERE app_id = $1",
-        )
-        .bind(app_id)
-        .fetch_one(&mut *self.read.get().await?)
-        .await?
-        .try_get(0)?;
-        let mut excess = total - max_bytes;
-        if excess <= 0 {
-            return Ok(aged);
-        }
-        // Walk from the oldest record until enough bytes are covered, then cut there.
-        let mut after = 0i64;
-        let mut cut = None;
-        while excess > 0 {
-            let rows = sqlx::query(
-                "SELECT seq, bytes FROM dev_logs WHERE app_id = $1 AND seq > $2 \
-                 ORDER BY seq LIMIT $3",
-            )
-            .bind(app_id)
-            .bind(after)
-            .bind(TRIM_PAGE)
-            .fetch_all(&mut *self.read.get().await?)
-            .await?;
-            if rows.is_empty() {
-                break;
-            }
-            for row in &rows {
-                let seq: i64 = row.try_get(0)?;
-                let bytes: i64 = row.try_get(1)?;
-                after = seq;
-                excess -= bytes;
-                cut = Some(seq);
-                if excess <= 0 {
-                    break;
-                }
-            }
-        }
-        let Some(cut) = cut else {
-            return Ok(aged);
-        };
-        let dropped = sqlx::query("DELETE FROM dev_logs WHERE app_id = $1 AND seq <= $2")
-            .bind(app_id)
-            .bind(cut)
-            .execute(&mut *self.write.get().await?)
-            .await?
-            .rows_affected();
-        Ok(aged + dropped)
-    }
 }
 
 fn version_from_row(r: &AnyRow) -> Result<CodeVersion> {
@@ -349,21 +175,5 @@ fn version_from_row(r: &AnyRow) -> Result<CodeVersion> {
         environment_version: r.try_get("environment_version")?,
         created_at: r.try_get("created_at")?,
         modified_at: r.try_get("modified_at")?,
-    })
-}
-
-fn dev_log_from_row(r: &AnyRow) -> Result<DevLogRecord> {
-    let fields: String = r.try_get("fields")?;
-    let fields = match serde_json::from_str(&fields) {
-        Ok(serde_json::Value::Object(map)) => map,
-        _ => return Err(StorageError::Backend("corrupt developer-log record".into())),
-    };
-    Ok(DevLogRecord {
-        seq: r.try_get("seq")?,
-        time_ms: r.try_get("time_ms")?,
-        level: DevLogRecord::level_from_rank(r.try_get("level")?),
-        key: r.try_get("log_key")?,
-        user_id: r.try_get("user_id")?,
-        fields,
     })
 }

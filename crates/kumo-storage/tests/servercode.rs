@@ -14,6 +14,8 @@ on_both_backends!(
     dev_log_filters_and_order,
     dev_log_is_bounded_by_age_and_size,
     dev_log_keeps_a_burst_in_order,
+    dev_log_trims_across_bursts,
+    dev_log_records_survive_the_chunk_migration,
 );
 
 fn app(id: &str) -> App {
@@ -342,4 +344,133 @@ async fn dev_log_keeps_a_burst_in_order(s: std::sync::Arc<SqlStore>, _: String) 
         assert_eq!((r.time_ms, r.level), (7, DevLogLevel::Info));
         assert_eq!(r.key, "servercode.log");
     }
+}
+
+async fn all_records(s: &SqlStore, app: &str) -> Vec<DevLogRecord> {
+    s.query_dev_logs(
+        app,
+        &DevLogFilter {
+            limit: 1_000,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap()
+}
+
+/// Bursts are stored apart; trimming drops whole old bursts and cuts into the one the limit
+/// falls in, and the records left keep their `seq`.
+async fn dev_log_trims_across_bursts(s: std::sync::Arc<SqlStore>, _: String) {
+    for burst in 0..5 {
+        let records: Vec<_> = (0..10)
+            .map(|i| {
+                let t = 2_000 + burst * 10 + i;
+                record(t, DevLogLevel::Info, "servercode.log", Some("u1"))
+            })
+            .collect();
+        s.append_dev_logs("a1", &records).await.unwrap();
+    }
+    let before = all_records(&s, "a1").await;
+    assert_eq!(before.len(), 50);
+    assert!(
+        before.windows(2).all(|w| w[0].seq < w[1].seq),
+        "seq orders records"
+    );
+    let newest = s
+        .query_dev_logs(
+            "a1",
+            &DevLogFilter {
+                limit: 15,
+                user_id: Some("u1".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        newest.iter().map(|r| r.time_ms).collect::<Vec<_>>(),
+        (2_035..2_050).collect::<Vec<_>>(),
+        "the newest span two bursts"
+    );
+    // Age: the first burst and three records of the second go.
+    assert_eq!(s.trim_dev_logs("a1", i64::MAX, 2_013).await.unwrap(), 13);
+    let aged = all_records(&s, "a1").await;
+    assert_eq!(aged.len(), 37);
+    assert_eq!(aged[0].time_ms, 2_013);
+    assert_eq!(
+        aged,
+        before[13..],
+        "what is left is unchanged, seq included"
+    );
+    // Size: keep 25 records' worth: one more whole burst and 2 records of the next go.
+    let per_record = before[0].fields["description"].to_string().len() as i64
+        + "{\"description\":}".len() as i64
+        + "servercode.log".len() as i64
+        + 64;
+    assert_eq!(s.trim_dev_logs("a1", per_record * 25, 0).await.unwrap(), 12);
+    let kept = all_records(&s, "a1").await;
+    assert_eq!(kept, before[25..]);
+}
+
+/// A log written before records were kept in chunks comes through the migration whole.
+async fn dev_log_records_survive_the_chunk_migration(s: std::sync::Arc<SqlStore>, url: String) {
+    use sqlx::Connection;
+    let postgres = s.dialect() == kumo_storage::Dialect::Postgres;
+    s.close().await;
+    // Put the database back to how migration 5 left it, with records in the old table.
+    let mut conn = sqlx::AnyConnection::connect(&url).await.unwrap();
+    let (serial, int) = if postgres {
+        ("BIGSERIAL", "BIGINT")
+    } else {
+        ("INTEGER", "INTEGER")
+    };
+    let autoincrement = if postgres { "" } else { "AUTOINCREMENT" };
+    sqlx::raw_sql(&format!(
+        "DROP TABLE dev_log_chunks;
+         DELETE FROM kumo_migrations WHERE version = 6;
+         CREATE TABLE dev_logs (seq {serial} PRIMARY KEY {autoincrement}, app_id TEXT NOT NULL,
+             time_ms {int} NOT NULL, level {int} NOT NULL, log_key TEXT NOT NULL, user_id TEXT,
+             fields TEXT NOT NULL, bytes {int} NOT NULL);
+         INSERT INTO dev_logs (app_id, time_ms, level, log_key, user_id, fields, bytes) VALUES
+             ('a1', 30, 1, 'servercode.invoke', 'u1', '{{\"description\":\"Invoked \\u00e9\"}}', 99),
+             ('a2', 10, 3, 'servercode.log', NULL, '{{\"description\":\"other app\"}}', 99),
+             ('a1', 20, 2, 'servercode.log', NULL, '{{\"description\":\"later, older clock\"}}', 99);"
+    ))
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    conn.close().await.unwrap();
+    let s = kumo_storage::open(&url, 2)
+        .await
+        .expect("reopen and migrate");
+    let a1 = all_records(&s, "a1").await;
+    assert_eq!(
+        a1.iter()
+            .map(|r| (r.time_ms, r.level, r.key.as_str(), r.user_id.as_deref()))
+            .collect::<Vec<_>>(),
+        [
+            (30, DevLogLevel::Info, "servercode.invoke", Some("u1")),
+            (20, DevLogLevel::Warn, "servercode.log", None)
+        ],
+        "in the order they were written"
+    );
+    assert_eq!(a1[0].fields["description"], json!("Invoked \u{e9}"));
+    assert_eq!(all_records(&s, "a2").await.len(), 1);
+    // Appending and trimming work on the migrated log.
+    s.append_dev_logs(
+        "a1",
+        &[record(40, DevLogLevel::Error, "servercode.log", None)],
+    )
+    .await
+    .unwrap();
+    assert_eq!(s.trim_dev_logs("a1", i64::MAX, 25).await.unwrap(), 1);
+    assert_eq!(
+        all_records(&s, "a1")
+            .await
+            .iter()
+            .map(|r| r.time_ms)
+            .collect::<Vec<_>>(),
+        [30, 40]
+    );
+    s.close().await;
 }

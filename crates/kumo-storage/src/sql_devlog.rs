@@ -1,0 +1,406 @@
+//! The developer log, for [`SqlStore`]: records are stored in chunks, one row per burst.
+//!
+//! Under load a busy app writes thousands of records a second and its budget (16 MB by default)
+//! holds only seconds of them, so every record is soon written and deleted again. As one row
+//! each, with its indexes, that cost more CPU than the runs that made the records. A chunk is
+//! one row holding a burst as a JSON array: appending a burst is one insert, and trimming the
+//! oldest records deletes whole chunks, rewriting at most the chunk the cut falls into.
+//!
+//! A record's `seq` is `chunk id * SEQ_STRIDE + its index in the burst`. Chunk ids only grow,
+//! and a rewritten chunk keeps its records' indexes, so a record's `seq` never changes and
+//! orders records as they were appended.
+
+use serde_json::{Map, Value};
+use sqlx::Row;
+
+use crate::sql::SqlStore;
+use crate::{DevLogFilter, DevLogRecord, Result, StorageError};
+
+/// Records per chunk at most (a longer burst is split).
+const CHUNK_RECORDS: usize = 4096;
+/// Room for one chunk's indexes in a record's `seq`.
+const SEQ_STRIDE: i64 = CHUNK_RECORDS as i64;
+/// Chunks read per step, newest first, while collecting the records a query asks for.
+const QUERY_PAGE: i64 = 8;
+/// Chunks read per step while finding how many old ones to drop.
+const TRIM_PAGE: i64 = 1_000;
+
+/// A burst encoded for one chunk row.
+struct Chunk {
+    body: String,
+    records: i64,
+    bytes: i64,
+    first_time_ms: i64,
+    last_time_ms: i64,
+}
+
+/// What a record counts against its app's log budget: its fields' JSON, its key and a fixed
+/// allowance for the rest.
+fn record_bytes(key: &str, fields_json_len: usize) -> i64 {
+    (fields_json_len + key.len() + 64) as i64
+}
+
+/// Encodes `(index, record)` pairs as `[[index, time_ms, level, key, user_id, fields], …]`.
+fn encode<'a>(entries: impl Iterator<Item = (i64, &'a DevLogRecord)>) -> Result<Chunk> {
+    let mut chunk = Chunk {
+        body: String::from("["),
+        records: 0,
+        bytes: 0,
+        first_time_ms: i64::MAX,
+        last_time_ms: i64::MIN,
+    };
+    let corrupt = |e: serde_json::Error| StorageError::Backend(format!("developer log: {e}"));
+    for (index, record) in entries {
+        if chunk.records > 0 {
+            chunk.body.push(',');
+        }
+        let head = (
+            index,
+            record.time_ms,
+            record.level as i64,
+            &record.key,
+            &record.user_id,
+        );
+        let head = serde_json::to_string(&head).map_err(corrupt)?;
+        // The head's closing bracket makes room for the fields.
+        chunk.body.push_str(&head[..head.len() - 1]);
+        chunk.body.push(',');
+        let before = chunk.body.len();
+        let fields = serde_json::to_string(&record.fields).map_err(corrupt)?;
+        chunk.body.push_str(&fields);
+        chunk.bytes += record_bytes(&record.key, chunk.body.len() - before);
+        chunk.body.push(']');
+        chunk.records += 1;
+        chunk.first_time_ms = chunk.first_time_ms.min(record.time_ms);
+        chunk.last_time_ms = chunk.last_time_ms.max(record.time_ms);
+    }
+    chunk.body.push(']');
+    Ok(chunk)
+}
+
+/// The records of chunk `id`, in the order they were appended, with their `seq`.
+fn decode(id: i64, body: &str) -> Result<Vec<DevLogRecord>> {
+    type Entry = (i64, i64, i64, String, Option<String>, Map<String, Value>);
+    let entries: Vec<Entry> = serde_json::from_str(body)
+        .map_err(|e| StorageError::Backend(format!("corrupt developer-log chunk {id}: {e}")))?;
+    Ok(entries
+        .into_iter()
+        .map(
+            |(index, time_ms, level, key, user_id, fields)| DevLogRecord {
+                seq: id * SEQ_STRIDE + index,
+                time_ms,
+                level: DevLogRecord::level_from_rank(level),
+                key,
+                user_id,
+                fields,
+            },
+        )
+        .collect())
+}
+
+/// Whether `record` passes `filter` (the limit aside).
+fn matches(record: &DevLogRecord, filter: &DevLogFilter) -> bool {
+    filter.min_level.is_none_or(|min| record.level >= min)
+        && filter.since_ms.is_none_or(|since| record.time_ms >= since)
+        && filter.until_ms.is_none_or(|until| record.time_ms <= until)
+        && filter
+            .user_id
+            .as_deref()
+            .is_none_or(|user| record.user_id.as_deref() == Some(user))
+}
+
+/// Whether a chunk's raw body can be skipped without decoding: it cannot hold a record of
+/// `user` if the user's ID, which JSON writes unescaped, is not in it.
+fn cannot_hold_user(body: &str, user: &str) -> bool {
+    let plain = user
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"-_.:@".contains(&b));
+    plain && !body.contains(&format!("\"{user}\""))
+}
+
+impl SqlStore {
+    pub(crate) async fn do_append_dev_logs(
+        &self,
+        app_id: &str,
+        records: &[DevLogRecord],
+    ) -> Result<i64> {
+        let chunks = records
+            .chunks(CHUNK_RECORDS)
+            .map(|burst| encode(burst.iter().enumerate().map(|(i, r)| (i as i64, r))))
+            .collect::<Result<Vec<_>>>()?;
+        let mut bytes = 0;
+        let mut conn = self.write.get().await?;
+        for chunk in chunks {
+            sqlx::query(
+                "INSERT INTO dev_log_chunks \
+                 (app_id, first_time_ms, last_time_ms, records, bytes, body) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(app_id)
+            .bind(chunk.first_time_ms)
+            .bind(chunk.last_time_ms)
+            .bind(chunk.records)
+            .bind(chunk.bytes)
+            .bind(chunk.body)
+            .execute(&mut *conn)
+            .await?;
+            bytes += chunk.bytes;
+        }
+        Ok(bytes)
+    }
+
+    pub(crate) async fn do_query_dev_logs(
+        &self,
+        app_id: &str,
+        filter: &DevLogFilter,
+    ) -> Result<Vec<DevLogRecord>> {
+        let limit = usize::try_from(filter.limit).unwrap_or(0);
+        let mut found = Vec::new();
+        let mut before = i64::MAX;
+        while found.len() < limit {
+            let rows = sqlx::query(
+                "SELECT id, body FROM dev_log_chunks \
+                 WHERE app_id = $1 AND id < $2 AND last_time_ms >= $3 AND first_time_ms <= $4 \
+                 ORDER BY id DESC LIMIT $5",
+            )
+            .bind(app_id)
+            .bind(before)
+            .bind(filter.since_ms.unwrap_or(i64::MIN))
+            .bind(filter.until_ms.unwrap_or(i64::MAX))
+            .bind(QUERY_PAGE)
+            .fetch_all(&mut *self.read.get().await?)
+            .await?;
+            if rows.is_empty() {
+                break;
+            }
+            for row in &rows {
+                let id: i64 = row.try_get(0)?;
+                let body: String = row.try_get(1)?;
+                before = id;
+                if let Some(user) = &filter.user_id {
+                    if cannot_hold_user(&body, user) {
+                        continue;
+                    }
+                }
+                let newest_first = decode(id, &body)?.into_iter().rev();
+                found.extend(newest_first.filter(|r| matches(r, filter)));
+                if found.len() >= limit {
+                    break;
+                }
+            }
+        }
+        found.truncate(limit);
+        found.reverse();
+        Ok(found)
+    }
+
+    /// Drops records older than `min_time_ms`, then the oldest ones until the app's log holds
+    /// at most `max_bytes`. Returns how many were dropped.
+    pub(crate) async fn do_trim_dev_logs(
+        &self,
+        app_id: &str,
+        max_bytes: i64,
+        min_time_ms: i64,
+    ) -> Result<u64> {
+        let mut dropped = self.drop_aged_dev_logs(app_id, min_time_ms).await?;
+        let total: i64 = sqlx::query(
+            "SELECT CAST(COALESCE(SUM(bytes), 0) AS BIGINT) FROM dev_log_chunks WHERE app_id = $1",
+        )
+        .bind(app_id)
+        .fetch_one(&mut *self.read.get().await?)
+        .await?
+        .try_get(0)?;
+        let mut excess = total - max_bytes;
+        // Walk from the oldest chunk: whole chunks go while they fit in the excess; the chunk
+        // the cut falls into loses its oldest records.
+        let mut after = i64::MIN;
+        let mut cut = None;
+        'walk: while excess > 0 {
+            let rows = sqlx::query(
+                "SELECT id, bytes, records FROM dev_log_chunks WHERE app_id = $1 AND id > $2 \
+                 ORDER BY id LIMIT $3",
+            )
+            .bind(app_id)
+            .bind(after)
+            .bind(TRIM_PAGE)
+            .fetch_all(&mut *self.read.get().await?)
+            .await?;
+            if rows.is_empty() {
+                break;
+            }
+            for row in &rows {
+                let id: i64 = row.try_get(0)?;
+                let bytes: i64 = row.try_get(1)?;
+                let records: i64 = row.try_get(2)?;
+                after = id;
+                if bytes > excess {
+                    dropped += self.drop_oldest_in_chunk(id, excess).await?;
+                    break 'walk;
+                }
+                excess -= bytes;
+                cut = Some(id);
+                dropped += records as u64;
+            }
+        }
+        if let Some(cut) = cut {
+            sqlx::query("DELETE FROM dev_log_chunks WHERE app_id = $1 AND id <= $2")
+                .bind(app_id)
+                .bind(cut)
+                .execute(&mut *self.write.get().await?)
+                .await?;
+        }
+        Ok(dropped)
+    }
+
+    /// Drops the records older than `min_time_ms`: whole chunks when all of theirs are, else
+    /// the chunk is rewritten without them.
+    async fn drop_aged_dev_logs(&self, app_id: &str, min_time_ms: i64) -> Result<u64> {
+        let whole: i64 = sqlx::query(
+            "SELECT CAST(COALESCE(SUM(records), 0) AS BIGINT) FROM dev_log_chunks \
+             WHERE app_id = $1 AND last_time_ms < $2",
+        )
+        .bind(app_id)
+        .bind(min_time_ms)
+        .fetch_one(&mut *self.read.get().await?)
+        .await?
+        .try_get(0)?;
+        if whole > 0 {
+            sqlx::query("DELETE FROM dev_log_chunks WHERE app_id = $1 AND last_time_ms < $2")
+                .bind(app_id)
+                .bind(min_time_ms)
+                .execute(&mut *self.write.get().await?)
+                .await?;
+        }
+        let straddling = sqlx::query(
+            "SELECT id, body FROM dev_log_chunks WHERE app_id = $1 AND first_time_ms < $2",
+        )
+        .bind(app_id)
+        .bind(min_time_ms)
+        .fetch_all(&mut *self.read.get().await?)
+        .await?;
+        let mut dropped = whole as u64;
+        for row in &straddling {
+            let id: i64 = row.try_get(0)?;
+            let mut records = decode(id, &row.try_get::<String, _>(1)?)?;
+            let before = records.len();
+            records.retain(|r| r.time_ms >= min_time_ms);
+            dropped += (before - records.len()) as u64;
+            self.rewrite_chunk(id, &records).await?;
+        }
+        Ok(dropped)
+    }
+
+    /// Drops the oldest records of chunk `id` until at least `bytes` are freed.
+    async fn drop_oldest_in_chunk(&self, id: i64, bytes: i64) -> Result<u64> {
+        let body: String = sqlx::query("SELECT body FROM dev_log_chunks WHERE id = $1")
+            .bind(id)
+            .fetch_one(&mut *self.read.get().await?)
+            .await?
+            .try_get(0)?;
+        let records = decode(id, &body)?;
+        let mut freed = 0;
+        let mut gone = 0;
+        for record in &records {
+            if freed >= bytes {
+                break;
+            }
+            let fields = serde_json::to_string(&record.fields)
+                .map_err(|e| StorageError::Backend(format!("developer log: {e}")))?;
+            freed += record_bytes(&record.key, fields.len());
+            gone += 1;
+        }
+        self.rewrite_chunk(id, &records[gone..]).await?;
+        Ok(gone as u64)
+    }
+
+    /// Replaces chunk `id` with `records` (taken from it, so they keep their `seq`), or
+    /// deletes it when none are left.
+    async fn rewrite_chunk(&self, id: i64, records: &[DevLogRecord]) -> Result<()> {
+        let mut conn = self.write.get().await?;
+        if records.is_empty() {
+            sqlx::query("DELETE FROM dev_log_chunks WHERE id = $1")
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
+            return Ok(());
+        }
+        let chunk = encode(records.iter().map(|r| (r.seq - id * SEQ_STRIDE, r)))?;
+        sqlx::query(
+            "UPDATE dev_log_chunks SET first_time_ms = $1, last_time_ms = $2, records = $3, \
+             bytes = $4, body = $5 WHERE id = $6",
+        )
+        .bind(chunk.first_time_ms)
+        .bind(chunk.last_time_ms)
+        .bind(chunk.records)
+        .bind(chunk.bytes)
+        .bind(chunk.body)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::DevLogLevel;
+
+    fn record(time_ms: i64, user: Option<&str>, message: &str) -> DevLogRecord {
+        let mut fields = Map::new();
+        fields.insert("description".into(), Value::from(message));
+        DevLogRecord {
+            seq: 0,
+            time_ms,
+            level: DevLogLevel::Warn,
+            key: "servercode.log".into(),
+            user_id: user.map(str::to_owned),
+            fields,
+        }
+    }
+
+    #[test]
+    fn a_chunk_decodes_to_what_was_encoded() {
+        let records = [
+            record(5, Some("u1"), "a \"quoted\" line\nand \u{e9}"),
+            record(3, None, ""),
+        ];
+        let chunk = encode(records.iter().enumerate().map(|(i, r)| (i as i64 + 7, r))).unwrap();
+        assert_eq!((chunk.first_time_ms, chunk.last_time_ms), (3, 5));
+        assert_eq!(chunk.records, 2);
+        let decoded = decode(2, &chunk.body).unwrap();
+        assert_eq!(decoded.len(), 2);
+        for (i, (got, sent)) in decoded.iter().zip(&records).enumerate() {
+            assert_eq!(got.seq, 2 * SEQ_STRIDE + 7 + i as i64);
+            assert_eq!(
+                (got.time_ms, got.level, &got.key, &got.user_id, &got.fields),
+                (
+                    sent.time_ms,
+                    sent.level,
+                    &sent.key,
+                    &sent.user_id,
+                    &sent.fields
+                )
+            );
+        }
+        let fields_len = |r: &DevLogRecord| serde_json::to_string(&r.fields).unwrap().len();
+        assert_eq!(
+            chunk.bytes,
+            records
+                .iter()
+                .map(|r| record_bytes(&r.key, fields_len(r)))
+                .sum::<i64>()
+        );
+    }
+
+    #[test]
+    fn user_prefilter_never_skips_a_chunk_that_holds_the_user() {
+        let chunk = encode([(0, &record(1, Some("u-1.x"), "hi"))].into_iter()).unwrap();
+        assert!(!cannot_hold_user(&chunk.body, "u-1.x"));
+        assert!(cannot_hold_user(&chunk.body, "u-2"));
+        // IDs JSON might escape are never judged from the raw text.
+        assert!(!cannot_hold_user(&chunk.body, "a\"b"));
+        // A user named like a field value still needs decoding, which the filter then rejects.
+        assert!(!cannot_hold_user(&chunk.body, "servercode.log"));
+    }
+}
