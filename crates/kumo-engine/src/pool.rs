@@ -54,7 +54,7 @@ impl Engine {
         // The SDK is compiled now rather than in the first run that needs it.
         crate::sdk::warm_up().map_err(std::io::Error::other)?;
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-        let scheduler = Arc::new(Scheduler::new(config.queue, cores));
+        let scheduler = Arc::new(Scheduler::new(config.queue, cores + 1));
         for _ in 0..config.workers.max(1) {
             spawn_worker(scheduler.clone())?;
         }
