@@ -42,31 +42,47 @@ const ALLOWED_METHODS: &str = "GET, POST, PUT, DELETE, PATCH, HEAD, OPTIONS";
 const DEFAULT_ALLOWED_HEADERS: &str = "accept, authorization, content-type, if-match, \
      if-none-match, x-http-method-override, x-kii-appid, x-kii-appkey, x-kii-sdk";
 
-/// Browsers: answer every preflight without authentication, and let every response (errors
-/// included) be read cross-origin, with the headers the SDK needs exposed.
-pub async fn cors(req: Request, next: Next) -> Response {
+/// Every response's way out, in one layer (each layer costs a boxed future per request):
+/// browsers get every preflight answered without authentication and can read every response
+/// cross-origin (errors included), with the headers the SDK needs exposed; a bare error
+/// response becomes a Kii error body; and the request is logged at debug level.
+pub async fn edge(req: Request, next: Next) -> Response {
     if req.method() == Method::OPTIONS {
-        let allow_headers = req
-            .headers()
-            .get(header::ACCESS_CONTROL_REQUEST_HEADERS)
-            .cloned()
-            .unwrap_or(HeaderValue::from_static(DEFAULT_ALLOWED_HEADERS));
-        let mut res = StatusCode::NO_CONTENT.into_response();
-        let h = res.headers_mut();
-        h.insert(
-            header::ACCESS_CONTROL_ALLOW_METHODS,
-            HeaderValue::from_static(ALLOWED_METHODS),
-        );
-        h.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, allow_headers);
-        h.insert(
-            header::ACCESS_CONTROL_MAX_AGE,
-            HeaderValue::from_static("86400"),
-        );
-        add_cors_headers(h);
-        return res;
+        return preflight(&req);
     }
-    let mut res = next.run(req).await;
+    let logged = tracing::enabled!(tracing::Level::DEBUG).then(|| {
+        (
+            Instant::now(),
+            req.method().clone(),
+            req.uri().path().to_owned(),
+        )
+    });
+    let mut res = kii_errors(next.run(req).await).await;
+    if let Some((started, method, path)) = logged {
+        tracing::debug!(%method, %path, status = res.status().as_u16(), micros = started.elapsed().as_micros() as u64, "request");
+    }
     add_cors_headers(res.headers_mut());
+    res
+}
+
+fn preflight(req: &Request) -> Response {
+    let allow_headers = req
+        .headers()
+        .get(header::ACCESS_CONTROL_REQUEST_HEADERS)
+        .cloned()
+        .unwrap_or(HeaderValue::from_static(DEFAULT_ALLOWED_HEADERS));
+    let mut res = StatusCode::NO_CONTENT.into_response();
+    let h = res.headers_mut();
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static(ALLOWED_METHODS),
+    );
+    h.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, allow_headers);
+    h.insert(
+        header::ACCESS_CONTROL_MAX_AGE,
+        HeaderValue::from_static("86400"),
+    );
+    add_cors_headers(h);
     res
 }
 
@@ -83,8 +99,7 @@ fn add_cors_headers(h: &mut HeaderMap) {
 
 /// Any error response that is not already a JSON body (an extractor's rejection, the
 /// router's 404/405) is rewritten into `{"errorCode", "message"}`.
-pub async fn kii_errors(req: Request, next: Next) -> Response {
-    let res = next.run(req).await;
+async fn kii_errors(res: Response) -> Response {
     let status = res.status();
     let is_json = res
         .headers()
@@ -103,15 +118,6 @@ pub async fn kii_errors(req: Request, next: Next) -> Response {
     // The SDK passes error bodies through decodeURIComponent; a raw `%` would garble them.
     let text = text.replace('%', " percent");
     error_response(&ApiError::new(code_for_status(status), text))
-}
-
-/// Logs each request at debug level with its status and duration.
-pub async fn log_requests(req: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let (method, path) = (req.method().clone(), req.uri().path().to_owned());
-    let res = next.run(req).await;
-    tracing::debug!(%method, %path, status = res.status().as_u16(), micros = started.elapsed().as_micros() as u64, "request");
-    res
 }
 
 /// Answers unknown paths.

@@ -88,9 +88,7 @@ fn build(
         .nest("/api", api)
         .fallback(http::not_found)
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
-        .layer(from_fn(http::kii_errors))
-        .layer(from_fn(http::log_requests))
-        .layer(from_fn(http::cors))
+        .layer(from_fn(http::edge))
         .with_state(state);
     // The in-sandbox SDK is served by this same router, in-process.
     server_code.set_router(&service, router.clone());
