@@ -7,6 +7,8 @@
 
 mod bytecode;
 mod pool;
+mod realm;
+mod region;
 mod sandbox;
 mod scheduler;
 mod sdk;

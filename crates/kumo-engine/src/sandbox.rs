@@ -11,9 +11,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rquickjs::function::{Opt, Rest};
-use rquickjs::{Coerced, Context, Ctx, Exception, Function, IntoJs, Object, Runtime, Value};
+use rquickjs::{
+    Coerced, Context, Ctx, Exception, Function, IntoJs, Object, Persistent, Runtime, Value,
+};
 
 use crate::bytecode::run_bytecode;
+use crate::realm::{self, Kind, Natives};
 use crate::scheduler::{Scheduler, SLICE};
 use crate::sdk;
 use crate::{
@@ -58,6 +61,46 @@ impl State {
     }
 }
 
+/// What the natives of a realm need to know about the run they serve.
+struct Current {
+    state: Rc<State>,
+    host: Arc<dyn Host>,
+    env: AppEnv,
+    caller_token: Option<String>,
+}
+
+thread_local! {
+    /// The run this thread is executing; natives are built once per realm and find it here.
+    static CURRENT: RefCell<Option<Current>> = const { RefCell::new(None) };
+}
+
+/// Calls `f` with the current run; a native called outside a run throws.
+fn with_current<'js, T>(
+    ctx: &Ctx<'js>,
+    f: impl FnOnce(&Current) -> rquickjs::Result<T>,
+) -> rquickjs::Result<T> {
+    CURRENT.with(|current| match &*current.borrow() {
+        Some(current) => f(current),
+        None => Err(Exception::throw_internal(ctx, "no run is in progress")),
+    })
+}
+
+/// Clears the current run when dropped, also when a run panics.
+struct CurrentRun;
+
+impl CurrentRun {
+    fn begin(current: Current) -> CurrentRun {
+        CURRENT.with(|c| *c.borrow_mut() = Some(current));
+        CurrentRun
+    }
+}
+
+impl Drop for CurrentRun {
+    fn drop(&mut self) {
+        CURRENT.with(|c| *c.borrow_mut() = None);
+    }
+}
+
 /// Runs `invocation`; `respond` gets the outcome as soon as it is known. Callbacks the code
 /// left behind keep running afterwards (until they finish or the deadline), then the host
 /// receives the logs.
@@ -87,98 +130,92 @@ pub(crate) fn run(
         }
     };
 
-    let runtime = match IDLE_RUNTIME.with(|idle| idle.borrow_mut().take()) {
-        Some(runtime) => Ok(runtime),
-        None => Runtime::new(),
-    };
-    let runtime = match runtime {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            send(engine_failure(&state, format!("could not start: {e}")));
-            host.finished(Vec::new());
-            return;
-        }
-    };
-    runtime.set_memory_limit(limits.memory_bytes);
-    runtime.set_max_stack_size(limits.stack_bytes);
-    // QuickJS collects whenever its heap grows by half since the last collection; a run that
-    // loads SDK parts would collect several times, each walking the whole live realm. The realm
-    // is collected once when the run ends instead, and code that churns memory still triggers
-    // collections past this headroom.
-    runtime.set_gc_threshold(GC_HEADROOM.min(limits.memory_bytes / 2));
-    {
-        let state = state.clone();
-        let scheduler = scheduler.clone();
-        let started = Instant::now();
-        runtime.set_interrupt_handler(Some(Box::new(move || {
-            if state.abort.get().is_some() {
-                return true;
-            }
-            let now = Instant::now();
-            if now >= state.deadline.get() {
-                state.trip(FailureKind::Timeout);
-                return true;
-            }
-            if now - started >= SLICE {
-                scheduler.demote();
-            }
-            false
-        })));
-    }
-    {
-        let state = state.clone();
-        runtime.set_host_promise_rejection_tracker(Some(Box::new(
-            move |_ctx, _promise, reason, is_handled| {
-                if is_handled {
-                    *state.unhandled.borrow_mut() = None;
-                } else {
-                    let (message, stack) = describe_thrown(&reason);
-                    *state.unhandled.borrow_mut() = Some(with_stack(message, stack));
-                }
-            },
-        )));
-    }
     let needs = invocation.program.needs_of(&invocation.endpoint);
     let mut builtins = needs.builtins;
     if needs.uses_sdk {
         builtins |= sdk::builtins();
     }
-    let context = match new_realm(&runtime, builtins) {
-        Ok(context) => context,
-        Err(e) => {
-            send(engine_failure(&state, format!("could not start: {e}")));
-            host.finished(Vec::new());
-            return;
-        }
+    let kind = Kind {
+        builtins,
+        uses_sdk: needs.uses_sdk,
     };
-
-    context.with(|ctx| {
-        let outcome = start(&ctx, &invocation, needs.uses_sdk, &state);
-        let outcome = match outcome {
-            Some(outcome) => Some(outcome),
-            None => drive(&ctx, &state, true),
-        };
-        if let Some(outcome) = outcome {
-            let outcome = finish_timeout(&ctx, &state, outcome);
-            send(outcome);
+    let current = CurrentRun::begin(Current {
+        state: state.clone(),
+        host: host.clone(),
+        env: invocation.env.clone(),
+        caller_token: invocation.caller_token.clone(),
+    });
+    let ran = realm::with_prepared(kind, limits.memory_bytes, build_realm, |prepared| {
+        let runtime = &prepared.runtime;
+        runtime.set_memory_limit(limits.memory_bytes);
+        runtime.set_max_stack_size(limits.stack_bytes);
+        // QuickJS collects whenever its heap grows by half since the last collection; a run
+        // that loads SDK parts would collect several times, each walking the whole live realm.
+        // The realm is put back when the run ends instead, and code that churns memory still
+        // triggers collections past this headroom.
+        runtime.set_gc_threshold(GC_HEADROOM.min(limits.memory_bytes / 2));
+        {
+            let state = state.clone();
+            let scheduler = scheduler.clone();
+            let started = Instant::now();
+            runtime.set_interrupt_handler(Some(Box::new(move || {
+                if state.abort.get().is_some() {
+                    return true;
+                }
+                let now = Instant::now();
+                if now >= state.deadline.get() {
+                    state.trip(FailureKind::Timeout);
+                    return true;
+                }
+                if now - started >= SLICE {
+                    scheduler.demote();
+                }
+                false
+            })));
         }
-        // Whatever the code started keeps running after the answer went out, as on Kii.
-        if state.abort.get().is_none() {
-            if let Some(outcome) = drive(&ctx, &state, false) {
+        {
+            let state = state.clone();
+            runtime.set_host_promise_rejection_tracker(Some(Box::new(
+                move |_ctx, _promise, reason, is_handled| {
+                    if is_handled {
+                        *state.unhandled.borrow_mut() = None;
+                    } else {
+                        let (message, stack) = describe_thrown(&reason);
+                        *state.unhandled.borrow_mut() = Some(with_stack(message, stack));
+                    }
+                },
+            )));
+        }
+        prepared.context.with(|ctx| {
+            // The saved runtime remembers where the stack was when the realm was built.
+            // SAFETY: the runtime is alive and used by this thread only.
+            unsafe {
+                rquickjs::qjs::JS_UpdateStackTop(rquickjs::qjs::JS_GetRuntime(
+                    ctx.as_raw().as_ptr(),
+                ))
+            };
+            let outcome = start(&ctx, &invocation, &prepared.natives, &state);
+            let outcome = match outcome {
+                Some(outcome) => Some(outcome),
+                None => drive(&ctx, &state, true),
+            };
+            if let Some(outcome) = outcome {
+                let outcome = finish_timeout(&ctx, &state, outcome);
                 send(outcome);
             }
-        }
+            // Whatever the code started keeps running after the answer went out, as on Kii.
+            if state.abort.get().is_none() {
+                if let Some(outcome) = drive(&ctx, &state, false) {
+                    send(outcome);
+                }
+            }
+        });
+        runtime.set_interrupt_handler(None);
+        runtime.set_host_promise_rejection_tracker(None);
     });
-    drop(context);
-    // The runtime is kept for this thread's next run (a runtime costs about as much to make as
-    // a realm). Each run still gets a fresh realm, and a runtime that hit a limit is dropped.
-    runtime.set_interrupt_handler(None);
-    runtime.set_host_promise_rejection_tracker(None);
-    if state.abort.get().is_none() {
-        // The realm's objects form cycles, so only the collector frees them; now, with nothing
-        // else alive, a collection walks only them.
-        runtime.run_gc();
-        IDLE_RUNTIME.with(|idle| *idle.borrow_mut() = Some(runtime));
+    drop(current);
+    if let Err(e) = ran {
+        send(engine_failure(&state, format!("could not start: {e}")));
     }
     host.finished(state.logs.take());
 }
@@ -186,8 +223,11 @@ pub(crate) fn run(
 /// How much a run may allocate before QuickJS's first collection in it.
 const GC_HEADROOM: usize = 2 << 20;
 
-thread_local! {
-    static IDLE_RUNTIME: RefCell<Option<Runtime>> = const { RefCell::new(None) };
+/// Builds a realm of `kind` with every native a run uses (see `realm.rs`).
+fn build_realm(runtime: &Runtime, kind: Kind) -> rquickjs::Result<(Context, Natives)> {
+    let context = new_realm(runtime, kind.builtins)?;
+    let natives = context.with(|ctx| install_natives(&ctx, kind.uses_sdk))?;
+    Ok((context, natives))
 }
 
 /// A realm with the built-ins every run needs (JSON for results, Promise for asynchronous
@@ -233,10 +273,10 @@ fn new_realm(runtime: &Runtime, needed: u32) -> rquickjs::Result<Context> {
 fn start<'js>(
     ctx: &Ctx<'js>,
     invocation: &Invocation,
-    uses_sdk: bool,
+    natives: &Natives,
     state: &Rc<State>,
 ) -> Option<Outcome> {
-    if let Err(e) = install_globals(ctx, invocation, uses_sdk, state) {
+    if let Err(e) = set_env(ctx, natives, &invocation.env) {
         return Some(failure_from(ctx, state, e));
     }
     if let Err(e) = run_bytecode(ctx, &invocation.program.bytecode) {
@@ -264,7 +304,7 @@ fn start<'js>(
         Ok(params) => params,
         Err(e) => return Some(failure_from(ctx, state, e)),
     };
-    let context = match make_context(ctx, invocation) {
+    let context = match make_context(ctx, natives) {
         Ok(context) => context,
         Err(e) => return Some(failure_from(ctx, state, e)),
     };
@@ -272,7 +312,7 @@ fn start<'js>(
     let asynchronous = arity >= 3;
     ctx.globals().set("__kii_context", context.clone()).ok();
     let returned = if asynchronous {
-        let done = match make_done(ctx, state) {
+        let done = match natives.done.clone().restore(ctx) {
             Ok(done) => done,
             Err(e) => return Some(failure_from(ctx, state, e)),
         };
@@ -390,20 +430,19 @@ fn finish_timeout(ctx: &Ctx, state: &Rc<State>, outcome: Outcome) -> Outcome {
     }
 }
 
-fn install_globals<'js>(
-    ctx: &Ctx<'js>,
-    invocation: &Invocation,
-    uses_sdk: bool,
-    state: &Rc<State>,
-) -> rquickjs::Result<()> {
+/// Installs every native of a realm (see `realm.rs`: natives are made only here, while the
+/// realm is built, and find the run they serve through [`with_current`]).
+fn install_natives<'js>(ctx: &Ctx<'js>, uses_sdk: bool) -> rquickjs::Result<Natives> {
     let globals = ctx.globals();
+    let mut held: Vec<Persistent<Value<'static>>> = Vec::new();
+    let mut hold = |value: Value<'js>| held.push(Persistent::save(ctx, value));
     let hidden = |name: &str, value: Value<'js>| -> rquickjs::Result<()> {
         globals.prop(name, rquickjs::object::Property::from(value))
     };
 
-    let counter = {
-        let state = state.clone();
-        Function::new(ctx.clone(), move |ctx: Ctx<'js>| -> rquickjs::Result<()> {
+    let counter = Function::new(ctx.clone(), |ctx: Ctx<'js>| -> rquickjs::Result<()> {
+        with_current(&ctx, |current| {
+            let state = &current.state;
             if let Some(kind) = state.abort.get() {
                 return Err(Exception::throw_internal(&ctx, kind.code()));
             }
@@ -417,8 +456,9 @@ fn install_globals<'js>(
                 ));
             }
             Ok(())
-        })?
-    };
+        })
+    })?;
+    hold(counter.clone().into_value());
     hidden(crate::verify::STEP_FN, counter.into_value())?;
 
     let console = Object::new(ctx.clone())?;
@@ -429,81 +469,125 @@ fn install_globals<'js>(
         ("warn", LogLevel::Warn),
         ("error", LogLevel::Error),
     ] {
-        let state = state.clone();
         let function = Function::new(
             ctx.clone(),
             move |ctx: Ctx<'js>, args: Rest<Value<'js>>| -> rquickjs::Result<()> {
-                let message = format_args_for_log(&ctx, &args.0);
-                let bytes = state.log_bytes.get() + message.len();
-                if bytes > state.max_log_bytes {
-                    state.trip(FailureKind::LogLimit);
-                    return Err(Exception::throw_internal(
-                        &ctx,
-                        &format!("log limit exceeded. limit={}bytes", state.max_log_bytes),
-                    ));
-                }
-                state.log_bytes.set(bytes);
-                state.log(level, message, false);
-                Ok(())
+                with_current(&ctx, |current| {
+                    let state = &current.state;
+                    let message = format_args_for_log(&ctx, &args.0);
+                    let bytes = state.log_bytes.get() + message.len();
+                    if bytes > state.max_log_bytes {
+                        state.trip(FailureKind::LogLimit);
+                        return Err(Exception::throw_internal(
+                            &ctx,
+                            &format!("log limit exceeded. limit={}bytes", state.max_log_bytes),
+                        ));
+                    }
+                    state.log_bytes.set(bytes);
+                    state.log(level, message, false);
+                    Ok(())
+                })
             },
         )?;
+        hold(function.clone().into_value());
         console.set(name, function)?;
     }
     globals.set("console", console)?;
 
-    if uses_sdk {
-        install_sdk_bridge(ctx, &invocation.env, &invocation.host)?;
-        sdk::install_globals(ctx)?;
-    }
-    Ok(())
-}
-
-/// The synchronous bridge the SDK is written against: `__kii_env`, `__kii_http`, `__kii_fetch`.
-fn install_sdk_bridge<'js>(
-    ctx: &Ctx<'js>,
-    app: &AppEnv,
-    host: &Arc<dyn Host>,
-) -> rquickjs::Result<()> {
-    let globals = ctx.globals();
+    // The synchronous bridge the SDK is written against: `__kii_env`, `__kii_http`,
+    // `__kii_fetch`. A realm for code that names no SDK global gets it only when the code
+    // asks for the SDK through `context.getAppAdminContext()`.
     let env = Object::new(ctx.clone())?;
-    env.set("appID", app.app_id.as_str())?;
-    env.set("appKey", app.app_key.as_str())?;
-    env.set("baseURL", app.base_url.as_str())?;
-    globals.prop("__kii_env", rquickjs::object::Property::from(env))?;
-
-    let fetch_host = host.clone();
-    let host = host.clone();
     let http = Function::new(
         ctx.clone(),
-        move |ctx: Ctx<'js>,
-              method: String,
-              path: String,
-              headers: Opt<Object<'js>>,
-              body: Opt<Value<'js>>|
-              -> rquickjs::Result<Object<'js>> {
+        |ctx: Ctx<'js>,
+         method: String,
+         path: String,
+         headers: Opt<Object<'js>>,
+         body: Opt<Value<'js>>|
+         -> rquickjs::Result<Object<'js>> {
             let request = host_request(method, path, headers.0, body.0)?;
+            let host = with_current(&ctx, |current| Ok(current.host.clone()))?;
             response_object(&ctx, host.kii(request))
         },
     )?;
-    globals.prop("__kii_http", rquickjs::object::Property::from(http))?;
-
-    let host = fetch_host;
+    hold(http.clone().into_value());
     let fetch = Function::new(
         ctx.clone(),
-        move |ctx: Ctx<'js>,
-              method: String,
-              url: String,
-              headers: Opt<Object<'js>>,
-              body: Opt<Value<'js>>|
-              -> rquickjs::Result<Object<'js>> {
+        |ctx: Ctx<'js>,
+         method: String,
+         url: String,
+         headers: Opt<Object<'js>>,
+         body: Opt<Value<'js>>|
+         -> rquickjs::Result<Object<'js>> {
             let request = host_request(method, String::new(), headers.0, body.0)?;
+            let host = with_current(&ctx, |current| Ok(current.host.clone()))?;
             match host.fetch(&url, request) {
                 Ok(response) => response_object(&ctx, response),
                 Err(message) => Err(Exception::throw_message(&ctx, &message)),
             }
         },
     )?;
-    globals.prop("__kii_fetch", rquickjs::object::Property::from(fetch))?;
+    hold(fetch.clone().into_value());
+    let bridge = Bridge {
+        env: Persistent::save(ctx, env.clone()),
+        http: Persistent::save(ctx, http),
+        fetch: Persistent::save(ctx, fetch),
+    };
+    if uses_sdk {
+        bridge.install(ctx)?;
+    }
+
+    for native in sdk::install(ctx, uses_sdk)? {
+        hold(native);
+    }
+
+    let done = make_done(ctx)?;
+    hold(done.clone().into_value());
+    let context_methods = context_methods(ctx, bridge)?;
+    for (_, method) in &context_methods {
+        hold(method.clone().into_value());
+    }
+    Ok(Natives {
+        done: Persistent::save(ctx, done),
+        context_methods: context_methods
+            .into_iter()
+            .map(|(name, method)| (name, Persistent::save(ctx, method)))
+            .collect(),
+        env: Persistent::save(ctx, env),
+        held,
+    })
+}
+
+/// The bridge's globals, kept so a realm can be given them during a run (natives cannot be
+/// made then).
+struct Bridge {
+    env: Persistent<Object<'static>>,
+    http: Persistent<Function<'static>>,
+    fetch: Persistent<Function<'static>>,
+}
+
+impl Bridge {
+    fn install<'js>(&self, ctx: &Ctx<'js>) -> rquickjs::Result<()> {
+        let globals = ctx.globals();
+        if globals.contains_key("__kii_http")? {
+            return Ok(());
+        }
+        let hidden = |name: &str, value: Value<'js>| {
+            globals.prop(name, rquickjs::object::Property::from(value))
+        };
+        hidden("__kii_env", self.env.clone().restore(ctx)?.into_value())?;
+        hidden("__kii_http", self.http.clone().restore(ctx)?.into_value())?;
+        hidden("__kii_fetch", self.fetch.clone().restore(ctx)?.into_value())
+    }
+}
+
+/// Gives `__kii_env` the running app's values.
+fn set_env<'js>(ctx: &Ctx<'js>, natives: &Natives, app: &AppEnv) -> rquickjs::Result<()> {
+    let env = natives.env.clone().restore(ctx)?;
+    env.set("appID", app.app_id.as_str())?;
+    env.set("appKey", app.app_key.as_str())?;
+    env.set("baseURL", app.base_url.as_str())?;
     Ok(())
 }
 
@@ -549,71 +633,75 @@ fn response_object<'js>(
     Ok(object)
 }
 
-/// The endpoint's second argument.
-fn make_context<'js>(ctx: &Ctx<'js>, invocation: &Invocation) -> rquickjs::Result<Object<'js>> {
+/// The methods of the endpoint's second argument.
+fn context_methods<'js>(
+    ctx: &Ctx<'js>,
+    bridge: Bridge,
+) -> rquickjs::Result<Vec<(&'static str, Function<'js>)>> {
+    let app_id = Function::new(ctx.clone(), |ctx: Ctx<'js>| {
+        with_current(&ctx, |current| Ok(current.env.app_id.clone()))
+    })?;
+    let app_key = Function::new(ctx.clone(), |ctx: Ctx<'js>| {
+        with_current(&ctx, |current| Ok(current.env.app_key.clone()))
+    })?;
+    let token = Function::new(
+        ctx.clone(),
+        |ctx: Ctx<'js>| -> rquickjs::Result<Value<'js>> {
+            match with_current(&ctx, |current| Ok(current.caller_token.clone()))? {
+                Some(token) => token.as_str().into_js(&ctx),
+                None => Ok(Value::new_null(ctx)),
+            }
+        },
+    )?;
+    let admin = Function::new(
+        ctx.clone(),
+        move |ctx: Ctx<'js>| -> rquickjs::Result<Value<'js>> {
+            let host = with_current(&ctx, |current| Ok(current.host.clone()))?;
+            let token = host
+                .admin_token()
+                .map_err(|message| Exception::throw_internal(&ctx, &message))?;
+            // Code that names no SDK global reaches the SDK only through this method.
+            bridge.install(&ctx)?;
+            sdk::admin_context(&ctx, token)
+        },
+    )?;
+    Ok(vec![
+        ("getAppID", app_id),
+        ("getAppKey", app_key),
+        ("getAccessToken", token),
+        ("getAppAdminContext", admin),
+    ])
+}
+
+/// The endpoint's second argument: a fresh object each run, with the realm's methods.
+fn make_context<'js>(ctx: &Ctx<'js>, natives: &Natives) -> rquickjs::Result<Object<'js>> {
     let context = Object::new(ctx.clone())?;
-    let app_id = invocation.env.app_id.clone();
-    context.set(
-        "getAppID",
-        Function::new(ctx.clone(), move || app_id.clone())?,
-    )?;
-    let app_key = invocation.env.app_key.clone();
-    context.set(
-        "getAppKey",
-        Function::new(ctx.clone(), move || app_key.clone())?,
-    )?;
-    let token = invocation.caller_token.clone();
-    context.set(
-        "getAccessToken",
-        Function::new(
-            ctx.clone(),
-            move |ctx: Ctx<'js>| -> rquickjs::Result<Value<'js>> {
-                match &token {
-                    Some(token) => token.as_str().into_js(&ctx),
-                    None => Ok(Value::new_null(ctx)),
-                }
-            },
-        )?,
-    )?;
-    let host = invocation.host.clone();
-    let env = invocation.env.clone();
-    context.set(
-        "getAppAdminContext",
-        Function::new(
-            ctx.clone(),
-            move |ctx: Ctx<'js>| -> rquickjs::Result<Value<'js>> {
-                let token = host
-                    .admin_token()
-                    .map_err(|message| Exception::throw_internal(&ctx, &message))?;
-                // Code that names no SDK global reaches the SDK only through this method.
-                if !ctx.globals().contains_key("__kii_http")? {
-                    install_sdk_bridge(&ctx, &env, &host)?;
-                }
-                sdk::admin_context(&ctx, token)
-            },
-        )?,
-    )?;
+    for (name, method) in &natives.context_methods {
+        context.set(*name, method.clone().restore(ctx)?)?;
+    }
     Ok(context)
 }
 
 /// `done`: the first call gives the result; later ones are logged as warnings.
-fn make_done<'js>(ctx: &Ctx<'js>, state: &Rc<State>) -> rquickjs::Result<Function<'js>> {
-    let state = state.clone();
+fn make_done<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Function<'js>> {
     Function::new(
         ctx.clone(),
-        move |ctx: Ctx<'js>, value: Opt<Value<'js>>| -> rquickjs::Result<()> {
-            if state.done.borrow().is_some() {
-                state.log(
-                    LogLevel::Warn,
-                    "done() was called more than once; only the first value is returned".into(),
-                    true,
-                );
-                return Ok(());
-            }
-            let value = value.0.unwrap_or_else(|| Value::new_undefined(ctx.clone()));
-            let json = to_json(&ctx, value);
-            *state.done.borrow_mut() = Some(json);
-            Ok(())
+        |ctx: Ctx<'js>, value: Opt<Value<'js>>| -> rquickjs::Result<()> {
+            with_current(&ctx, |current| {
+                let state = &current.state;
+                if state.done.borrow().is_some() {
+                    state.log(
+                        LogLevel::Warn,
+                        "done() was called more than once; only the first value is returned".into(),
+                        true,
+                    );
+                    return Ok(());
+                }
+                let value = value.0.unwrap_or_else(|| Value::new_undefined(ctx.clone()));
+                let json = to_json(&ctx, value);
+                *state.done.borrow_mut() = Some(json);
+                Ok(())
+            })
         },
     )
 }

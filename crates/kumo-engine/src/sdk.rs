@@ -1,5 +1,6 @@
 //! The in-sandbox Kii SDK: JavaScript parts (`js/sdk/*.js`) compiled once per process and
-//! loaded into a run's realm only when the code first touches one of their globals.
+//! loaded into a realm only when the code first touches one of their globals (the most used
+//! ones are loaded when an engine thread builds the realm it keeps; see `realm.rs`).
 //!
 //! A realm cannot share bytecode with another (QuickJS binds functions to their realm), so
 //! every run that uses the SDK pays for reading what it loads; splitting the SDK keeps that to
@@ -118,9 +119,30 @@ pub(crate) fn builtins() -> u32 {
     })
 }
 
-/// Makes every SDK global an accessor that loads its part on first touch.
-pub(crate) fn install_globals<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<()> {
+/// Builds a realm's SDK (see `realm.rs`): the `sdk` object with its loader and, when the
+/// program may name SDK globals, an accessor per global that loads its part on first touch.
+/// In such a realm the parts most runs use are loaded now, once, rather than in every run.
+/// Returns the natives made, for the realm to hold.
+pub(crate) fn install<'js>(ctx: &Ctx<'js>, uses_sdk: bool) -> rquickjs::Result<Vec<Value<'js>>> {
     let globals = ctx.globals();
+    let sdk = Object::new(ctx.clone())?;
+    sdk.set(LOADED, Object::new(ctx.clone())?)?;
+    let need_fn = Function::new(
+        ctx.clone(),
+        |ctx: Ctx<'js>, name: Opt<String>| -> rquickjs::Result<Object<'js>> {
+            let name = name.0.unwrap_or_default();
+            need(&ctx, &name)
+        },
+    )?;
+    sdk.set("need", need_fn.clone())?;
+    globals.prop(SLOT, Property::from(sdk))?;
+    let mut natives = vec![need_fn.into_value()];
+    if !uses_sdk {
+        return Ok(natives);
+    }
+    let describe: Function = globals
+        .get::<_, Object>("Object")?
+        .get("getOwnPropertyDescriptor")?;
     for part in PARTS {
         for name in part.globals {
             let (getter_part, setter_name) = (part.name, *name);
@@ -140,10 +162,17 @@ pub(crate) fn install_globals<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<()> {
                 )
                 .configurable(),
             )?;
+            let descriptor: Object = describe.call((globals.clone(), *name))?;
+            natives.push(descriptor.get("get")?);
+            natives.push(descriptor.get("set")?);
         }
     }
-    Ok(())
+    need(ctx, PRELOADED)?;
+    Ok(natives)
 }
+
+/// The part loaded into every SDK realm when it is built (with `core`, which it needs).
+const PRELOADED: &str = "objects";
 
 fn define<'js>(ctx: &Ctx<'js>, name: &str, value: Value<'js>) -> rquickjs::Result<()> {
     ctx.globals()
@@ -152,28 +181,9 @@ fn define<'js>(ctx: &Ctx<'js>, name: &str, value: Value<'js>) -> rquickjs::Resul
 
 /// The realm's `sdk` object with `core` and the named part loaded.
 pub(crate) fn need<'js>(ctx: &Ctx<'js>, part: &str) -> rquickjs::Result<Object<'js>> {
-    let sdk = sdk_object(ctx)?;
-    load(ctx, &sdk, part)?;
-    Ok(sdk)
-}
-
-fn sdk_object<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Object<'js>> {
-    let globals = ctx.globals();
-    if let Ok(sdk) = globals.get::<_, Object>(SLOT) {
-        return Ok(sdk);
-    }
-    let sdk = Object::new(ctx.clone())?;
-    sdk.set(LOADED, Object::new(ctx.clone())?)?;
-    let need = Function::new(
-        ctx.clone(),
-        |ctx: Ctx<'js>, name: Opt<String>| -> rquickjs::Result<Object<'js>> {
-            let name = name.0.unwrap_or_default();
-            need(&ctx, &name)
-        },
-    )?;
-    sdk.set("need", need)?;
-    globals.prop(SLOT, Property::from(sdk.clone()))?;
+    let sdk: Object = ctx.globals().get(SLOT)?;
     load(ctx, &sdk, "core")?;
+    load(ctx, &sdk, part)?;
     Ok(sdk)
 }
 

@@ -27,19 +27,28 @@ impl Host for NoHost {
 }
 
 fn run(engine: &Engine, source: &str) -> Returned {
+    try_run(engine, source, "a", Limits::default()).expect("the run succeeds")
+}
+
+fn try_run(
+    engine: &Engine,
+    source: &str,
+    app: &str,
+    limits: Limits,
+) -> Result<Returned, kumo_engine::Failure> {
     let invocation = Invocation {
         program: engine.program(source).unwrap(),
         endpoint: "main".into(),
         params_json: "{}".into(),
         caller_token: None,
         env: AppEnv {
-            app_id: "a".into(),
-            app_key: "k".into(),
+            app_id: app.into(),
+            app_key: format!("key-{app}"),
             base_url: "http://x/api".into(),
         },
         limits: Limits {
             max_steps: 1_000_000,
-            ..Limits::default()
+            ..limits
         },
         host: Arc::new(NoHost),
     };
@@ -47,17 +56,96 @@ fn run(engine: &Engine, source: &str) -> Returned {
         .build()
         .unwrap();
     let outcome = rt.block_on(engine.invoke(invocation).unwrap_or_else(|_| panic!("busy")));
-    outcome.result.expect("the run succeeds")
+    outcome.result
+}
+
+fn one_thread() -> Engine {
+    Engine::start(EngineConfig {
+        workers: 1,
+        queue: 4,
+    })
+    .unwrap()
+}
+
+/// A realm is built once per thread and put back after each run: a run that tears down the
+/// natives and the SDK leaves the next run (same thread, same kind of realm) whole, and each
+/// run sees its own app.
+#[test]
+fn the_sdk_and_natives_survive_a_hostile_run() {
+    let engine = one_thread();
+    // Both programs name the SDK and reach the global object: the same kind of realm.
+    let hostile = r#"
+        function main(params, context) {
+          var g = globalThis;
+          Kii.getAppID = function () { return "evil"; };
+          KiiObject.prototype.set = null;
+          Kii.setCurrentUser(null);
+          var fns = [console.log, context.getAppID, g["__kii" + "_http"]];
+          delete g.console;
+          delete g.Kii;
+          delete g["__kii" + "_http"];
+          delete g["__kii" + "_sdk"];
+          for (var i = 0; i < 2000; i++) { var garbage = { n: i, s: "x".repeat(1000) }; }
+          return fns.length;
+        }"#;
+    assert_eq!(
+        try_run(&engine, hostile, "a", Limits::default()),
+        Ok(Returned::Value(Some("3".into())))
+    );
+    let observer = r#"
+        function main(params, context) {
+          var g = globalThis;
+          console.log("still here");
+          var o = Kii.bucketWithName("b").createObject();
+          o.set("n", 1);
+          return [Kii.getAppID(), context.getAppID(), typeof g.console, o.get("n"),
+                  Kii.getCurrentUser() === null];
+        }"#;
+    for app in ["a", "b"] {
+        assert_eq!(
+            try_run(&engine, observer, app, Limits::default()),
+            Ok(Returned::Value(Some(format!(
+                r#"["{app}","{app}","object",1,true]"#
+            ))))
+        );
+    }
+}
+
+/// A run stopped by its memory limit leaves nothing behind for the next one.
+#[test]
+fn a_run_after_a_memory_failure_starts_clean() {
+    let engine = one_thread();
+    let small = Limits {
+        memory_bytes: 8 << 20,
+        ..Limits::default()
+    };
+    let hog = r#"
+        function main(params, context) {
+          globalThis.marker = 1;
+          var keep = [];
+          while (true) { keep.push("y".repeat(100000) + keep.length); }
+        }"#;
+    let failed = try_run(&engine, hog, "a", small.clone()).unwrap_err();
+    assert_eq!(
+        failed.kind,
+        kumo_engine::FailureKind::MemoryLimit,
+        "{failed:?}"
+    );
+    let after = r#"
+        function main(params, context) {
+          var s = "z".repeat(4000000);
+          return [typeof globalThis.marker, s.length];
+        }"#;
+    assert_eq!(
+        try_run(&engine, after, "a", small),
+        Ok(Returned::Value(Some(r#"["undefined",4000000]"#.into())))
+    );
 }
 
 #[test]
 fn runs_share_no_state() {
     // One thread: both runs use the same QuickJS runtime.
-    let engine = Engine::start(EngineConfig {
-        workers: 1,
-        queue: 4,
-    })
-    .unwrap();
+    let engine = one_thread();
     let polluter = r#"
         var leaked = "top-level";
         function main(params, context) {
@@ -95,11 +183,7 @@ fn runs_share_no_state() {
 
 #[test]
 fn memory_left_by_a_run_does_not_count_against_the_next() {
-    let engine = Engine::start(EngineConfig {
-        workers: 1,
-        queue: 4,
-    })
-    .unwrap();
+    let engine = one_thread();
     // About 40 MiB of a 64 MiB limit, kept alive until the run ends, in cycles the reference
     // counts alone cannot free.
     let hog = r#"

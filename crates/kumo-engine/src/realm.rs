@@ -1,0 +1,127 @@
+//! Realms built once per engine thread and kind, and put back after every run.
+//!
+//! Building a realm (and loading the SDK into it) and collecting it after the run cost several
+//! times what a run itself does. Each engine thread instead keeps, per kind of realm (its
+//! optional built-ins, and whether it has the SDK), a runtime in a [`Region`]: built once, with
+//! the natives every run uses installed and the SDK's most used parts loaded, then saved. After
+//! each run the region's saved bytes are copied back, which returns the runtime to exactly that
+//! state: nothing a run created, changed or deleted survives it, so every run still starts in a
+//! fresh realm.
+//!
+//! Two rules keep this sound:
+//! - Natives are created only while a realm is built, never during a run: a native owns Rust
+//!   memory, and the run's copy of it would vanish with the restore without being released.
+//!   The natives find the run they serve through [`crate::sandbox`]'s per-thread current run.
+//! - Every native is also held from Rust ([`Natives::held`]), so no run can free it (by
+//!   deleting what refers to it) while the saved bytes still refer to it.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use rquickjs::{Context, Function, Object, Persistent, Runtime, Value};
+
+use crate::region::Region;
+
+/// Which realm a run needs: its optional built-ins and whether it uses the SDK.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct Kind {
+    pub builtins: u32,
+    pub uses_sdk: bool,
+}
+
+/// The natives a run reaches from Rust, and every native installed in the realm.
+pub(crate) struct Natives {
+    pub done: Persistent<Function<'static>>,
+    pub context_methods: Vec<(&'static str, Persistent<Function<'static>>)>,
+    /// `__kii_env`: its values are the running app's, set at the start of each run.
+    pub env: Persistent<Object<'static>>,
+    /// Never read: holding them is the point.
+    #[allow(dead_code)]
+    pub held: Vec<Persistent<Value<'static>>>,
+}
+
+/// A runtime in its region, with its realm and natives, ready to run.
+pub(crate) struct Prepared {
+    // Dropped in this order: the natives and the realm before their runtime, the runtime
+    // before the memory it lives in.
+    pub natives: Natives,
+    pub context: Context,
+    pub runtime: Runtime,
+    region: Region,
+    /// The largest per-run memory limit the region has room for.
+    room_for: usize,
+}
+
+thread_local! {
+    static PREPARED: RefCell<HashMap<Kind, Prepared>> = RefCell::new(HashMap::new());
+}
+
+/// How a realm of a kind is built: its intrinsics, then everything a run needs (natives,
+/// SDK); the realm is saved right after.
+pub(crate) type Build = fn(&Runtime, Kind) -> rquickjs::Result<(Context, Natives)>;
+
+/// Runs `f` with this thread's prepared realm of `kind` (building it first if needed), then
+/// returns the realm to its saved state.
+pub(crate) fn with_prepared<R>(
+    kind: Kind,
+    memory_limit: usize,
+    build: Build,
+    f: impl FnOnce(&Prepared) -> R,
+) -> Result<R, String> {
+    let kept = PREPARED.with(|cell| cell.borrow_mut().remove(&kind));
+    let prepared = match kept {
+        Some(prepared) if prepared.room_for >= memory_limit => prepared,
+        _ => prepare(kind, memory_limit, build)?,
+    };
+    let in_use = InUse {
+        kind,
+        prepared: Some(prepared),
+    };
+    Ok(f(in_use.prepared.as_ref().expect("present until dropped")))
+}
+
+/// A realm out of the thread's map for a run. Dropping it, when the run returns or when a
+/// panic unwinds through it, puts the saved state back and the realm in the map: a runtime is
+/// never left (or dropped) in the middle of a run.
+struct InUse {
+    kind: Kind,
+    prepared: Option<Prepared>,
+}
+
+impl Drop for InUse {
+    fn drop(&mut self) {
+        let Some(mut prepared) = self.prepared.take() else {
+            return;
+        };
+        // SAFETY: the run is over, returned or unwound: every handle it made into the runtime
+        // lived in its frames and was dropped with them.
+        unsafe { prepared.region.restore() };
+        let _ = PREPARED.try_with(|cell| cell.borrow_mut().insert(self.kind, prepared));
+    }
+}
+
+fn prepare(kind: Kind, memory_limit: usize, build: Build) -> Result<Prepared, String> {
+    // Large blocks are rounded up to a power of two, so a run may need twice its limit.
+    let room_for = memory_limit.max(64 << 20);
+    let region =
+        Region::reserve(room_for * 2 + (64 << 20)).ok_or("could not reserve memory for a realm")?;
+    let runtime = Runtime::new_with_alloc(region.allocator()).map_err(|e| e.to_string())?;
+    let (context, natives) = build(&runtime, kind).map_err(|e| e.to_string())?;
+    // What building left behind goes now, so the saved state is only what runs need.
+    runtime.run_gc();
+    let mut prepared = Prepared {
+        natives,
+        context,
+        runtime,
+        region,
+        room_for,
+    };
+    prepared.region.take_snapshot();
+    tracing::debug!(
+        builtins = kind.builtins,
+        sdk = kind.uses_sdk,
+        bytes = prepared.region.snapshot_len(),
+        "realm prepared"
+    );
+    Ok(prepared)
+}
