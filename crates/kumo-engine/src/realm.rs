@@ -50,10 +50,16 @@ pub(crate) struct Prepared {
     region: Region,
     /// The largest per-run memory limit the region has room for.
     room_for: usize,
+    /// When it was last used, to drop the least recently used kind first.
+    last_used: u64,
 }
+
+/// Kinds of realm a thread keeps at most (each holds its saved bytes and its region's pages).
+const KINDS_PER_THREAD: usize = 4;
 
 thread_local! {
     static PREPARED: RefCell<HashMap<Kind, Prepared>> = RefCell::new(HashMap::new());
+    static TICK: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
 }
 
 /// How a realm of a kind is built: its intrinsics, then everything a run needs (natives,
@@ -69,15 +75,37 @@ pub(crate) fn with_prepared<R>(
     f: impl FnOnce(&Prepared) -> R,
 ) -> Result<R, String> {
     let kept = PREPARED.with(|cell| cell.borrow_mut().remove(&kind));
-    let prepared = match kept {
+    let mut prepared = match kept {
         Some(prepared) if prepared.room_for >= memory_limit => prepared,
-        _ => prepare(kind, memory_limit, build)?,
+        _ => {
+            make_room();
+            prepare(kind, memory_limit, build)?
+        }
     };
+    prepared.last_used = TICK.with(|tick| {
+        tick.set(tick.get() + 1);
+        tick.get()
+    });
     let in_use = InUse {
         kind,
         prepared: Some(prepared),
     };
     Ok(f(in_use.prepared.as_ref().expect("present until dropped")))
+}
+
+/// Drops the least recently used kinds until a new one fits.
+fn make_room() {
+    PREPARED.with(|cell| {
+        let mut realms = cell.borrow_mut();
+        while realms.len() >= KINDS_PER_THREAD {
+            let oldest = realms
+                .iter()
+                .min_by_key(|(_, p)| p.last_used)
+                .map(|(kind, _)| *kind)
+                .expect("not empty");
+            realms.remove(&oldest);
+        }
+    });
 }
 
 /// A realm out of the thread's map for a run. Dropping it, when the run returns or when a
@@ -115,6 +143,7 @@ fn prepare(kind: Kind, memory_limit: usize, build: Build) -> Result<Prepared, St
         runtime,
         region,
         room_for,
+        last_used: 0,
     };
     prepared.region.take_snapshot();
     tracing::debug!(

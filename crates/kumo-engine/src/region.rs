@@ -8,10 +8,14 @@
 //!
 //! Everything the runtime allocates lives in the region, including the allocator's own
 //! bookkeeping (at the region's start), so putting the bytes back also puts back which blocks
-//! are free. The region is reserved, not committed: pages cost memory once touched, and pages a
-//! run touched beyond the snapshot are given back after it.
+//! are free. The region is only reserved address space: it is made writable step by step as
+//! the allocator reaches into it (so even a system that never overcommits charges only what is
+//! used), pages cost memory once touched, and pages a run touched beyond the snapshot are given
+//! back after it.
 
+use std::cell::Cell;
 use std::ptr::NonNull;
+use std::rc::Rc;
 
 /// Small blocks come in multiples of this, up to `SMALL_MAX`.
 const GRAIN: usize = 16;
@@ -23,6 +27,8 @@ const LARGE_BINS: usize = 48;
 const HEADER: usize = 16;
 /// Pages a run touched beyond the snapshot are given back once they are this many.
 const GIVE_BACK_OVER: usize = 1 << 20;
+/// The region is made writable in steps of this many bytes.
+const COMMIT_STEP: usize = 1 << 20;
 
 /// The allocator's state, at the start of the region.
 #[repr(C)]
@@ -40,18 +46,21 @@ struct Book {
 pub(crate) struct Region {
     base: NonNull<u8>,
     size: usize,
+    /// How much of the region is writable (outside it: putting the snapshot back does not
+    /// make pages read-only again).
+    writable: Rc<Cell<usize>>,
     snapshot: Vec<u8>,
 }
 
 impl Region {
     /// Reserves `size` bytes of address space.
     pub(crate) fn reserve(size: usize) -> Option<Region> {
-        // SAFETY: an anonymous private mapping; the result is checked before use.
+        // SAFETY: an anonymous private mapping with no access yet; the result is checked.
         let base = unsafe {
             libc::mmap(
                 std::ptr::null_mut(),
                 size,
-                libc::PROT_READ | libc::PROT_WRITE,
+                libc::PROT_NONE,
                 libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
                 -1,
                 0,
@@ -63,11 +72,16 @@ impl Region {
         let region = Region {
             base: NonNull::new(base.cast())?,
             size,
+            writable: Rc::new(Cell::new(0)),
             snapshot: Vec::new(),
         };
-        // SAFETY: the mapping is fresh, zeroed and large enough for the book.
+        let book = std::mem::size_of::<Book>().next_multiple_of(GRAIN);
+        if !region.allocator().make_writable(book) {
+            return None;
+        }
+        // SAFETY: the book's pages are writable and zeroed.
         unsafe {
-            region.book().bump = std::mem::size_of::<Book>().next_multiple_of(GRAIN);
+            region.book().bump = book;
         }
         Some(region)
     }
@@ -77,6 +91,7 @@ impl Region {
         RegionAllocator {
             base: self.base,
             size: self.size,
+            writable: self.writable.clone(),
         }
     }
 
@@ -138,6 +153,7 @@ impl Drop for Region {
 pub(crate) struct RegionAllocator {
     base: NonNull<u8>,
     size: usize,
+    writable: Rc<Cell<usize>>,
 }
 
 /// `(free-list index, block size)` for a request of `size` bytes.
@@ -169,6 +185,28 @@ impl RegionAllocator {
         unsafe { self.base.as_ptr().add(offset) }
     }
 
+    /// Makes the region writable up to `end` at least; false if the system refuses.
+    fn make_writable(&self, end: usize) -> bool {
+        let from = self.writable.get();
+        if end <= from {
+            return true;
+        }
+        let to = end.next_multiple_of(COMMIT_STEP).min(self.size);
+        // SAFETY: the range lies inside the mapping.
+        let changed = unsafe {
+            libc::mprotect(
+                self.base.as_ptr().add(from).cast(),
+                to - from,
+                libc::PROT_READ | libc::PROT_WRITE,
+            )
+        };
+        if changed != 0 {
+            return false;
+        }
+        self.writable.set(to);
+        true
+    }
+
     fn take(&mut self, size: usize) -> *mut u8 {
         let (bin, rounded) = class_of(size);
         let head = match bin {
@@ -184,13 +222,12 @@ impl RegionAllocator {
                 return block;
             }
         }
-        let size = self.size;
-        let book = self.book();
-        let offset = book.bump + HEADER;
+        let offset = self.book().bump + HEADER;
         let end = offset + rounded;
-        if end > size {
+        if end > self.size || !self.make_writable(end) {
             return std::ptr::null_mut();
         }
+        let book = self.book();
         book.bump = end;
         book.high_water = book.high_water.max(end);
         let block = self.at(offset);
@@ -278,6 +315,10 @@ mod tests {
         }
         // The block handed out after the snapshot is free again.
         assert_eq!(a.alloc(40), small);
+        // Blocks past the first writable step can be written (the region grows writable).
+        let big = a.alloc(3 << 20);
+        // SAFETY: the block holds 3 MiB.
+        unsafe { big.write_bytes(1, 3 << 20) };
         assert!(a.alloc(1 << 40).is_null(), "more than the region");
     }
 }

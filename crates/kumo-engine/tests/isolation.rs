@@ -199,3 +199,29 @@ fn memory_left_by_a_run_does_not_count_against_the_next() {
         assert_eq!(run(&engine, hog), Returned::Value(Some("400".into())));
     }
 }
+
+/// A thread keeps a few kinds of realm; runs of more kinds than that, in turn, each get the
+/// realm they need (older kinds are dropped and built again).
+#[test]
+fn many_kinds_of_realm_on_one_thread() {
+    let engine = one_thread();
+    let programs = [
+        ("typeof new Date().getTime()", "\"number\""),
+        ("/a+/.test('caa')", "true"),
+        ("new Map([[1, 2]]).get(1)", "2"),
+        ("new Uint8Array(3).length", "3"),
+        ("typeof new Proxy({}, {})", "\"object\""),
+        ("String(BigInt(7))", "\"7\""),
+        ("1 + 1", "2"),
+    ];
+    for _ in 0..2 {
+        for (expression, expected) in programs {
+            let source = format!("function main(params, context) {{ return {expression}; }}");
+            assert_eq!(
+                run(&engine, &source),
+                Returned::Value(Some(expected.into())),
+                "{expression}"
+            );
+        }
+    }
+}
