@@ -270,25 +270,11 @@ async fn dev_log_is_bounded_by_age_and_size(s: std::sync::Arc<SqlStore>, _: Stri
         .collect();
     s.append_dev_logs("a1", &records).await.unwrap();
     s.append_dev_logs("a2", &records).await.unwrap();
-    let all = |app: &'static str| {
-        let s = s.clone();
-        async move {
-            s.query_dev_logs(
-                app,
-                &DevLogFilter {
-                    limit: 1_000,
-                    ..Default::default()
-                },
-            )
-            .await
-            .unwrap()
-        }
-    };
     // Age: everything before t=1010 goes.
     assert_eq!(s.trim_dev_logs("a1", i64::MAX, 1_010).await.unwrap(), 10);
-    assert_eq!(all("a1").await.first().unwrap().time_ms, 1_010);
+    assert_eq!(all_records(&s, "a1").await.first().unwrap().time_ms, 1_010);
     // Size: keep roughly the newest ten records' worth; the oldest go first.
-    let one = all("a1").await.len() as i64;
+    let one = all_records(&s, "a1").await.len() as i64;
     assert_eq!(one, 40);
     let per_record = {
         let r = &records[0];
@@ -299,10 +285,14 @@ async fn dev_log_is_bounded_by_age_and_size(s: std::sync::Arc<SqlStore>, _: Stri
             + 64) as i64
     };
     s.trim_dev_logs("a1", per_record * 10, 0).await.unwrap();
-    let kept = all("a1").await;
+    let kept = all_records(&s, "a1").await;
     assert_eq!(kept.len(), 10);
     assert_eq!(kept.last().unwrap().time_ms, 1_049, "the newest stay");
-    assert_eq!(all("a2").await.len(), 50, "other apps untouched");
+    assert_eq!(
+        all_records(&s, "a2").await.len(),
+        50,
+        "other apps untouched"
+    );
 }
 
 /// A burst is written in one statement; its records keep their order (same timestamp) and
