@@ -3,7 +3,7 @@
 //! ones are loaded when an engine thread builds the realm it keeps; see `realm.rs`).
 //!
 //! A realm cannot share bytecode with another (QuickJS binds functions to their realm), so
-//! every run that uses the SDK pays for reading what it loads; splitting the SDK keeps that to
+//! every realm that uses the SDK pays for reading what it loads; splitting the SDK keeps that to
 //! the parts a run needs. Each part is `(function (sdk) { … })`: it receives the shared `sdk`
 //! object, attaches its exports to it, and reaches other parts through `sdk.need(name)`.
 
