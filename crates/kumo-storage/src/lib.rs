@@ -30,7 +30,9 @@ pub use model::{App, Group, Token, User, UserKey};
 pub use object_model::{
     Actor, Bucket, BucketRef, Event, Hit, NewBucket, Object, Precondition, Scope,
 };
-pub use servercode_model::{CodeVersion, CodeVersionInfo, DevLogFilter, DevLogLevel, DevLogRecord};
+pub use servercode_model::{
+    CodeVersion, CodeVersionInfo, DevLogFilter, DevLogLevel, DevLogRecord, NewDevLogRecord,
+};
 pub use sql::{open, Dialect, SqlStore};
 
 pub type Result<T> = std::result::Result<T, StorageError>;
@@ -210,7 +212,7 @@ pub trait Storage: Send + Sync + 'static {
 
     // ---- developer log ----------------------------------------------------------------------
     /// Returns the bytes the records count against the app's budget.
-    async fn append_dev_logs(&self, app_id: &str, records: &[DevLogRecord]) -> Result<i64>;
+    async fn append_dev_logs(&self, app_id: &str, records: &[NewDevLogRecord]) -> Result<i64>;
     async fn query_dev_logs(
         &self,
         app_id: &str,

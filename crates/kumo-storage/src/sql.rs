@@ -20,8 +20,8 @@ use crate::model::normalize;
 use crate::sql_objects::record;
 use crate::{
     Actor, App, Bucket, BucketRef, CodeVersion, CodeVersionInfo, DevLogFilter, DevLogRecord,
-    Entity, Event, Group, Hit, NewBucket, Object, Precondition, Result, Scope, Storage,
-    StorageError, Token, User, UserKey,
+    Entity, Event, Group, Hit, NewBucket, NewDevLogRecord, Object, Precondition, Result, Scope,
+    Storage, StorageError, Token, User, UserKey,
 };
 use kumo_types::query::{BucketQuery, Clause};
 
@@ -921,7 +921,7 @@ impl Storage for SqlStore {
     async fn set_current_version(&self, app_id: &str, version_id: Option<&str>) -> Result<()> {
         self.do_set_current_version(app_id, version_id).await
     }
-    async fn append_dev_logs(&self, app_id: &str, records: &[DevLogRecord]) -> Result<i64> {
+    async fn append_dev_logs(&self, app_id: &str, records: &[NewDevLogRecord]) -> Result<i64> {
         self.do_append_dev_logs(app_id, records).await
     }
     async fn query_dev_logs(

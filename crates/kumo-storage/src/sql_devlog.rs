@@ -14,7 +14,7 @@ use serde_json::{Map, Value};
 use sqlx::Row;
 
 use crate::sql::SqlStore;
-use crate::{DevLogFilter, DevLogRecord, Result, StorageError};
+use crate::{DevLogFilter, DevLogRecord, NewDevLogRecord, Result, StorageError};
 
 /// Records per chunk at most (a longer burst is split).
 const CHUNK_RECORDS: usize = 4096;
@@ -41,7 +41,7 @@ fn record_bytes(key: &str, fields_json_len: usize) -> i64 {
 }
 
 /// Encodes `(index, record)` pairs as `[[index, time_ms, level, key, user_id, fields], …]`.
-fn encode<'a>(entries: impl Iterator<Item = (i64, &'a DevLogRecord)>) -> Result<Chunk> {
+fn encode<'a>(entries: impl Iterator<Item = (i64, &'a NewDevLogRecord)>) -> Result<Chunk> {
     let mut chunk = Chunk {
         body: String::from("["),
         records: 0,
@@ -65,10 +65,8 @@ fn encode<'a>(entries: impl Iterator<Item = (i64, &'a DevLogRecord)>) -> Result<
         // The head's closing bracket makes room for the fields.
         chunk.body.push_str(&head[..head.len() - 1]);
         chunk.body.push(',');
-        let before = chunk.body.len();
-        let fields = serde_json::to_string(&record.fields).map_err(corrupt)?;
-        chunk.body.push_str(&fields);
-        chunk.bytes += record_bytes(&record.key, chunk.body.len() - before);
+        chunk.body.push_str(record.fields_json());
+        chunk.bytes += record_bytes(&record.key, record.fields_json().len());
         chunk.body.push(']');
         chunk.records += 1;
         chunk.first_time_ms = chunk.first_time_ms.min(record.time_ms);
@@ -122,7 +120,7 @@ impl SqlStore {
     pub(crate) async fn do_append_dev_logs(
         &self,
         app_id: &str,
-        records: &[DevLogRecord],
+        records: &[NewDevLogRecord],
     ) -> Result<i64> {
         let chunks = records
             .chunks(CHUNK_RECORDS)
@@ -324,7 +322,11 @@ impl SqlStore {
                 .await?;
             return Ok(());
         }
-        let chunk = encode(records.iter().map(|r| (r.seq - id * SEQ_STRIDE, r)))?;
+        let kept: Vec<_> = records
+            .iter()
+            .map(|r| (r.seq - id * SEQ_STRIDE, NewDevLogRecord::from(r)))
+            .collect();
+        let chunk = encode(kept.iter().map(|(index, r)| (*index, r)))?;
         sqlx::query(
             "UPDATE dev_log_chunks SET first_time_ms = $1, last_time_ms = $2, records = $3, \
              bytes = $4, body = $5 WHERE id = $6",
@@ -365,7 +367,8 @@ mod tests {
             record(5, Some("u1"), "a \"quoted\" line\nand \u{e9}"),
             record(3, None, ""),
         ];
-        let chunk = encode(records.iter().enumerate().map(|(i, r)| (i as i64 + 7, r))).unwrap();
+        let new: Vec<NewDevLogRecord> = records.iter().map(NewDevLogRecord::from).collect();
+        let chunk = encode(new.iter().enumerate().map(|(i, r)| (i as i64 + 7, r))).unwrap();
         assert_eq!((chunk.first_time_ms, chunk.last_time_ms), (3, 5));
         assert_eq!(chunk.records, 2);
         let decoded = decode(2, &chunk.body).unwrap();
@@ -395,7 +398,8 @@ mod tests {
 
     #[test]
     fn user_prefilter_never_skips_a_chunk_that_holds_the_user() {
-        let chunk = encode([(0, &record(1, Some("u-1.x"), "hi"))].into_iter()).unwrap();
+        let one = NewDevLogRecord::from(&record(1, Some("u-1.x"), "hi"));
+        let chunk = encode([(0, &one)].into_iter()).unwrap();
         assert!(!cannot_hold_user(&chunk.body, "u-1.x"));
         assert!(cannot_hold_user(&chunk.body, "u-2"));
         // IDs JSON might escape are never judged from the raw text.

@@ -3,8 +3,8 @@
 mod common;
 
 use kumo_storage::{
-    App, CodeVersion, DevLogFilter, DevLogLevel, DevLogRecord, Entity, SqlStore, Storage,
-    StorageError,
+    App, CodeVersion, DevLogFilter, DevLogLevel, DevLogRecord, Entity, NewDevLogRecord, SqlStore,
+    Storage, StorageError,
 };
 use serde_json::json;
 
@@ -156,6 +156,11 @@ async fn current_version_pointer(s: std::sync::Arc<SqlStore>, _: String) {
     );
 }
 
+/// Records as they are appended.
+fn new(records: &[DevLogRecord]) -> Vec<NewDevLogRecord> {
+    records.iter().map(NewDevLogRecord::from).collect()
+}
+
 fn record(time_ms: i64, level: DevLogLevel, key: &str, user: Option<&str>) -> DevLogRecord {
     let mut fields = serde_json::Map::new();
     fields.insert("description".into(), json!(format!("{key} at {time_ms}")));
@@ -176,8 +181,8 @@ async fn dev_log_filters_and_order(s: std::sync::Arc<SqlStore>, _: String) {
         record(300, DevLogLevel::Warn, "servercode.log", None),
         record(400, DevLogLevel::Error, "servercode.log", Some("u2")),
     ];
-    s.append_dev_logs("a1", &records).await.unwrap();
-    s.append_dev_logs("a2", &records[..1]).await.unwrap();
+    s.append_dev_logs("a1", &new(&records)).await.unwrap();
+    s.append_dev_logs("a2", &new(&records[..1])).await.unwrap();
     let all = s
         .query_dev_logs(
             "a1",
@@ -268,8 +273,8 @@ async fn dev_log_is_bounded_by_age_and_size(s: std::sync::Arc<SqlStore>, _: Stri
     let records: Vec<_> = (0..50)
         .map(|i| record(1_000 + i, DevLogLevel::Info, "servercode.log", None))
         .collect();
-    s.append_dev_logs("a1", &records).await.unwrap();
-    s.append_dev_logs("a2", &records).await.unwrap();
+    s.append_dev_logs("a1", &new(&records)).await.unwrap();
+    s.append_dev_logs("a2", &new(&records)).await.unwrap();
     // Age: everything before t=1010 goes.
     assert_eq!(s.trim_dev_logs("a1", i64::MAX, 1_010).await.unwrap(), 10);
     assert_eq!(all_records(&s, "a1").await.first().unwrap().time_ms, 1_010);
@@ -313,7 +318,7 @@ async fn dev_log_keeps_a_burst_in_order(s: std::sync::Arc<SqlStore>, _: String) 
             r
         })
         .collect();
-    s.append_dev_logs("a1", &records).await.unwrap();
+    s.append_dev_logs("a1", &new(&records)).await.unwrap();
     let all = s
         .query_dev_logs(
             "a1",
@@ -358,7 +363,7 @@ async fn dev_log_trims_across_bursts(s: std::sync::Arc<SqlStore>, _: String) {
                 record(t, DevLogLevel::Info, "servercode.log", Some("u1"))
             })
             .collect();
-        s.append_dev_logs("a1", &records).await.unwrap();
+        s.append_dev_logs("a1", &new(&records)).await.unwrap();
     }
     let before = all_records(&s, "a1").await;
     assert_eq!(before.len(), 50);
@@ -449,7 +454,7 @@ async fn dev_log_records_survive_the_chunk_migration(s: std::sync::Arc<SqlStore>
     // Appending and trimming work on the migrated log.
     s.append_dev_logs(
         "a1",
-        &[record(40, DevLogLevel::Error, "servercode.log", None)],
+        &new(&[record(40, DevLogLevel::Error, "servercode.log", None)]),
     )
     .await
     .unwrap();

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use kumo_storage::{DevLogLevel, DevLogRecord, Storage};
+use kumo_storage::{DevLogLevel, DevLogRecord, NewDevLogRecord, Storage};
 use serde_json::{json, Map, Value};
 use tokio::sync::mpsc;
 
@@ -42,7 +42,7 @@ impl Default for DevLogConfig {
 
 #[derive(Clone)]
 pub struct DevLog {
-    sender: mpsc::Sender<(String, DevLogRecord)>,
+    sender: mpsc::Sender<(String, NewDevLogRecord)>,
     flushes: mpsc::Sender<tokio::sync::oneshot::Sender<()>>,
 }
 
@@ -63,7 +63,7 @@ impl DevLog {
         }
     }
 
-    pub fn push(&self, app_id: &str, record: DevLogRecord) {
+    pub fn push(&self, app_id: &str, record: NewDevLogRecord) {
         if self.sender.try_send((app_id.to_owned(), record)).is_err() {
             tracing::warn!(app = app_id, "developer log queue full; record dropped");
         }
@@ -73,7 +73,7 @@ impl DevLog {
 async fn write_loop(
     storage: Arc<dyn Storage>,
     config: DevLogConfig,
-    mut receiver: mpsc::Receiver<(String, DevLogRecord)>,
+    mut receiver: mpsc::Receiver<(String, NewDevLogRecord)>,
     mut flush_requests: mpsc::Receiver<tokio::sync::oneshot::Sender<()>>,
 ) {
     let mut appended: HashMap<String, i64> = HashMap::new();
@@ -101,7 +101,7 @@ async fn write_loop(
                 Err(_) => break,
             }
         }
-        let mut by_app: HashMap<String, Vec<DevLogRecord>> = HashMap::new();
+        let mut by_app: HashMap<String, Vec<NewDevLogRecord>> = HashMap::new();
         for (app, record) in batch.drain(..) {
             by_app.entry(app).or_default().push(record);
         }
@@ -135,25 +135,19 @@ pub fn record(
     key: &str,
     user_id: Option<&str>,
     fields: Map<String, Value>,
-) -> DevLogRecord {
+) -> NewDevLogRecord {
     record_at(kumo_types::now_ms(), level, key, user_id, fields)
 }
 
+/// A record, its fields written as JSON here, on the thread that made it.
 pub fn record_at(
     time_ms: i64,
     level: DevLogLevel,
     key: &str,
     user_id: Option<&str>,
     fields: Map<String, Value>,
-) -> DevLogRecord {
-    DevLogRecord {
-        seq: 0,
-        time_ms,
-        level,
-        key: key.to_owned(),
-        user_id: user_id.map(str::to_owned),
-        fields,
-    }
+) -> NewDevLogRecord {
+    NewDevLogRecord::new(time_ms, level, key, user_id, &fields)
 }
 
 /// The wire shape of a record (Kii's developer-log JSON): fixed keys, then the record's fields.
