@@ -278,9 +278,22 @@ async fn dev_log_is_bounded_by_age_and_size(s: std::sync::Arc<SqlStore>, _: Stri
     // Age: everything before t=1010 goes.
     assert_eq!(s.trim_dev_logs("a1", i64::MAX, 1_010).await.unwrap(), 10);
     assert_eq!(all_records(&s, "a1").await.first().unwrap().time_ms, 1_010);
-    // Size: keep roughly the newest ten records' worth; the oldest go first.
+    // Size: whole bursts go, oldest first, until the rest fits.
     let one = all_records(&s, "a1").await.len() as i64;
     assert_eq!(one, 40);
+    for burst in 0..2 {
+        let more: Vec<_> = (0..10)
+            .map(|i| {
+                record(
+                    1_050 + burst * 10 + i,
+                    DevLogLevel::Info,
+                    "servercode.log",
+                    None,
+                )
+            })
+            .collect();
+        s.append_dev_logs("a1", &new(&more)).await.unwrap();
+    }
     let per_record = {
         let r = &records[0];
         (serde_json::Value::Object(r.fields.clone())
@@ -289,10 +302,12 @@ async fn dev_log_is_bounded_by_age_and_size(s: std::sync::Arc<SqlStore>, _: Stri
             + r.key.len()
             + 64) as i64
     };
-    s.trim_dev_logs("a1", per_record * 10, 0).await.unwrap();
+    // 60 records held, room for 25: the 40-record burst goes, the two newer ones stay.
+    assert_eq!(s.trim_dev_logs("a1", per_record * 25, 0).await.unwrap(), 40);
     let kept = all_records(&s, "a1").await;
-    assert_eq!(kept.len(), 10);
-    assert_eq!(kept.last().unwrap().time_ms, 1_049, "the newest stay");
+    assert_eq!(kept.len(), 20);
+    assert_eq!(kept.first().unwrap().time_ms, 1_050);
+    assert_eq!(kept.last().unwrap().time_ms, 1_069, "the newest stay");
     assert_eq!(
         all_records(&s, "a2").await.len(),
         50,
@@ -353,8 +368,8 @@ async fn all_records(s: &SqlStore, app: &str) -> Vec<DevLogRecord> {
     .unwrap()
 }
 
-/// Bursts are stored apart; trimming drops whole old bursts and cuts into the one the limit
-/// falls in, and the records left keep their `seq`.
+/// Bursts are stored apart; trimming by age cuts into the burst the limit falls in, trimming
+/// by size drops whole bursts, and the records left keep their `seq`.
 async fn dev_log_trims_across_bursts(s: std::sync::Arc<SqlStore>, _: String) {
     for burst in 0..5 {
         let records: Vec<_> = (0..10)
@@ -397,14 +412,14 @@ async fn dev_log_trims_across_bursts(s: std::sync::Arc<SqlStore>, _: String) {
         before[13..],
         "what is left is unchanged, seq included"
     );
-    // Size: keep 25 records' worth: one more whole burst and 2 records of the next go.
+    // Size: room for 25 records of the 37: the 7 left of the second burst and the third go.
     let per_record = before[0].fields["description"].to_string().len() as i64
         + "{\"description\":}".len() as i64
         + "servercode.log".len() as i64
         + 64;
-    assert_eq!(s.trim_dev_logs("a1", per_record * 25, 0).await.unwrap(), 12);
+    assert_eq!(s.trim_dev_logs("a1", per_record * 25, 0).await.unwrap(), 17);
     let kept = all_records(&s, "a1").await;
-    assert_eq!(kept, before[25..]);
+    assert_eq!(kept, before[30..]);
 }
 
 /// A log written before records were kept in chunks comes through the migration whole.
