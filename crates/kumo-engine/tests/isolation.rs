@@ -225,3 +225,30 @@ fn many_kinds_of_realm_on_one_thread() {
         }
     }
 }
+
+/// A run with a larger memory limit than the thread's realm was built for gets a realm with
+/// room for it.
+#[test]
+fn a_larger_memory_limit_gets_a_larger_realm() {
+    let engine = one_thread();
+    let grow = r#"
+        function main(params, context) {
+          var keep = [];
+          for (var i = 0; i < 800; i++) { keep.push("x".repeat(100000) + i); }
+          return keep.length;
+        }"#;
+    let small = try_run(&engine, grow, "a", Limits::default()).unwrap_err();
+    assert_eq!(
+        small.kind,
+        kumo_engine::FailureKind::MemoryLimit,
+        "{small:?}"
+    );
+    let large = Limits {
+        memory_bytes: 256 << 20,
+        ..Limits::default()
+    };
+    assert_eq!(
+        try_run(&engine, grow, "a", large),
+        Ok(Returned::Value(Some("800".into())))
+    );
+}
