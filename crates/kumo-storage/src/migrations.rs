@@ -376,6 +376,22 @@ INSERT INTO dev_log_chunks (app_id, first_time_ms, last_time_ms, records, bytes,
 DROP TABLE dev_logs;
 "#,
     },
+    Migration {
+        version: 7,
+        name: "developer-log chunks compressed with lz4 on PostgreSQL",
+        // A busy server writes megabytes of log a second; PostgreSQL's default compression
+        // (pglz) cost its backend more CPU than the inserts themselves. Servers built without
+        // lz4 (or older than 14) keep the default: this is an optimisation, never a failure.
+        sqlite: "SELECT 1;",
+        postgres: r#"
+DO $$
+BEGIN
+    EXECUTE 'ALTER TABLE dev_log_chunks ALTER COLUMN body SET COMPRESSION lz4';
+EXCEPTION WHEN OTHERS THEN
+    NULL;
+END $$;
+"#,
+    },
 ];
 
 const PARTIAL_NUM_INDEX: &str = "DROP INDEX object_fields_num_idx;

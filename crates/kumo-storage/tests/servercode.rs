@@ -16,6 +16,7 @@ on_both_backends!(
     dev_log_keeps_a_burst_in_order,
     dev_log_trims_across_bursts,
     dev_log_records_survive_the_chunk_migration,
+    dev_log_chunks_use_lz4_where_postgres_has_it,
 );
 
 fn app(id: &str) -> App {
@@ -483,4 +484,34 @@ async fn dev_log_records_survive_the_chunk_migration(s: std::sync::Arc<SqlStore>
         [30, 40]
     );
     s.close().await;
+}
+
+/// On PostgreSQL the chunks are compressed with lz4 when the server supports it (pglz cost more
+/// CPU than the inserts); elsewhere nothing changes.
+async fn dev_log_chunks_use_lz4_where_postgres_has_it(s: std::sync::Arc<SqlStore>, url: String) {
+    use sqlx::{Connection, Row};
+    if s.dialect() != kumo_storage::Dialect::Postgres {
+        return;
+    }
+    let mut conn = sqlx::AnyConnection::connect(&url).await.unwrap();
+    let supported = sqlx::raw_sql("CREATE TEMP TABLE lz4_probe (b TEXT COMPRESSION lz4)")
+        .execute(&mut conn)
+        .await
+        .is_ok();
+    let method: String = sqlx::query(
+        "SELECT CAST(attcompression AS TEXT) FROM pg_attribute \
+         WHERE attrelid = CAST('dev_log_chunks' AS regclass) AND attname = 'body'",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap()
+    .get(0);
+    assert_eq!(method, if supported { "l" } else { "" });
+    conn.close().await.unwrap();
+    // The log still works, compressed.
+    let big: Vec<_> = (0..200)
+        .map(|i| record(i, DevLogLevel::Info, "servercode.log", None))
+        .collect();
+    s.append_dev_logs("a1", &new(&big)).await.unwrap();
+    assert_eq!(all_records(&s, "a1").await.len(), 200);
 }
