@@ -117,7 +117,10 @@ impl Region {
         let touched = self.book().high_water.max(self.book().bump);
         std::ptr::copy_nonoverlapping(self.snapshot.as_ptr(), self.base.as_ptr(), used);
         if touched > used + GIVE_BACK_OVER {
-            let page = 4096;
+            let page = match libc::sysconf(libc::_SC_PAGESIZE) {
+                n if n > 0 => n as usize,
+                _ => 4096,
+            };
             let from = used.next_multiple_of(page);
             libc::madvise(
                 self.base.as_ptr().add(from).cast(),
