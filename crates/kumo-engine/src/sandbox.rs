@@ -85,6 +85,11 @@ fn with_current<'js, T>(
     })
 }
 
+/// The current run's host (a clone, so no borrow is held while it is called).
+fn current_host(ctx: &Ctx<'_>) -> rquickjs::Result<Arc<dyn Host>> {
+    with_current(ctx, |current| Ok(current.host.clone()))
+}
+
 /// Clears the current run when dropped, also when a run panics.
 struct CurrentRun;
 
@@ -507,7 +512,7 @@ fn install_natives<'js>(ctx: &Ctx<'js>, uses_sdk: bool) -> rquickjs::Result<Nati
          body: Opt<Value<'js>>|
          -> rquickjs::Result<Object<'js>> {
             let request = host_request(method, path, headers.0, body.0)?;
-            let host = with_current(&ctx, |current| Ok(current.host.clone()))?;
+            let host = current_host(&ctx)?;
             response_object(&ctx, host.kii(request))
         },
     )?;
@@ -521,7 +526,7 @@ fn install_natives<'js>(ctx: &Ctx<'js>, uses_sdk: bool) -> rquickjs::Result<Nati
          body: Opt<Value<'js>>|
          -> rquickjs::Result<Object<'js>> {
             let request = host_request(method, String::new(), headers.0, body.0)?;
-            let host = with_current(&ctx, |current| Ok(current.host.clone()))?;
+            let host = current_host(&ctx)?;
             match host.fetch(&url, request) {
                 Ok(response) => response_object(&ctx, response),
                 Err(message) => Err(Exception::throw_message(&ctx, &message)),
@@ -656,7 +661,7 @@ fn context_methods<'js>(
     let admin = Function::new(
         ctx.clone(),
         move |ctx: Ctx<'js>| -> rquickjs::Result<Value<'js>> {
-            let host = with_current(&ctx, |current| Ok(current.host.clone()))?;
+            let host = current_host(&ctx)?;
             let token = host
                 .admin_token()
                 .map_err(|message| Exception::throw_internal(&ctx, &message))?;

@@ -64,7 +64,7 @@ impl DevLogLevel {
 /// One developer-log record.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DevLogRecord {
-    /// Assigned by the store; ignored on append.
+    /// Assigned by the store: orders records as they were appended.
     pub seq: i64,
     pub time_ms: i64,
     pub level: DevLogLevel,

@@ -50,7 +50,8 @@ fn encode<'a>(entries: impl Iterator<Item = (i64, &'a NewDevLogRecord)>) -> Resu
         first_time_ms: i64::MAX,
         last_time_ms: i64::MIN,
     };
-    let corrupt = |e: serde_json::Error| StorageError::Backend(format!("developer log: {e}"));
+    let unwritable =
+        |e: serde_json::Error| StorageError::Backend(format!("developer-log record: {e}"));
     for (index, record) in entries {
         if chunk.records > 0 {
             chunk.body.push(',');
@@ -62,7 +63,7 @@ fn encode<'a>(entries: impl Iterator<Item = (i64, &'a NewDevLogRecord)>) -> Resu
             &record.key,
             &record.user_id,
         );
-        let head = serde_json::to_string(&head).map_err(corrupt)?;
+        let head = serde_json::to_string(&head).map_err(unwritable)?;
         // The head's closing bracket makes room for the fields.
         chunk.body.push_str(&head[..head.len() - 1]);
         chunk.body.push(',');
@@ -254,21 +255,16 @@ impl SqlStore {
     /// Drops the records older than `min_time_ms`: whole chunks when all of theirs are, else
     /// the chunk is rewritten without them.
     async fn drop_aged_dev_logs(&self, app_id: &str, min_time_ms: i64) -> Result<u64> {
-        let whole: i64 = sqlx::query(
-            "SELECT CAST(COALESCE(SUM(records), 0) AS BIGINT) FROM dev_log_chunks \
-             WHERE app_id = $1 AND last_time_ms < $2",
+        let gone = sqlx::query(
+            "DELETE FROM dev_log_chunks WHERE app_id = $1 AND last_time_ms < $2 RETURNING records",
         )
         .bind(app_id)
         .bind(min_time_ms)
-        .fetch_one(&mut *self.read.get().await?)
-        .await?
-        .try_get(0)?;
-        if whole > 0 {
-            sqlx::query("DELETE FROM dev_log_chunks WHERE app_id = $1 AND last_time_ms < $2")
-                .bind(app_id)
-                .bind(min_time_ms)
-                .execute(&mut *self.write.get().await?)
-                .await?;
+        .fetch_all(&mut *self.write.get().await?)
+        .await?;
+        let mut dropped = 0;
+        for row in &gone {
+            dropped += row.try_get::<i64, _>(0)? as u64;
         }
         let straddling = sqlx::query(
             "SELECT id, body FROM dev_log_chunks WHERE app_id = $1 AND first_time_ms < $2",
@@ -277,7 +273,6 @@ impl SqlStore {
         .bind(min_time_ms)
         .fetch_all(&mut *self.read.get().await?)
         .await?;
-        let mut dropped = whole as u64;
         for row in &straddling {
             let id: i64 = row.try_get(0)?;
             let mut records = decode(id, &row.try_get::<String, _>(1)?)?;
