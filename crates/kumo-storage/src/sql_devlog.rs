@@ -370,6 +370,22 @@ mod tests {
     }
 
     #[test]
+    fn a_corrupt_chunk_is_a_backend_error_naming_it() {
+        for body in [
+            "not json",
+            "[[1, 2]]",
+            "[[0, 1, 2, \"k\", null, \"not an object\"]]",
+        ] {
+            match decode(7, body) {
+                Err(StorageError::Backend(message)) => {
+                    assert!(message.contains("chunk 7"), "{message}")
+                }
+                other => panic!("{body}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
     fn user_prefilter_never_skips_a_chunk_that_holds_the_user() {
         let one = NewDevLogRecord::from(&record(1, Some("u-1.x"), "hi"));
         let chunk = encode([(0, &one)].into_iter()).unwrap();
