@@ -38,8 +38,12 @@ struct State {
     logs: RefCell<Vec<LogLine>>,
     log_bytes: Cell<usize>,
     max_log_bytes: usize,
-    /// The last promise rejection nobody handled: reported if the run stalls without `done`.
-    unhandled: RefCell<Option<String>>,
+    /// Promise rejections nobody has handled (yet), by promise: if the run stalls without
+    /// `done`, the first of them is its outcome.
+    unhandled: RefCell<Vec<(usize, Thrown)>>,
+    /// Strings that must never leave the run (its admin token): removed from every result,
+    /// error and log line.
+    secrets: RefCell<Vec<String>>,
     /// The first `done` value (JSON; `None` inside for `undefined`), once `done` was called.
     done: RefCell<Option<Result<Option<String>, Failure>>>,
 }
@@ -59,6 +63,44 @@ impl State {
             self.abort.set(Some(kind));
         }
     }
+
+    /// `text` without any of the run's secrets.
+    fn redact(&self, text: String) -> String {
+        let secrets = self.secrets.borrow();
+        if secrets.iter().all(|secret| !text.contains(secret.as_str())) {
+            return text;
+        }
+        secrets
+            .iter()
+            .fold(text, |text, secret| text.replace(secret.as_str(), REDACTED))
+    }
+
+    fn redact_outcome(&self, outcome: Outcome) -> Outcome {
+        if self.secrets.borrow().is_empty() {
+            return outcome;
+        }
+        let result = match outcome.result {
+            Ok(Returned::Value(value)) => Ok(Returned::Value(value.map(|v| self.redact(v)))),
+            Ok(Returned::TimeoutResponse(value)) => Ok(Returned::TimeoutResponse(self.redact(value))),
+            Err(failure) => Err(Failure {
+                kind: failure.kind,
+                message: self.redact(failure.message),
+                stack: failure.stack.map(|s| self.redact(s)),
+            }),
+        };
+        Outcome { result, ..outcome }
+    }
+}
+
+/// What stands in for a secret in anything a run hands out.
+const REDACTED: &str = "***";
+
+/// A thrown value or rejection reason, described while the run could still read it.
+#[derive(Clone)]
+struct Thrown {
+    /// `Name: message`, or `thrown: …` for a value that is not an Error.
+    message: String,
+    stack: Option<String>,
 }
 
 /// What the natives of a realm need to know about the run they serve.
@@ -125,13 +167,14 @@ pub(crate) fn run(
         log_bytes: Cell::new(0),
         max_log_bytes: limits.log_bytes,
         done: RefCell::new(None),
-        unhandled: RefCell::new(None),
+        unhandled: RefCell::new(Vec::new()),
+        secrets: RefCell::new(Vec::new()),
     });
     let host = invocation.host.clone();
     let mut respond = Some(respond);
     let mut send = |outcome: Outcome| {
         if let Some(respond) = respond.take() {
-            respond(outcome)
+            respond(state.redact_outcome(outcome))
         }
     };
 
@@ -181,12 +224,15 @@ pub(crate) fn run(
         {
             let state = state.clone();
             runtime.set_host_promise_rejection_tracker(Some(Box::new(
-                move |_ctx, _promise, reason, is_handled| {
+                move |ctx, promise, reason, is_handled| {
+                    // The promise's address tells a later "handled" which rejection it was.
+                    // SAFETY: a promise is an object, whose value holds its pointer.
+                    let key = unsafe { promise.as_raw().u.ptr } as usize;
+                    let mut unhandled = state.unhandled.borrow_mut();
                     if is_handled {
-                        *state.unhandled.borrow_mut() = None;
-                    } else {
-                        let (message, stack) = describe_thrown(&reason);
-                        *state.unhandled.borrow_mut() = Some(with_stack(message, stack));
+                        unhandled.retain(|(k, _)| *k != key);
+                    } else if unhandled.len() < MAX_UNHANDLED {
+                        unhandled.push((key, describe_thrown(&ctx, &reason)));
                     }
                 },
             )));
@@ -222,8 +268,17 @@ pub(crate) fn run(
     if let Err(e) = ran {
         send(engine_failure(&state, format!("could not start: {e}")));
     }
-    host.finished(state.logs.take());
+    let mut logs = state.logs.take();
+    if !state.secrets.borrow().is_empty() {
+        for line in &mut logs {
+            line.message = state.redact(std::mem::take(&mut line.message));
+        }
+    }
+    host.finished(logs);
 }
+
+/// Rejections a run may leave unhandled at once that are remembered (the first is reported).
+const MAX_UNHANDLED: usize = 64;
 
 /// How much a run may allocate before QuickJS's first collection in it.
 const GC_HEADROOM: usize = 2 << 20;
@@ -381,14 +436,20 @@ fn drive(ctx: &Ctx, state: &Rc<State>, waiting: bool) -> Option<Outcome> {
                         steps: state.steps.get(),
                     });
                 }
-                // As on Kii, a rejection nobody handled does not end the run: the code never
-                // called `done`, so it times out. The rejection goes to the developer log.
-                if let Some(message) = state.unhandled.borrow_mut().take() {
+                // Nothing can call `done` any more. A rejection nobody handled is what went
+                // wrong (a failed SDK call in a chain without `catch`): it ends the run as an
+                // uncaught exception, so its author sees the error rather than a timeout.
+                let first = state.unhandled.borrow_mut().drain(..).next();
+                if let Some((_, thrown)) = first {
                     state.log(
                         LogLevel::Error,
-                        format!("unhandled promise rejection: {message}"),
+                        format!(
+                            "unhandled promise rejection: {}",
+                            with_stack(thrown.message.clone(), thrown.stack.clone())
+                        ),
                         true,
                     );
+                    return Some(exception_outcome(state, thrown));
                 }
                 state.trip(FailureKind::Timeout);
                 return Some(limit_failure(state, FailureKind::Timeout));
@@ -665,6 +726,13 @@ fn context_methods<'js>(
             let token = host
                 .admin_token()
                 .map_err(|message| Exception::throw_internal(&ctx, &message))?;
+            with_current(&ctx, |current| {
+                let mut secrets = current.state.secrets.borrow_mut();
+                if !secrets.contains(&token) {
+                    secrets.push(token.clone());
+                }
+                Ok(())
+            })?;
             // Code that names no SDK global reaches the SDK only through this method.
             bridge.install(&ctx)?;
             sdk::admin_context(&ctx, token)
@@ -795,8 +863,8 @@ fn failure_from(ctx: &Ctx, state: &Rc<State>, error: rquickjs::Error) -> Outcome
     let Some(thrown) = caught else {
         return engine_failure(state, error.to_string());
     };
-    let (message, stack) = describe_thrown(&thrown);
-    let lowered = message.to_ascii_lowercase();
+    let described = describe_thrown(ctx, &thrown);
+    let lowered = described.message.to_ascii_lowercase();
     let kind = if thrown.is_null() || lowered.contains("out of memory") {
         FailureKind::MemoryLimit
     } else if lowered.contains("stack overflow") || lowered.contains("call stack size exceeded") {
@@ -808,11 +876,17 @@ fn failure_from(ctx: &Ctx, state: &Rc<State>, error: rquickjs::Error) -> Outcome
         state.trip(kind);
         return limit_failure(state, kind);
     }
+    exception_outcome(state, described)
+}
+
+/// The outcome of an exception (or rejection) nothing caught.
+fn exception_outcome(state: &State, thrown: Thrown) -> Outcome {
     Outcome {
         result: Err(Failure {
             kind: FailureKind::Exception,
-            message: first_line(&message),
-            stack: stack
+            message: first_line(&thrown.message),
+            stack: thrown
+                .stack
                 .filter(|s| !s.trim().is_empty())
                 .map(|s| s.trim_end().to_owned()),
         }),
@@ -820,21 +894,42 @@ fn failure_from(ctx: &Ctx, state: &Rc<State>, error: rquickjs::Error) -> Outcome
     }
 }
 
-/// `Name: message` of a thrown value, and its stack when it is an Error.
-fn describe_thrown(thrown: &Value) -> (String, Option<String>) {
+/// `Name: message` of a thrown value and its stack when it is an Error; other values as
+/// `thrown: ` and their JSON (or their string form when they have none).
+fn describe_thrown<'js>(ctx: &Ctx<'js>, thrown: &Value<'js>) -> Thrown {
     if let Some(exception) = thrown.as_exception() {
         let name: String = exception
             .get::<_, Coerced<String>>("name")
             .map(|n| n.0)
             .unwrap_or_else(|_| "Error".into());
         let message = exception.message().unwrap_or_default();
-        return (format!("{name}: {message}"), exception.stack());
+        return Thrown {
+            message: format!("{name}: {message}"),
+            stack: exception.stack(),
+        };
     }
-    let text = thrown
-        .get::<Coerced<String>>()
-        .map(|s| s.0)
-        .unwrap_or_else(|_| "a value that is not an Error".into());
-    (format!("thrown: {text}"), None)
+    let json = if thrown.is_object() && !thrown.is_function() {
+        match ctx.json_stringify(thrown.clone()) {
+            Ok(json) => json.and_then(|j| j.to_string().ok()),
+            Err(_) => {
+                let _ = ctx.catch();
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let text = json.unwrap_or_else(|| match thrown.get::<Coerced<String>>() {
+        Ok(s) => s.0,
+        Err(_) => {
+            let _ = ctx.catch();
+            "a value that is not an Error".into()
+        }
+    });
+    Thrown {
+        message: format!("thrown: {text}"),
+        stack: None,
+    }
 }
 
 fn with_stack(message: String, stack: Option<String>) -> String {

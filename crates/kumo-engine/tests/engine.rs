@@ -5,7 +5,8 @@
 //! `max_steps`, `memory_mb`, `log_bytes`; expectations: `returns` (the JSON of the returned
 //! value, or `undefined`), `timeout_response` (JSON), `fails` (a `details.errorCode`),
 //! `message` (a substring of the failure message), `steps`, `log` (repeatable, `LEVEL text`,
-//! matched in order as substrings), `no_log`, `refused` (a substring of the deploy error).
+//! matched in order as substrings), `no_log`, `refused` (a substring of the deploy error),
+//! `never` (repeatable: text that appears nowhere in the outcome or the logs).
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -209,6 +210,12 @@ fn run_case(path: &Path) -> Result<(), String> {
         let (level, text) = expected.split_once(' ').unwrap_or((expected, ""));
         if !remaining.any(|line| line.level.as_str() == level && line.message.contains(text)) {
             problems.push(format!("no log line {expected:?} (in order) in {logs:?}"));
+        }
+    }
+    for text in case.all("never") {
+        let everything = format!("{outcome:?} {logs:?}");
+        if everything.contains(text) {
+            problems.push(format!("{text:?} leaked: {everything}"));
         }
     }
     if case.get("no_log").is_some() && !logs.is_empty() {

@@ -19,6 +19,7 @@ use tokio::sync::Semaphore;
 
 use crate::error::{Error, Result};
 use crate::service::Service;
+use crate::AppState;
 
 /// The identity a request acts with.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,13 +100,51 @@ pub fn digests_equal(a: &str, b: &str) -> bool {
             == 0
 }
 
-/// Resolves the caller of a request addressed to `app_id`.
-pub async fn authenticate(service: &Service, app_id: &str, headers: &HeaderMap) -> Result<Caller> {
+/// Marks a request that running server code made in-process (through the in-sandbox SDK).
+///
+/// It is a request extension, set only by the sandbox host: no header or anything else a client
+/// sends can produce it, so no client can pass for server code, and server code cannot pass for
+/// a client (whatever headers it sets).
+#[derive(Debug, Clone, Copy)]
+pub struct FromServerCode;
+
+/// Whether `extensions` carry the in-process mark.
+pub fn is_from_server_code(extensions: &axum::http::Extensions) -> bool {
+    extensions.get::<FromServerCode>().is_some()
+}
+
+/// Every handler of an app's routes (`/apps/{app}/…`) takes its caller as an argument.
+impl axum::extract::FromRequestParts<AppState> for Caller {
+    type Rejection = Error;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Caller> {
+        let params = axum::extract::RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|_| Error::new(ErrorCode::InternalError, "route has no app"))?;
+        let app_id = params
+            .iter()
+            .find_map(|(name, value)| (name == "app").then_some(value))
+            .ok_or_else(|| Error::new(ErrorCode::InternalError, "route has no app"))?;
+        let from_server_code = is_from_server_code(&parts.extensions);
+        authenticate(&state.service, app_id, &parts.headers, from_server_code).await
+    }
+}
+
+/// Resolves the caller of a request addressed to `app_id`. Tokens of running server code
+/// ([`crate::service::RunTokens`]) count only on its own in-process requests.
+pub async fn authenticate(
+    service: &Service,
+    app_id: &str,
+    headers: &HeaderMap,
+    from_server_code: bool,
+) -> Result<Caller> {
     let app = service
         .app(app_id)
         .await?
         .ok_or_else(|| app_not_found(app_id))?;
-    let from_server_code = service.is_server_code_request(headers);
     let Some(value) = headers.get(header::AUTHORIZATION) else {
         return Ok(Caller {
             app,
@@ -120,7 +159,13 @@ pub async fn authenticate(service: &Service, app_id: &str, headers: &HeaderMap) 
     let (scheme, credentials) = value.split_once(' ').unwrap_or((value, ""));
     let credentials = credentials.trim();
     if scheme.eq_ignore_ascii_case("bearer") {
-        let principal = principal_for_token(service, &app, credentials).await?;
+        let principal = match from_server_code
+            .then(|| service.run_tokens.app_of(credentials))
+            .flatten()
+        {
+            Some(owner) if owner == app.id => Principal::Admin,
+            _ => principal_for_token(service, &app, credentials).await?,
+        };
         Ok(Caller {
             app,
             principal,

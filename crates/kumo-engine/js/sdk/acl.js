@@ -127,5 +127,6 @@
   }
   KiiACL.aclWithParent = function (parent) { return new KiiACL(parent, parent && parent._tok); };
 
+  sdk._secretFields(KiiACL.prototype, ['_tok']);
   Object.assign(sdk, { KiiACL, KiiACLEntry, KiiACLAction });
 })

@@ -47,6 +47,27 @@
   // v instanceof the class `name` of a part, without loading the part (no instances without it).
   const is = (v, name) => !!sdk[name] && v instanceof sdk[name];
 
+  // Secrets (tokens, passwords) are kept under symbols, as non-enumerable properties:
+  // JSON.stringify, Object.keys, for-in and Object.assign never see them, so an SDK object that
+  // is returned, passed to done() or logged carries none. Code that reads one on purpose still
+  // can, by its usual name (`context.getAppAdminContext()._token`, `user._accessToken`),
+  // through accessors on the classes' prototypes.
+  const SECRETS = { _tok: Symbol('tok'), _token: Symbol('token'), _accessToken: Symbol('accessToken'), _password: Symbol('password') };
+  function secretFields(proto, names) {
+    for (const name of names) {
+      const key = SECRETS[name];
+      Object.defineProperty(proto, name, {
+        get() { return this[key]; },
+        set(value) { Object.defineProperty(this, key, { value, writable: true, configurable: true, enumerable: false }); },
+        configurable: true,
+      });
+    }
+  }
+  // Copies the secrets `from` holds onto `to` (clones).
+  function copySecrets(from, to) {
+    for (const name of Object.keys(SECRETS)) if (from[name] !== undefined) to[name] = from[name];
+  }
+
   // ------------------------------------------------------------------------------------------
   // Outcomes and their delivery.
   //
@@ -183,6 +204,7 @@
     _getToken() { return this._token; }
     _getId() { return this._id; }
   }
+  secretFields(KiiAppAdminContext.prototype, ['_token']);
 
   // ------------------------------------------------------------------------------------------
   // Kii
@@ -237,6 +259,7 @@
     Kii, KiiAnonymousUser, KiiAnyAuthenticatedUser, KiiAppAdminContext,
     __adminContext: function (token) { return new KiiAppAdminContext({ token }); },
     // For the other parts.
+    _secretFields: secretFields, _copySecrets: copySecrets,
     _env: env, _state: state, _isStr: isStr, _isPlain: isPlain, _MSG_URI: MSG_URI, _invalidArg: invalidArg, _raise: raise, _is: is,
     _ok: ok, _ko: ko, _kiiError: kiiError, _fail: fail, _settle: settle,
     _appPath: appPath, _userToken: userToken, _tokenOf: tokenOf, _http: http, _statusError: statusError, _httpOK: httpOK,

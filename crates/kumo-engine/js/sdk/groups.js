@@ -193,6 +193,7 @@
     return groupWithID(parts[1], tok);
   }
 
+  sdk._secretFields(KiiGroup.prototype, ['_tok']);
   Object.assign(sdk, {
     KiiGroup, _groupFromJSON: groupFromJSON, _namedGroup: namedGroup, _groupWithID: groupWithID, _registerGroup: registerGroup,
     _groupWithURI: adminGroupWithURI,

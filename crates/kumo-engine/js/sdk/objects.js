@@ -253,5 +253,7 @@
     isValidObjectID: function (id) { return isObjectID(id); },
   });
 
+  sdk._secretFields(KiiBucket.prototype, ['_tok']);
+  sdk._secretFields(KiiObject.prototype, ['_tok']);
   Object.assign(sdk, { KiiBucket, KiiObject, _objectWithURI: objectWithURI });
 })

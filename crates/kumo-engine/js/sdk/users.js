@@ -6,7 +6,7 @@
     _state: state, _isStr: isStr, _isPlain: isPlain, _MSG_URI: MSG_URI, _invalidArg: invalidArg, _raise: raise,
     _ok: ok, _ko: ko, _kiiError: kiiError, _fail: fail, _settle: settle, _appPath: appPath, _userToken: userToken,
     _tokenOf: tokenOf, _http: http, _statusError: statusError, _httpOK: httpOK, _setCurrent: setCurrent,
-    _getCurrent: getCurrent, _bucket: bucket,
+    _getCurrent: getCurrent, _bucket: bucket, _secretFields: secretFields, _copySecrets: copySecrets,
   } = sdk;
   const MAX_DATE_MS = 100000000 * 24 * 60 * 60 * 1000; // 2.4.19's "never expires"
 
@@ -263,9 +263,11 @@
     _clone() {
       const u = new KiiUser();
       for (const k of Object.keys(this)) u[k] = copy(this[k]);
+      copySecrets(this, u);
       return u;
     }
   }
+  secretFields(KiiUser.prototype, ['_tok', '_accessToken', '_password']);
 
   function localPhoneOK(phone, country) {
     if (phone != null && !valid.globalPhone(phone)) return country != null && valid.country(country);

@@ -1,11 +1,12 @@
 use axum::extract::{Path, Query, Request, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, StatusCode};
 use axum::response::Response;
 use kumo_types::{ApiError, ErrorCode};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{caller, json, no_content};
+use super::{json, no_content};
+use crate::auth::Caller;
 use crate::error::{Error, Result};
 use crate::http::{read_body, JsonObject};
 use crate::service::{group_document, GroupInput};
@@ -15,11 +16,9 @@ type AppGroup = Path<(String, String)>;
 
 pub async fn create(
     State(state): State<AppState>,
-    Path(app_id): Path<String>,
-    headers: HeaderMap,
+    caller: Caller,
     JsonObject(body): JsonObject,
 ) -> Result<Response> {
-    let caller = caller(&state, &app_id, &headers).await?;
     let input = GroupInput::parse(&body)?;
     let (id, not_found) = state.service.create_group(&caller, None, input).await?;
     Ok(json(
@@ -30,11 +29,10 @@ pub async fn create(
 
 pub async fn create_with_id(
     State(state): State<AppState>,
-    Path((app_id, group)): AppGroup,
-    headers: HeaderMap,
+    Path((_, group)): AppGroup,
+    caller: Caller,
     JsonObject(body): JsonObject,
 ) -> Result<Response> {
-    let caller = caller(&state, &app_id, &headers).await?;
     let input = GroupInput::parse(&body)?;
     let (id, not_found) = state
         .service
@@ -55,11 +53,9 @@ pub struct ListQuery {
 /// `GET /groups?owner=U` or `GET /groups?is_member=U`.
 pub async fn list(
     State(state): State<AppState>,
-    Path(app_id): Path<String>,
+    caller: Caller,
     Query(q): Query<ListQuery>,
-    headers: HeaderMap,
 ) -> Result<Response> {
-    let caller = caller(&state, &app_id, &headers).await?;
     let (user, owner) = match (q.owner, q.is_member) {
         (Some(u), None) => (u, true),
         (None, Some(u)) => (u, false),
@@ -78,10 +74,9 @@ pub async fn list(
 
 pub async fn get(
     State(state): State<AppState>,
-    Path((app_id, group)): AppGroup,
-    headers: HeaderMap,
+    Path((_, group)): AppGroup,
+    caller: Caller,
 ) -> Result<Response> {
-    let caller = caller(&state, &app_id, &headers).await?;
     let g = state.service.get_group(&caller, &group).await?;
     Ok(json(StatusCode::OK, group_document(&g)))
 }
@@ -90,11 +85,11 @@ pub async fn get(
 /// is accepted too.
 pub async fn rename(
     State(state): State<AppState>,
-    Path((app_id, group)): AppGroup,
+    Path((_, group)): AppGroup,
+    caller: Caller,
     req: Request,
 ) -> Result<Response> {
     let headers = req.headers().clone();
-    let caller = caller(&state, &app_id, &headers).await?;
     let is_json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -116,11 +111,10 @@ pub async fn rename(
 
 pub async fn change_owner(
     State(state): State<AppState>,
-    Path((app_id, group)): AppGroup,
-    headers: HeaderMap,
+    Path((_, group)): AppGroup,
+    caller: Caller,
     JsonObject(body): JsonObject,
 ) -> Result<Response> {
-    let caller = caller(&state, &app_id, &headers).await?;
     let owner = body
         .get("owner")
         .and_then(Value::as_str)
@@ -134,20 +128,18 @@ pub async fn change_owner(
 
 pub async fn delete(
     State(state): State<AppState>,
-    Path((app_id, group)): AppGroup,
-    headers: HeaderMap,
+    Path((_, group)): AppGroup,
+    caller: Caller,
 ) -> Result<Response> {
-    let caller = caller(&state, &app_id, &headers).await?;
     state.service.delete_group(&caller, &group).await?;
     Ok(no_content())
 }
 
 pub async fn members(
     State(state): State<AppState>,
-    Path((app_id, group)): AppGroup,
-    headers: HeaderMap,
+    Path((_, group)): AppGroup,
+    caller: Caller,
 ) -> Result<Response> {
-    let caller = caller(&state, &app_id, &headers).await?;
     let members = state.service.group_members(&caller, &group).await?;
     let members: Vec<Value> = members
         .into_iter()
@@ -158,10 +150,9 @@ pub async fn members(
 
 pub async fn add_member(
     State(state): State<AppState>,
-    Path((app_id, group, user)): Path<(String, String, String)>,
-    headers: HeaderMap,
+    Path((_, group, user)): Path<(String, String, String)>,
+    caller: Caller,
 ) -> Result<Response> {
-    let caller = caller(&state, &app_id, &headers).await?;
     state
         .service
         .add_group_member(&caller, &group, &user)
@@ -171,10 +162,9 @@ pub async fn add_member(
 
 pub async fn remove_member(
     State(state): State<AppState>,
-    Path((app_id, group, user)): Path<(String, String, String)>,
-    headers: HeaderMap,
+    Path((_, group, user)): Path<(String, String, String)>,
+    caller: Caller,
 ) -> Result<Response> {
-    let caller = caller(&state, &app_id, &headers).await?;
     state
         .service
         .remove_group_member(&caller, &group, &user)

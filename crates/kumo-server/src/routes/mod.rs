@@ -7,14 +7,12 @@ mod objects;
 mod servercode;
 mod users;
 
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::Router;
 use serde_json::Value;
 
-use crate::auth::{authenticate, Caller};
-use crate::error::Result;
 use crate::AppState;
 
 pub fn api() -> Router<AppState> {
@@ -48,10 +46,6 @@ pub fn api() -> Router<AppState> {
             put(groups::add_member).delete(groups::remove_member),
         );
     servercode::routes(objects::routes(router))
-}
-
-async fn caller(state: &AppState, app_id: &str, headers: &HeaderMap) -> Result<Caller> {
-    authenticate(&state.service, app_id, headers).await
 }
 
 /// A JSON response with an explicit status.

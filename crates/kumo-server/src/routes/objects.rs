@@ -12,7 +12,8 @@ use kumo_types::{ApiError, ErrorCode};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use super::{caller, json, no_content};
+use super::{json, no_content};
+use crate::auth::Caller;
 use crate::error::{Error, Result};
 use crate::http::{parse_object, read_body, JsonObject};
 use crate::service::{
@@ -164,9 +165,9 @@ async fn write_of(
 async fn create(
     State(state): State<AppState>,
     Path(p): Path<ScopedPath>,
+    caller: Caller,
     req: Request,
 ) -> Result<Response> {
-    let caller = caller(&state, &p.app, req.headers()).await?;
     let (_, write) = write_of(req, &state, &p.app).await?;
     let o = state
         .service
@@ -189,9 +190,8 @@ fn document_response(o: &Object) -> Response {
 async fn get_object(
     State(state): State<AppState>,
     Path(p): Path<ScopedPath>,
-    headers: HeaderMap,
+    caller: Caller,
 ) -> Result<Response> {
-    let caller = caller(&state, &p.app, &headers).await?;
     let o = state
         .service
         .get_object(&caller, &p.bucket(), p.object())
@@ -202,9 +202,9 @@ async fn get_object(
 async fn put_object(
     State(state): State<AppState>,
     Path(p): Path<ScopedPath>,
+    caller: Caller,
     req: Request,
 ) -> Result<Response> {
-    let caller = caller(&state, &p.app, req.headers()).await?;
     let (headers, write) = write_of(req, &state, &p.app).await?;
     let pre = match (headers.get(header::IF_NONE_MATCH), if_match(&headers)?) {
         (Some(v), _) if v.as_bytes() == b"*" => Precondition::Absent,
@@ -233,6 +233,7 @@ async fn put_object(
 async fn post_object(
     state: State<AppState>,
     p: Path<ScopedPath>,
+    caller: Caller,
     req: Request,
 ) -> Result<Response> {
     let is_patch = req
@@ -246,15 +247,15 @@ async fn post_object(
             "POST on an object needs X-HTTP-Method-Override: PATCH",
         ));
     }
-    patch_object(state, p, req).await
+    patch_object(state, p, caller, req).await
 }
 
 async fn patch_object(
     State(state): State<AppState>,
     Path(p): Path<ScopedPath>,
+    caller: Caller,
     req: Request,
 ) -> Result<Response> {
-    let caller = caller(&state, &p.app, req.headers()).await?;
     let (headers, write) = write_of(req, &state, &p.app).await?;
     let o = state
         .service
@@ -272,9 +273,9 @@ async fn patch_object(
 async fn delete_object(
     State(state): State<AppState>,
     Path(p): Path<ScopedPath>,
+    caller: Caller,
     headers: HeaderMap,
 ) -> Result<Response> {
-    let caller = caller(&state, &p.app, &headers).await?;
     state
         .service
         .delete_object(&caller, &p.bucket(), p.object(), if_match(&headers)?)
@@ -285,9 +286,8 @@ async fn delete_object(
 async fn delete_bucket(
     State(state): State<AppState>,
     Path(p): Path<ScopedPath>,
-    headers: HeaderMap,
+    caller: Caller,
 ) -> Result<Response> {
-    let caller = caller(&state, &p.app, &headers).await?;
     state.service.delete_bucket(&caller, &p.bucket()).await?;
     Ok(no_content())
 }
@@ -295,10 +295,9 @@ async fn delete_bucket(
 async fn query(
     State(state): State<AppState>,
     Path(p): Path<ScopedPath>,
-    headers: HeaderMap,
+    caller: Caller,
     JsonObject(body): JsonObject,
 ) -> Result<Response> {
-    let caller = caller(&state, &p.app, &headers).await?;
     let bucket_query = body.get("bucketQuery").ok_or_else(|| {
         Error::from(ApiError::invalid_field(
             "bucketQuery",
@@ -361,9 +360,8 @@ impl ScopedPath {
 async fn get_acl(
     State(state): State<AppState>,
     Path(p): Path<ScopedPath>,
-    headers: HeaderMap,
+    caller: Caller,
 ) -> Result<Response> {
-    let caller = caller(&state, &p.app, &headers).await?;
     Ok(json(
         StatusCode::OK,
         state.service.acl_document(&caller, &p.acl_target()).await?,
@@ -373,10 +371,9 @@ async fn get_acl(
 async fn change_acl(
     state: AppState,
     p: ScopedPath,
-    headers: HeaderMap,
+    caller: Caller,
     grant: bool,
 ) -> Result<Response> {
-    let caller = caller(&state, &p.app, &headers).await?;
     let (action, subject) = p.entry();
     state
         .service
@@ -388,15 +385,15 @@ async fn change_acl(
 async fn grant(
     State(s): State<AppState>,
     Path(p): Path<ScopedPath>,
-    h: HeaderMap,
+    caller: Caller,
 ) -> Result<Response> {
-    change_acl(s, p, h, true).await
+    change_acl(s, p, caller, true).await
 }
 
 async fn revoke(
     State(s): State<AppState>,
     Path(p): Path<ScopedPath>,
-    h: HeaderMap,
+    caller: Caller,
 ) -> Result<Response> {
-    change_acl(s, p, h, false).await
+    change_acl(s, p, caller, false).await
 }

@@ -13,7 +13,8 @@ use kumo_storage::{DevLogFilter, DevLogLevel};
 use kumo_types::{ApiError, ErrorCode};
 use serde_json::{json, Value};
 
-use super::{caller, json, no_content};
+use super::{json, no_content};
+use crate::auth::Caller;
 use crate::error::{error_response, Error, Result};
 use crate::http::read_body;
 use crate::servercode::{
@@ -44,11 +45,10 @@ pub fn routes(router: Router<AppState>) -> Router<AppState> {
 /// (`{"environmentVersion": …}`) and `server-code` parts.
 async fn deploy(
     State(state): State<AppState>,
-    Path(app_id): Path<String>,
+    caller: Caller,
     req: Request,
 ) -> Result<Response> {
     let headers = req.headers().clone();
-    let caller = caller(&state, &app_id, &headers).await?;
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -123,10 +123,8 @@ fn split_multipart(content_type: &str, body: &[u8]) -> Result<(Vec<u8>, Option<S
 
 async fn list(
     State(state): State<AppState>,
-    Path(app_id): Path<String>,
-    headers: HeaderMap,
+    caller: Caller,
 ) -> Result<Response> {
-    let caller = caller(&state, &app_id, &headers).await?;
     let versions = state.server_code.list(&state.service, &caller).await?;
     let versions: Vec<Value> = versions
         .iter()
@@ -145,10 +143,9 @@ async fn list(
 
 async fn download(
     State(state): State<AppState>,
-    Path((app_id, version)): Path<(String, String)>,
-    headers: HeaderMap,
+    Path((_, version)): Path<(String, String)>,
+    caller: Caller,
 ) -> Result<Response> {
-    let caller = caller(&state, &app_id, &headers).await?;
     let source = state
         .server_code
         .download(&state.service, &caller, &version)
@@ -163,10 +160,9 @@ async fn download(
 
 async fn delete(
     State(state): State<AppState>,
-    Path((app_id, version)): Path<(String, String)>,
-    headers: HeaderMap,
+    Path((_, version)): Path<(String, String)>,
+    caller: Caller,
 ) -> Result<Response> {
-    let caller = caller(&state, &app_id, &headers).await?;
     state
         .server_code
         .delete(&state.service, &caller, &version)
@@ -176,10 +172,8 @@ async fn delete(
 
 async fn get_current(
     State(state): State<AppState>,
-    Path(app_id): Path<String>,
-    headers: HeaderMap,
+    caller: Caller,
 ) -> Result<Response> {
-    let caller = caller(&state, &app_id, &headers).await?;
     let version = state
         .server_code
         .get_current(&state.service, &caller)
@@ -193,11 +187,9 @@ async fn get_current(
 /// `PUT …/versions/current` with the version ID as the plain-text body (a JSON string works too).
 async fn set_current(
     State(state): State<AppState>,
-    Path(app_id): Path<String>,
+    caller: Caller,
     req: Request,
 ) -> Result<Response> {
-    let headers = req.headers().clone();
-    let caller = caller(&state, &app_id, &headers).await?;
     let body = read_body(req, &state).await?;
     let text = std::str::from_utf8(&body).unwrap_or_default().trim();
     let version = serde_json::from_str::<String>(text).unwrap_or_else(|_| text.to_owned());
@@ -217,10 +209,8 @@ async fn set_current(
 
 async fn clear_current(
     State(state): State<AppState>,
-    Path(app_id): Path<String>,
-    headers: HeaderMap,
+    caller: Caller,
 ) -> Result<Response> {
-    let caller = caller(&state, &app_id, &headers).await?;
     state
         .server_code
         .set_current(&state.service, &caller, None)
@@ -231,12 +221,12 @@ async fn clear_current(
 /// `POST …/versions/{current|id}/{endpoint}[?environment-version=…]`.
 async fn execute(
     State(state): State<AppState>,
-    Path((app_id, version, endpoint)): Path<(String, String, String)>,
+    Path((_, version, endpoint)): Path<(String, String, String)>,
+    caller: Caller,
     Query(query): Query<HashMap<String, String>>,
     req: Request,
 ) -> Result<Response> {
     let headers = req.headers().clone();
-    let caller = caller(&state, &app_id, &headers).await?;
     if caller.from_server_code {
         return Err(Error::new(
             ErrorCode::OperationNotAllowed,
@@ -366,11 +356,9 @@ fn bearer_token(headers: &HeaderMap) -> Option<String> {
 /// records, oldest first. `level` keeps that level and more severe ones; times are epoch ms.
 async fn developer_log(
     State(state): State<AppState>,
-    Path(app_id): Path<String>,
+    caller: Caller,
     Query(query): Query<HashMap<String, String>>,
-    headers: HeaderMap,
 ) -> Result<Response> {
-    let caller = caller(&state, &app_id, &headers).await?;
     if !caller.is_admin() {
         return Err(Error::new(
             ErrorCode::Unauthorized,

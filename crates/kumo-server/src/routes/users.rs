@@ -1,9 +1,10 @@
 use axum::extract::{Path, Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::Response;
 use serde_json::json;
 
-use super::{caller, json, no_content};
+use super::{json, no_content};
+use crate::auth::Caller;
 use crate::auth::app_not_found;
 use crate::error::Result;
 use crate::http::{parse_object, read_body, JsonObject};
@@ -24,7 +25,7 @@ pub async fn register(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|ct| ct.to_ascii_lowercase().starts_with(PSEUDO_USER_TYPE));
-    let from_server_code = state.service.is_server_code_request(req.headers());
+    let from_server_code = crate::auth::is_from_server_code(req.extensions());
     let bytes = read_body(req, &state).await?;
     // A pseudo user may be registered with no fields at all.
     let body = if pseudo && bytes.iter().all(u8::is_ascii_whitespace) {
@@ -58,10 +59,9 @@ pub async fn register(
 
 pub async fn get(
     State(state): State<AppState>,
-    Path((app_id, user)): Path<(String, String)>,
-    headers: HeaderMap,
+    Path((_, user)): Path<(String, String)>,
+    caller: Caller,
 ) -> Result<Response> {
-    let caller = caller(&state, &app_id, &headers).await?;
     let doc = state
         .service
         .get_user(&caller, &UserRef::parse(&user))
@@ -71,11 +71,10 @@ pub async fn get(
 
 pub async fn update(
     State(state): State<AppState>,
-    Path((app_id, user)): Path<(String, String)>,
-    headers: HeaderMap,
+    Path((_, user)): Path<(String, String)>,
+    caller: Caller,
     JsonObject(body): JsonObject,
 ) -> Result<Response> {
-    let caller = caller(&state, &app_id, &headers).await?;
     let modified = state
         .service
         .update_user(&caller, &UserRef::parse(&user), &body)
@@ -85,11 +84,10 @@ pub async fn update(
 
 pub async fn change_password(
     State(state): State<AppState>,
-    Path((app_id, user)): Path<(String, String)>,
-    headers: HeaderMap,
+    Path((_, user)): Path<(String, String)>,
+    caller: Caller,
     JsonObject(body): JsonObject,
 ) -> Result<Response> {
-    let caller = caller(&state, &app_id, &headers).await?;
     state
         .service
         .change_password(&caller, &UserRef::parse(&user), &body)
@@ -99,10 +97,9 @@ pub async fn change_password(
 
 pub async fn delete(
     State(state): State<AppState>,
-    Path((app_id, user)): Path<(String, String)>,
-    headers: HeaderMap,
+    Path((_, user)): Path<(String, String)>,
+    caller: Caller,
 ) -> Result<Response> {
-    let caller = caller(&state, &app_id, &headers).await?;
     state
         .service
         .delete_user(&caller, &UserRef::parse(&user))

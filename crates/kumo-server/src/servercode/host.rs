@@ -1,6 +1,7 @@
 //! What running server code can reach: Kumo's own API, served in-process through the same
 //! router (and so the same service layer, ACLs and change events) as REST, marked as coming
-//! from server code; an admin token; outbound HTTP for `$.ajax`; the developer log.
+//! from server code; an admin token that lives as long as the run; outbound HTTP for `$.ajax`;
+//! the developer log.
 
 use axum::body::Body;
 use axum::http::{HeaderName, HeaderValue, Request};
@@ -10,18 +11,23 @@ use kumo_storage::{App, DevLogLevel};
 use serde_json::{json, Map};
 use tower::ServiceExt;
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use super::devlog::{self, DevLog};
-use crate::service::{Service, SERVER_CODE_ORIGIN};
+use crate::auth::FromServerCode;
+use crate::service::Service;
 
 /// Largest response body the sandbox receives from an in-process call.
 const MAX_RESPONSE_BYTES: usize = 16 << 20;
-/// Admin tokens minted for `context.getAppAdminContext()` live this long and are reused until
-/// the last ten minutes of their life.
-const ADMIN_TOKEN_LIFETIME_MS: i64 = 3_600_000;
-const ADMIN_TOKEN_RENEW_MS: i64 = 600_000;
+/// Headers the host sets itself on in-process requests, whatever the code asked for.
+const RESERVED_HEADERS: &[&str] = &[
+    "x-kii-appid",
+    "x-kii-appkey",
+    "host",
+    "content-length",
+    "transfer-encoding",
+    "connection",
+];
 
 /// What the hosts of all runs share, made once when the router exists.
 pub struct HostShared {
@@ -33,8 +39,6 @@ pub struct HostShared {
     pub http: reqwest::Client,
     /// No outbound request outlives a run's own time limit.
     pub fetch_timeout: std::time::Duration,
-    /// Admin tokens minted for runs, per app: (token, expires at).
-    pub admin_tokens: Mutex<HashMap<String, (String, i64)>>,
 }
 
 /// The host of one run.
@@ -45,6 +49,18 @@ pub struct SandboxHost {
     pub user_id: Option<String>,
     pub endpoint: String,
     pub runtime: tokio::runtime::Handle,
+    /// The run's own admin token, made on its first `getAppAdminContext()`.
+    pub admin_token: Mutex<Option<String>>,
+}
+
+impl Drop for SandboxHost {
+    /// The run is over (its callbacks too): its admin token stops working.
+    fn drop(&mut self) {
+        let token = self.admin_token.get_mut().unwrap_or_else(|e| e.into_inner());
+        if let Some(token) = token.take() {
+            self.shared.service.run_tokens.revoke(&token);
+        }
+    }
 }
 
 /// Largest response body `$.ajax` hands to user code.
@@ -73,13 +89,16 @@ impl SandboxHost {
             .uri(format!("/api{}", request.path));
         for (name, value) in &request.headers {
             let name = HeaderName::from_bytes(name.as_bytes()).map_err(|e| e.to_string())?;
+            if RESERVED_HEADERS.contains(&name.as_str()) || name.as_str().starts_with("x-kumo-") {
+                continue;
+            }
             let value = HeaderValue::from_str(value).map_err(|e| e.to_string())?;
             builder = builder.header(name, value);
         }
         builder = builder
             .header("x-kii-appid", self.app.id.as_str())
             .header("x-kii-appkey", self.app.key.as_str())
-            .header(SERVER_CODE_ORIGIN, self.shared.service.server_code_origin());
+            .extension(FromServerCode);
         builder
             .body(Body::from(request.body.unwrap_or_default()))
             .map_err(|e| e.to_string())
@@ -157,29 +176,12 @@ impl Host for SandboxHost {
         })
     }
 
-    /// Mints (or reuses) an admin token for the run's app, on the engine thread that asks.
+    /// The run's admin token: made on first use, accepted only on this server's in-process
+    /// requests, revoked when the run's host is dropped.
     fn admin_token(&self) -> Result<String, String> {
-        let tokens = &self.shared.admin_tokens;
-        let now = kumo_types::now_ms();
-        let cached = tokens
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&self.app.id)
-            .filter(|(_, expires)| expires - now > ADMIN_TOKEN_RENEW_MS)
-            .map(|(token, _)| token.clone());
-        if let Some(token) = cached {
-            return Ok(token);
-        }
-        let expires_at = now + ADMIN_TOKEN_LIFETIME_MS;
-        let token = self
-            .runtime
-            .block_on(self.shared.service.grant_admin(&self.app, expires_at))
-            .map_err(|e| format!("could not obtain an admin token: {}", e.0.message))?;
-        tokens
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(self.app.id.clone(), (token.clone(), expires_at));
-        Ok(token)
+        let mut held = self.admin_token.lock().unwrap_or_else(|e| e.into_inner());
+        let token = held.get_or_insert_with(|| self.shared.service.run_tokens.issue(&self.app.id));
+        Ok(token.clone())
     }
 
     fn finished(&self, logs: Vec<LogLine>) {

@@ -180,7 +180,6 @@ impl ServerCode {
             ajax_hosts: self.config.ajax_hosts.clone(),
             http: self.http.clone(),
             fetch_timeout: self.config.limits.timeout,
-            admin_tokens: Mutex::new(HashMap::new()),
         };
         *self.hosts.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(shared));
     }
@@ -346,6 +345,7 @@ impl ServerCode {
             user_id: caller.user_id().map(str::to_owned),
             endpoint: endpoint.to_owned(),
             runtime: tokio::runtime::Handle::current(),
+            admin_token: Mutex::new(None),
         });
         let invocation = Invocation {
             program: loaded.program.clone(),

@@ -7,6 +7,7 @@ mod apps;
 mod cache;
 mod groups;
 mod objects;
+mod run_tokens;
 mod tokens;
 mod users;
 
@@ -20,6 +21,7 @@ pub use groups::{group_document, GroupInput};
 pub use objects::{
     object_document, object_fields, parse_if_match, AclTarget, BucketPath, ObjectWrite, QueryAnswer,
 };
+pub use run_tokens::RunTokens;
 pub use tokens::{TokenGrant, TokenRequest};
 pub use users::{registration_document, Registration, UserRef};
 
@@ -31,13 +33,9 @@ pub struct Service {
     pub storage: Arc<dyn Storage>,
     pub passwords: Passwords,
     pub(crate) cache: Arc<cache::AuthCache>,
-    /// Marks requests made in-process by server code. Random per process and never sent over
-    /// the network, so no client can claim to be server code (or dodge the 409 for calling it).
-    origin_secret: Arc<str>,
+    /// Admin tokens of the server-code runs in progress.
+    pub run_tokens: Arc<RunTokens>,
 }
-
-/// The header that carries [`Service::origin_secret`] on in-process requests.
-pub const SERVER_CODE_ORIGIN: &str = "x-kumo-server-code-origin";
 
 impl Service {
     pub fn new(storage: Arc<dyn Storage>, passwords: Passwords) -> Self {
@@ -49,25 +47,12 @@ impl Service {
         passwords: Passwords,
         token_ttl: Duration,
     ) -> Self {
-        let (origin_secret, _) = crate::auth::new_token();
         Self {
             storage,
             passwords,
             cache: Arc::new(cache::AuthCache::new(token_ttl)),
-            origin_secret: origin_secret.into(),
+            run_tokens: Arc::new(RunTokens::default()),
         }
-    }
-
-    /// The value server code's in-process requests carry in [`SERVER_CODE_ORIGIN`].
-    pub fn server_code_origin(&self) -> &str {
-        &self.origin_secret
-    }
-
-    pub fn is_server_code_request(&self, headers: &axum::http::HeaderMap) -> bool {
-        headers
-            .get(SERVER_CODE_ORIGIN)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| crate::auth::digests_equal(v, &self.origin_secret))
     }
 
     /// The app with this ID (cached: apps never change once created).

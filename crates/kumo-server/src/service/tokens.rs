@@ -160,11 +160,6 @@ impl Service {
         }
     }
 
-    /// A fresh app-admin token (for server code's admin context).
-    pub async fn grant_admin(&self, app: &App, expires_at: i64) -> Result<String> {
-        Ok(self.grant(app, None, Some(expires_at)).await?.access_token)
-    }
-
     pub(super) async fn grant(
         &self,
         app: &App,

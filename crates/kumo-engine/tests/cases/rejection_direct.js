@@ -1,0 +1,5 @@
+// fails: UNCAUGHT_EXCEPTION
+// message: Error: no
+function main(params, context, done) {
+  Promise.reject(new Error("no"));
+}

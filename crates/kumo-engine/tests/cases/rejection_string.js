@@ -1,0 +1,5 @@
+// fails: UNCAUGHT_EXCEPTION
+// message: thrown: x
+function main(params, context, done) {
+  Promise.reject("x");
+}
