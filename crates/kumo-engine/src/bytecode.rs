@@ -34,27 +34,102 @@ pub enum CompileError {
     Engine(String),
 }
 
-/// Verifies, instruments and compiles user code.
+/// The stack QuickJS's parser may use on user code: the bound on how deeply code may nest.
+/// Its parser checks it at every token, so any nesting it accepts is within the bound, and so
+/// is every later walk over the same code (each takes a bounded amount of stack per level).
+pub(crate) const PARSE_STACK: usize = 1 << 20;
+/// The stack user code is compiled on: room for the deepest walk of code within the bound
+/// (only the pages a compile touches are ever used).
+const COMPILE_STACK: usize = 256 << 20;
+
+/// Verifies, instruments and compiles user code, on a thread of its own: a stack overflow
+/// cannot be caught, and code is tenant input.
 pub fn compile(source: &str) -> Result<Program, CompileError> {
+    std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .name("kumo-compile".into())
+            .stack_size(COMPILE_STACK)
+            .spawn_scoped(scope, || compile_here(source))
+            .map_err(|e| CompileError::Engine(format!("could not start the compiler: {e}")))?
+            .join()
+            .unwrap_or_else(|_| Err(CompileError::Engine("the compiler failed".into())))
+    })
+}
+
+fn compile_here(source: &str) -> Result<Program, CompileError> {
+    // QuickJS parses the code as sent first, so nothing below walks code nested deeper than
+    // its parser accepts.
+    if let Err(e) = compile_script(source, "server-code.js", PARSE_STACK) {
+        return Err(match e {
+            ScriptError::Syntax { ref message, .. } if message == STACK_EXCEEDED => {
+                let (line, column) = verify::position(source, too_deep_at(source));
+                CompileError::Refused(Violation {
+                    line,
+                    column,
+                    reason: TOO_DEEP.into(),
+                })
+            }
+            e => refusal(e),
+        });
+    }
     let checked = verify::verify_and_instrument(source).map_err(CompileError::Refused)?;
-    let bytecode =
-        compile_script(&checked.instrumented, "server-code.js").map_err(|e| match e {
-            ScriptError::Syntax {
-                line,
-                column,
-                message,
-            } => CompileError::Refused(Violation {
-                line,
-                column,
-                reason: format!("syntax error: {message}"),
-            }),
-            ScriptError::Engine(message) => CompileError::Engine(message),
-        })?;
+    // Instrumenting adds braces around single statements: a little more nesting.
+    let bytecode = compile_script(&checked.instrumented, "server-code.js", PARSE_STACK * 4)
+        .map_err(refusal)?;
     Ok(Program {
         bytecode,
         needs: checked.needs,
         endpoints: checked.endpoints,
     })
+}
+
+/// QuickJS's message when its parser runs out of stack (it carries no position).
+const STACK_EXCEEDED: &str = "Maximum call stack size exceeded";
+const TOO_DEEP: &str = "the code nests too deeply";
+
+/// Where the parser ran out of stack in `source`: the shortest prefix that still overflows
+/// ends there (a shallower prefix is merely incomplete). Only refused code pays for this
+/// search, some twenty parses that each stop at the overflow.
+fn too_deep_at(source: &str) -> usize {
+    let overflows = |end: usize| {
+        let mut end = end;
+        while !source.is_char_boundary(end) {
+            end -= 1;
+        }
+        matches!(
+            compile_script(&source[..end], "server-code.js", PARSE_STACK),
+            Err(ScriptError::Syntax { ref message, .. }) if message == STACK_EXCEEDED
+        )
+    };
+    let (mut low, mut high) = (0, source.len());
+    while low + 1 < high {
+        let middle = low + (high - low) / 2;
+        if overflows(middle) {
+            high = middle;
+        } else {
+            low = middle;
+        }
+    }
+    high
+}
+
+fn refusal(error: ScriptError) -> CompileError {
+    match error {
+        ScriptError::Syntax {
+            line,
+            column,
+            message,
+        } => CompileError::Refused(Violation {
+            line,
+            column,
+            reason: if message == STACK_EXCEEDED {
+                TOO_DEEP.into()
+            } else {
+                format!("syntax error: {message}")
+            },
+        }),
+        ScriptError::Engine(message) => CompileError::Engine(message),
+    }
 }
 
 pub(crate) enum ScriptError {
@@ -66,9 +141,15 @@ pub(crate) enum ScriptError {
     Engine(String),
 }
 
-/// Compiles a global script (not run) and serialises its bytecode.
-pub(crate) fn compile_script(source: &str, file_name: &str) -> Result<Vec<u8>, ScriptError> {
+/// Compiles a global script (not run) with at most `stack` bytes of stack, and serialises its
+/// bytecode.
+pub(crate) fn compile_script(
+    source: &str,
+    file_name: &str,
+    stack: usize,
+) -> Result<Vec<u8>, ScriptError> {
     let runtime = Runtime::new().map_err(|e| ScriptError::Engine(e.to_string()))?;
+    runtime.set_max_stack_size(stack);
     let context = Context::full(&runtime).map_err(|e| ScriptError::Engine(e.to_string()))?;
     context.with(|ctx| {
         let file = std::ffi::CString::new(file_name).expect("file name has no NUL");

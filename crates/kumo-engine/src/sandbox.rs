@@ -81,7 +81,9 @@ impl State {
         }
         let result = match outcome.result {
             Ok(Returned::Value(value)) => Ok(Returned::Value(value.map(|v| self.redact(v)))),
-            Ok(Returned::TimeoutResponse(value)) => Ok(Returned::TimeoutResponse(self.redact(value))),
+            Ok(Returned::TimeoutResponse(value)) => {
+                Ok(Returned::TimeoutResponse(self.redact(value)))
+            }
             Err(failure) => Err(Failure {
                 kind: failure.kind,
                 message: self.redact(failure.message),

@@ -13,7 +13,7 @@ use rquickjs::function::Opt;
 use rquickjs::object::{Accessor, Property};
 use rquickjs::{Ctx, Exception, Function, Object, Value};
 
-use crate::bytecode::{compile_script, run_bytecode, ScriptError};
+use crate::bytecode::{compile_script, run_bytecode, ScriptError, PARSE_STACK};
 
 pub(crate) struct Part {
     pub name: &'static str,
@@ -89,15 +89,14 @@ fn compiled() -> &'static Result<Vec<Vec<u8>>, String> {
         PARTS
             .iter()
             .map(|part| {
-                compile_script(part.source, &format!("kii-sdk/{}.js", part.name)).map_err(|e| {
-                    match e {
-                        ScriptError::Syntax {
-                            line,
-                            column,
-                            message,
-                        } => format!("kii-sdk/{}.js:{line}:{column}: {message}", part.name),
-                        ScriptError::Engine(message) => message,
-                    }
+                let file = format!("kii-sdk/{}.js", part.name);
+                compile_script(part.source, &file, PARSE_STACK).map_err(|e| match e {
+                    ScriptError::Syntax {
+                        line,
+                        column,
+                        message,
+                    } => format!("kii-sdk/{}.js:{line}:{column}: {message}", part.name),
+                    ScriptError::Engine(message) => message,
                 })
             })
             .collect()

@@ -182,6 +182,10 @@ pub fn builtins_of(source: &str) -> u32 {
     walker.needs().builtins
 }
 
+/// How deeply expressions may nest. Far beyond hand-written code; what bounds the walk of
+/// generated code such as a concatenation of thousands of strings.
+pub const MAX_EXPRESSION_DEPTH: u32 = 10_000;
+
 fn violation_at(source: &str, offset: u32, reason: String) -> Violation {
     let (line, column) = position(source, offset as usize);
     Violation {
@@ -247,6 +251,8 @@ struct Walker {
     at_top: bool,
     /// Walking the SDK: `this` is not the global object there.
     trusted: bool,
+    /// How many expressions enclose the one being walked.
+    depth: u32,
 }
 
 #[derive(Default)]
@@ -279,6 +285,7 @@ impl Walker {
             functions: HashMap::new(),
             at_top: true,
             trusted,
+            depth: 0,
         }
     }
 
@@ -524,6 +531,22 @@ impl<'a> Visit<'a> for Walker {
             );
         }
         walk::walk_call_expression(self, it);
+    }
+
+    /// Chains that parse without recursion (`a+a+…`, `a.b.c…`, `f()()…`) still nest in the
+    /// tree; past the bound the walk stops rather than recurse on.
+    fn visit_expression(&mut self, it: &oxc_ast::ast::Expression<'a>) {
+        if self.depth >= MAX_EXPRESSION_DEPTH {
+            use oxc_span::GetSpan;
+            self.forbid(
+                it.span().start,
+                format!("the code nests too deeply (more than {MAX_EXPRESSION_DEPTH} levels of expressions)"),
+            );
+            return;
+        }
+        self.depth += 1;
+        walk::walk_expression(self, it);
+        self.depth -= 1;
     }
 
     fn visit_program(&mut self, it: &Program<'a>) {

@@ -18,6 +18,7 @@ on_both_backends!(
     a_run_token_opens_nothing_outside_the_run,
     server_code_cannot_pass_for_a_client,
     rejections_are_uncaught_exceptions,
+    deep_input_is_refused_and_the_server_keeps_serving,
 );
 
 /// Every endpoint also hands out its admin token reversed (`rev`), so the test knows which
@@ -152,7 +153,11 @@ async fn no_token_leaves_a_run(s: &TestServer) {
     for endpoint in ["thrown", "thrownValue", "rejected"] {
         let r = run(s, endpoint, None).await;
         r.expect_error(400, "ENDPOINT_INVOCATION_ERROR");
-        assert_eq!(r.body["details"]["errorCode"], "UNCAUGHT_EXCEPTION", "{}", r.body);
+        assert_eq!(
+            r.body["details"]["errorCode"], "UNCAUGHT_EXCEPTION",
+            "{}",
+            r.body
+        );
         let text = r.body.to_string();
         assert_no_token(&text, &token_in(&text));
     }
@@ -186,9 +191,13 @@ async fn a_run_token_opens_nothing_outside_the_run(s: &TestServer) {
     s.get("/apps/{app}/server-code/versions", Some(&admin))
         .await
         .expect_status(200);
-    s.post("/apps/{app}/buckets/bb/objects", Some(&token), json!({"x": 1}))
-        .await
-        .expect_error(403, "WRONG_TOKEN");
+    s.post(
+        "/apps/{app}/buckets/bb/objects",
+        Some(&token),
+        json!({"x": 1}),
+    )
+    .await
+    .expect_error(403, "WRONG_TOKEN");
     // Nor is it stored: the tokens table never sees it.
     let stored = s
         .store
@@ -279,9 +288,144 @@ function syncThenReject(p, c) { Promise.reject(new Error("after")); return 'answ
     // The SDK's own error names what failed.
     let r = run(s, "sdk", None).await;
     let got = r.body["details"]["message"].as_str().unwrap();
-    assert!(got.contains("UNAUTHORIZED") || got.contains("ACCESS"), "{got}");
+    assert!(
+        got.contains("UNAUTHORIZED") || got.contains("ACCESS"),
+        "{got}"
+    );
     // A synchronous endpoint has answered before its promise is rejected.
     let r = run(s, "syncThenReject", None).await;
     r.expect_status(200);
     assert_eq!(r.body["returnedValue"], "answered");
+}
+
+fn nested(open: &str, inner: &str, close: &str, depth: usize) -> String {
+    format!("{}{inner}{}", open.repeat(depth), close.repeat(depth))
+}
+
+/// The server still answers, and still runs code.
+async fn still_serving(s: &TestServer) {
+    let r = s
+        .client
+        .get(s.url("/health").replace("/api", ""))
+        .send()
+        .await;
+    let r = match r {
+        Ok(r) => r,
+        Err(e) => panic!("the server is gone: {e}"),
+    };
+    assert_eq!(r.status(), 200);
+    let r = run(s, "ok", None).await;
+    r.expect_status(200);
+    assert_eq!(r.body["returnedValue"], 1);
+}
+
+async fn deep_input_is_refused_and_the_server_keeps_serving(s: &TestServer) {
+    let admin = s.admin().await;
+    let code = r#"
+function ok(p, c) { return 1; }
+function deepResult(p, c) { var a = []; for (var i = 0; i < 20000; i++) { a = [a]; } return a; }
+"#;
+    deploy_current(s, &admin, code).await;
+    // Deploys: each nesting kind, up to the body limit. The first used to abort the process.
+    let deep_sources = [
+        format!("function f() {{ return {}; }}", nested("[", "", "]", 1_500)),
+        nested("{", "", "}", 5_000),
+        format!(
+            "function f() {{ return {}; }}",
+            nested("(", "1", ")", 100_000)
+        ),
+        format!(
+            "function f() {{ return {}; }}",
+            nested("!", "x", "", 500_000)
+        ),
+        format!(
+            "function f() {{ return {}; }}",
+            nested("a+", "a", "", 500_000)
+        ),
+        format!(
+            "function f() {{ return {}; }}",
+            nested("`${", "1", "}`", 100_000)
+        ),
+        format!(
+            "function f() {{ return {}; }}",
+            nested("function(){return ", "1", "}", 40_000)
+        ),
+    ];
+    for source in &deep_sources {
+        let r = s
+            .raw(
+                Method::POST,
+                "/apps/{app}/server-code",
+                Some(&admin),
+                Some("application/javascript"),
+                source.as_bytes().to_vec(),
+            )
+            .await;
+        if r.status.as_u16() != 201 {
+            r.expect_error(400, "SERVER_CODE_VERIFICATION_ERROR");
+            assert!(r.body["line"].as_u64().unwrap() >= 1, "{}", r.body);
+            assert!(r.body["column"].as_u64().unwrap() >= 1, "{}", r.body);
+        }
+        still_serving(s).await;
+    }
+    // JSON bodies, query clauses and run parameters nested past what is parsed.
+    let deep_json = nested("{\"a\":", "1", "}", 100_000);
+    for path in [
+        "/apps/{app}/buckets/deep/objects",
+        "/apps/{app}/server-code/versions/current/ok",
+    ] {
+        let r = s
+            .raw(
+                Method::POST,
+                path,
+                Some(&admin),
+                Some("application/json"),
+                deep_json.clone().into_bytes(),
+            )
+            .await;
+        assert_eq!(r.status.as_u16(), 400, "{path}: {}", r.body);
+        assert!(r.body["errorCode"].is_string(), "{}", r.body);
+    }
+    s.post(
+        "/apps/{app}/buckets/deep/objects",
+        Some(&admin),
+        json!({"a": 1}),
+    )
+    .await
+    .expect_status(201);
+    for depth in [50, 120, 20_000] {
+        let clause = nested(
+            "{\"type\":\"not\",\"clause\":",
+            "{\"type\":\"eq\",\"field\":\"a\",\"value\":1}",
+            "}",
+            depth,
+        );
+        let body = format!("{{\"bucketQuery\":{{\"clause\":{clause}}}}}");
+        let r = s
+            .raw(
+                Method::POST,
+                "/apps/{app}/buckets/deep/query",
+                Some(&admin),
+                Some("application/vnd.kii.QueryRequest+json"),
+                body.into_bytes(),
+            )
+            .await;
+        // Clauses nest at most 10 deep; deeper JSON is not even parsed.
+        r.expect_error(
+            400,
+            if depth < 128 {
+                "QUERY_NOT_SUPPORTED"
+            } else {
+                "INVALID_JSON"
+            },
+        );
+    }
+    // A value nested deeper than JSON can hold, built at run time.
+    let r = run(s, "deepResult", None).await;
+    assert!(
+        r.status.as_u16() == 200 || r.status.as_u16() == 400,
+        "{}",
+        r.body
+    );
+    still_serving(s).await;
 }

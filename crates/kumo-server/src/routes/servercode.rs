@@ -43,11 +43,7 @@ pub fn routes(router: Router<AppState>) -> Router<AppState> {
 
 /// `POST /apps/{app}/server-code`: the raw source, or multipart with `metadata`
 /// (`{"environmentVersion": …}`) and `server-code` parts.
-async fn deploy(
-    State(state): State<AppState>,
-    caller: Caller,
-    req: Request,
-) -> Result<Response> {
+async fn deploy(State(state): State<AppState>, caller: Caller, req: Request) -> Result<Response> {
     let headers = req.headers().clone();
     let content_type = headers
         .get(header::CONTENT_TYPE)
@@ -121,10 +117,7 @@ fn split_multipart(content_type: &str, body: &[u8]) -> Result<(Vec<u8>, Option<S
     Ok((code.body.to_vec(), environment_version))
 }
 
-async fn list(
-    State(state): State<AppState>,
-    caller: Caller,
-) -> Result<Response> {
+async fn list(State(state): State<AppState>, caller: Caller) -> Result<Response> {
     let versions = state.server_code.list(&state.service, &caller).await?;
     let versions: Vec<Value> = versions
         .iter()
@@ -170,10 +163,7 @@ async fn delete(
     Ok(no_content())
 }
 
-async fn get_current(
-    State(state): State<AppState>,
-    caller: Caller,
-) -> Result<Response> {
+async fn get_current(State(state): State<AppState>, caller: Caller) -> Result<Response> {
     let version = state
         .server_code
         .get_current(&state.service, &caller)
@@ -207,10 +197,7 @@ async fn set_current(
     Ok(no_content())
 }
 
-async fn clear_current(
-    State(state): State<AppState>,
-    caller: Caller,
-) -> Result<Response> {
+async fn clear_current(State(state): State<AppState>, caller: Caller) -> Result<Response> {
     state
         .server_code
         .set_current(&state.service, &caller, None)

@@ -4,8 +4,8 @@ use axum::response::Response;
 use serde_json::json;
 
 use super::{json, no_content};
-use crate::auth::Caller;
 use crate::auth::app_not_found;
+use crate::auth::Caller;
 use crate::error::Result;
 use crate::http::{parse_object, read_body, JsonObject};
 use crate::service::{registration_document, Registration, UserRef};

@@ -56,7 +56,10 @@ pub struct SandboxHost {
 impl Drop for SandboxHost {
     /// The run is over (its callbacks too): its admin token stops working.
     fn drop(&mut self) {
-        let token = self.admin_token.get_mut().unwrap_or_else(|e| e.into_inner());
+        let token = self
+            .admin_token
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner());
         if let Some(token) = token.take() {
             self.shared.service.run_tokens.revoke(&token);
         }

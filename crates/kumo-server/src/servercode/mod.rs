@@ -63,7 +63,7 @@ struct Loaded {
 }
 
 pub struct ServerCode {
-    engine: Engine,
+    engine: Arc<Engine>,
     config: ServerCodeConfig,
     devlog: DevLog,
     /// What every run's host needs, the in-process router among it; set once the router
@@ -108,7 +108,7 @@ impl ServerCode {
         config: ServerCodeConfig,
         current_ttl: Duration,
     ) -> std::io::Result<Arc<Self>> {
-        let engine = Engine::start(config.engine.clone())?;
+        let engine = Arc::new(Engine::start(config.engine.clone())?);
         let devlog = DevLog::start(service.storage.clone(), config.devlog.clone());
         let server_code = Arc::new(ServerCode {
             engine,
@@ -209,7 +209,13 @@ impl ServerCode {
             Some(v) => check_environment_version(&v)?,
             None => DEFAULT_ENVIRONMENT_VERSION.to_owned(),
         };
-        let program = self.engine.program(&source).map_err(verification_error)?;
+        if source.len() > MAX_SOURCE_BYTES {
+            return Err(Error::new(
+                ErrorCode::RequestTooLarge,
+                format!("A server-code file may have at most {MAX_SOURCE_BYTES} bytes"),
+            ));
+        }
+        let (program, source) = self.compile(source).await?;
         let now = now_ms();
         let version = CodeVersion {
             version_id: ids::version_id(),
@@ -419,10 +425,7 @@ impl ServerCode {
             .get_code_version(&app.id, Some(&version_id))
             .await?
             .ok_or_else(version_not_found)?;
-        let program = self
-            .engine
-            .program(&stored.source)
-            .map_err(verification_error)?;
+        let (program, _) = self.compile(stored.source).await?;
         let loaded = Arc::new(Loaded {
             program,
             version_id: stored.version_id,
@@ -430,6 +433,18 @@ impl ServerCode {
         });
         self.remember(&app.id, loaded.clone());
         Ok(loaded)
+    }
+
+    /// The compiled program of `source` (and `source` back). Verifying and compiling take
+    /// milliseconds, so they run on the blocking pool, never on the HTTP reactor.
+    async fn compile(&self, source: String) -> Result<(Arc<Program>, String)> {
+        let engine = self.engine.clone();
+        tokio::task::spawn_blocking(move || {
+            let program = engine.program(&source).map_err(verification_error)?;
+            Ok((program, source))
+        })
+        .await
+        .map_err(|_| Error::new(ErrorCode::InternalError, "compiling the server code failed"))?
     }
 
     async fn current_version(&self, service: &Service, app_id: &str) -> Result<Option<String>> {
