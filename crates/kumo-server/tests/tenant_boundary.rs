@@ -429,3 +429,28 @@ function deepResult(p, c) { var a = []; for (var i = 0; i < 20000; i++) { a = [a
     );
     still_serving(s).await;
 }
+
+/// A server that accepts bodies larger than a server-code file may be still refuses the file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_source_over_the_limit_is_refused() {
+    let config = kumo_server::Config {
+        max_body_bytes: 8 << 20,
+        ..Default::default()
+    };
+    let s = TestServer::start_with(kumo_storage::Dialect::Sqlite, config).await;
+    let admin = s.admin().await;
+    let mut source = String::from("function f() { return 1; }\n");
+    source.push_str(&"// padding padding padding padding\n".repeat((4 << 20) / 35 + 1));
+    let r = s
+        .raw(
+            Method::POST,
+            "/apps/{app}/server-code",
+            Some(&admin),
+            Some("application/javascript"),
+            source.into_bytes(),
+        )
+        .await;
+    r.expect_error(413, "REQUEST_ENTITY_TOO_LARGE");
+    assert!(r.body["message"].as_str().unwrap().contains("4194304"), "{}", r.body);
+    s.stop().await;
+}
