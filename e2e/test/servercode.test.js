@@ -412,10 +412,12 @@ test('servercode: an async endpoint that never calls done gets the seed 001 time
   assert.match(String(steps), /^\d+$/, `X-Step-count should be sent on the error too (the SDK reads it), got ${steps}`);
 
   // The docs' typical cause (seed 003): an SDK call without a failure callback, so done is never
-  // called. Seed 003 says this times out, and so it does (Kumo logs the unhandled rejection).
+  // called. Seed 003 says this times out on Kii; Kumo answers at once with the failure nobody
+  // handled (an uncaught exception naming the SDK's error), since nothing could call done.
   const forgot = await run(versionID, 'forgotFailure', { n: randomHex(4) });
   expectError(forgot, 400, 'ENDPOINT_INVOCATION_ERROR', 'an endpoint whose failure path never calls done');
-  assert.equal(forgot.json.details && forgot.json.details.errorCode, 'EXECUTION_TIMEOUT', forgot.describe);
+  assert.equal(forgot.json.details && forgot.json.details.errorCode, 'UNCAUGHT_EXCEPTION', forgot.describe);
+  assert.match(forgot.json.details.message, /^Error: .*invalid_grant|^Error: .*(INVALID|WRONG|NOT_FOUND)/i, forgot.describe);
 
   // SDK, callback form: failure(entry, argument, null, errorString).
   const { Kii, KiiErrorParser } = newClient();
@@ -612,6 +614,63 @@ test('servercode: anonymous server code cannot write objects; the admin context 
   const obj = admin.objectWithURI(out.uri);
   await obj.refresh();
   assert.equal(obj.get('note'), note, 'the admin reads the object the admin context saved');
+});
+
+// ------------------------------------------------------------------------------------------
+// The tenant boundary: nothing a run hands out opens the app
+
+/** Every string inside a JSON value. */
+function stringsIn(value, out = []) {
+  if (typeof value === 'string') out.push(value);
+  else if (value && typeof value === 'object') for (const v of Object.values(value)) stringsIn(v, out);
+  return out;
+}
+
+test('servercode: an anonymous caller of endpoints that return admin objects cannot reach any admin route', async () => {
+  const source = `
+function rev(s) { return s.split('').reverse().join(''); }
+function retObj(params, context, done) {
+  var obj = context.getAppAdminContext().bucketWithName(params.bucket).createObject();
+  obj.set('n', 1);
+  obj.save().then(function (saved) { done(saved); }, function (e) { done('failed: ' + e.message); });
+}
+function retCtx(params, context) { return context.getAppAdminContext(); }
+function retUser(params, context) { return [context.getAppAdminContext().userWithID('abc')]; }
+function retToken(params, context) {
+  var t = context.getAppAdminContext()._token;
+  return { token: t, reversed: rev(t) };
+}
+`;
+  const versionID = await deploy(source);
+  const { Kii } = newClient(); // anonymous
+  const bucket = uniqueBucket('scleak');
+  const candidates = [];
+  for (const endpoint of ['retObj', 'retCtx', 'retUser', 'retToken']) {
+    const value = await returned(Kii.serverCodeEntry(endpoint, versionID), { bucket });
+    const text = JSON.stringify(value);
+    assert.ok(!/"_tok"|"_token"|"_accessToken"/.test(text), `${endpoint} serialised a token field: ${text}`);
+    candidates.push(...stringsIn(value));
+    if (endpoint === 'retToken') {
+      assert.equal(value.token, '***', `the admin token itself is never handed out: ${text}`);
+      candidates.push(value.reversed.split('').reverse().join(''));
+    }
+  }
+  // Whatever came out, token-shaped or not, opens no admin route (the management API, another
+  // user's data, the bucket the run wrote to).
+  const tokenShaped = candidates.filter((c) => /^[A-Za-z0-9_-]{20,}$/.test(c));
+  assert.ok(tokenShaped.length >= 1, 'the deliberately handed-out (reversed) token is among the candidates');
+  for (const token of tokenShaped) {
+    for (const [method, path] of [
+      ['GET', '/server-code/versions'],
+      ['GET', '/developer-log'],
+      ['POST', `/buckets/${bucket}/query`],
+    ]) {
+      const body = method === 'POST' ? { bucketQuery: { clause: { type: 'all' } } } : undefined;
+      const type = method === 'POST' ? 'application/vnd.kii.QueryRequest+json' : undefined;
+      const res = await api(method, path, { token, body, type });
+      assert.ok(res.status === 401 || res.status === 403, `${token} opened ${method} ${path}\n  ${res.describe}`);
+    }
+  }
 });
 
 // ------------------------------------------------------------------------------------------
@@ -953,11 +1012,12 @@ test('servercode REST: run failures — unknown endpoint, exceptions, step limit
   assert.match(thrown.json.details.message, new RegExp(`boom ${tag}`));
   assert.match(String(thrown.headers.get('x-step-count')), /^\d+$/);
 
-  // An exception in a promise callback is a rejection nobody handles: done() is never called,
-  // so, as on Kii (seed 003), the run times out (the rejection goes to the developer log).
+  // An exception in a promise callback is a rejection nobody handles: done() can never be
+  // called, so the run ends with that exception (Kii would wait for its timeout).
   const asyncThrown = await run(versionID, 'asyncBoom', { tag });
   expectError(asyncThrown, 400, 'ENDPOINT_INVOCATION_ERROR', 'an exception in a callback');
-  assert.equal(asyncThrown.json.details.errorCode, 'EXECUTION_TIMEOUT', asyncThrown.describe);
+  assert.equal(asyncThrown.json.details.errorCode, 'UNCAUGHT_EXCEPTION', asyncThrown.describe);
+  assert.match(asyncThrown.json.details.message, /^TypeError: cannot read property .crash. of null/, asyncThrown.describe);
 
   // The step limit (default 1000).
   const spin = await run(versionID, 'spin', { a: 1 });
