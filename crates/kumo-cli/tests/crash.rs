@@ -28,9 +28,12 @@ const ROUNDS: u64 = 4;
 const OBJECT_WRITERS: u64 = 6;
 const LOGGERS: u64 = 2;
 const BUCKET: &str = "crash";
+/// Beyond this a writer only updates: the checks after each restart stay short.
+const OBJECTS_PER_WRITER: usize = 40;
 /// The developer log is written every ~50 ms; records of runs answered longer ago than this
-/// before a SIGKILL must have survived it (generous: the machine may be busy).
-const DEVLOG_LOSS_BOUND: Duration = Duration::from_millis(1_000);
+/// before a SIGKILL must have survived it (ten times that: the machine may be busy; the worst
+/// seen on a busy two-core machine was ~150 ms).
+const DEVLOG_LOSS_BOUND: Duration = Duration::from_millis(500);
 
 const NOTE_CODE: &str = r#"
 function note(params, context) { console.log("note " + params.n); return params.n; }
@@ -204,7 +207,8 @@ impl Writer {
             let updatable: Vec<usize> = (0..self.objects.len())
                 .filter(|&i| self.objects[i].acked.is_some())
                 .collect();
-            if updatable.is_empty() || self.rng.below(3) == 0 {
+            let room = self.objects.len() < OBJECTS_PER_WRITER;
+            if updatable.is_empty() || (room && self.rng.below(3) == 0) {
                 let key = format!("w{}-{}", self.n, self.seq + 1);
                 let body = self.body(&key);
                 self.objects.push(Tracked {
@@ -259,26 +263,31 @@ impl Writer {
     }
 }
 
-/// Runs `note` until the server stops answering: every note sent, and when each answered 2xx.
-async fn log_notes(
-    api: Arc<Api>,
-    round: u64,
-    logger: u64,
-) -> (HashSet<String>, Vec<(String, Instant)>) {
-    let mut sent = HashSet::new();
-    let mut answered = Vec::new();
+/// One logger's notes in a round.
+struct Notes {
+    sent: HashSet<String>,
+    /// The notes whose run was answered 2xx, and when.
+    answered: Vec<(String, Instant)>,
+}
+
+/// Runs `note` until the server stops answering.
+async fn log_notes(api: Arc<Api>, round: u64, logger: u64) -> Notes {
+    let mut notes = Notes {
+        sent: HashSet::new(),
+        answered: Vec::new(),
+    };
     for i in 0.. {
         let note = format!("r{round}-l{logger}-{i}");
-        sent.insert(note.clone());
+        notes.sent.insert(note.clone());
         let path = "/apps/{app}/server-code/versions/current/note";
         let Ok(r) = api.json(Method::POST, path, &json!({ "n": note })).await else {
             break;
         };
         if r.status == 200 {
-            answered.push((note, Instant::now()));
+            notes.answered.push((note, Instant::now()));
         }
     }
-    (sent, answered)
+    notes
 }
 
 fn user_fields(doc: &Value) -> Value {
@@ -327,7 +336,8 @@ fn crash_and_restart(database_url: Option<&str>) {
         let log_load: Vec<_> = (0..LOGGERS)
             .map(|l| rt.spawn(log_notes(api.clone(), round, l)))
             .collect();
-        std::thread::sleep(Duration::from_millis(150 + rng.below(600)));
+        // Most rounds outlast the log's loss bound, so a slower log writer would be caught.
+        std::thread::sleep(Duration::from_millis(150 + rng.below(1_200)));
         let killed_at = Instant::now();
         server.kill();
         writers = object_load
@@ -526,7 +536,7 @@ async fn check_objects(api: &Api, writers: &mut [Writer]) -> ObjectsChecked {
 async fn check_developer_log(
     api: &Api,
     since_ms: i64,
-    notes: &[(HashSet<String>, Vec<(String, Instant)>)],
+    notes: &[Notes],
     killed_at: Instant,
 ) -> (usize, Duration) {
     let path = format!(
@@ -543,17 +553,17 @@ async fn check_developer_log(
             .and_then(|d| d.strip_prefix("note "))
             .unwrap_or_else(|| panic!("not a record that was written: {record}"));
         assert!(
-            notes.iter().any(|(sent, _)| sent.contains(note)),
+            notes.iter().any(|n| n.sent.contains(note)),
             "not a record that was written: {record}"
         );
         assert_eq!(record["entry-name"], "note", "{record}");
         assert!(logged.insert(note.to_owned()), "written twice: {record}");
     }
-    let total: usize = notes.iter().map(|(_, a)| a.len()).sum();
+    let total: usize = notes.iter().map(|n| n.answered.len()).sum();
     assert!(total < 1500, "more notes than one page of the log");
     let mut lost = 0;
     let mut oldest = Duration::ZERO;
-    for (note, answered_at) in notes.iter().flat_map(|(_, a)| a) {
+    for (note, answered_at) in notes.iter().flat_map(|n| &n.answered) {
         if !logged.contains(note) {
             lost += 1;
             let age = killed_at.saturating_duration_since(*answered_at);
