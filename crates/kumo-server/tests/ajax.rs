@@ -4,6 +4,7 @@
 
 mod common;
 
+use axum::extract::Path;
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
@@ -44,6 +45,17 @@ async fn target() -> u16 {
         .route(
             "/twice",
             get(move || async move { redirect(format!("http://127.0.0.1:{port}/to-localhost")) }),
+        )
+        .route(
+            "/hop/{n}",
+            get(move |Path(n): Path<u32>| async move {
+                let next = if n == 1 {
+                    "hello".to_owned()
+                } else {
+                    format!("hop/{}", n - 1)
+                };
+                redirect(format!("http://127.0.0.1:{port}/{next}"))
+            }),
         )
         .route(
             "/forever",
@@ -166,6 +178,13 @@ async fn redirects_are_checked_against_the_allow_list() {
             "{path}: {seen}"
         );
     }
+    // As many redirects as the client follows by default, and no more.
+    assert_eq!(
+        fetch(&s, &format!("http://127.0.0.1:{port}/hop/10")).await,
+        "reached hello"
+    );
+    let seen = fetch(&s, &format!("http://127.0.0.1:{port}/hop/11")).await;
+    assert!(seen.contains("more than 10 redirects"), "{seen}");
     let seen = fetch(&s, &format!("http://127.0.0.1:{port}/forever")).await;
     assert!(seen.contains("more than 10 redirects"), "{seen}");
     s.stop().await;

@@ -66,7 +66,8 @@ impl AjaxAllowList {
     /// For the HTTP client: follow a redirect only to a URL this list permits.
     pub fn redirect_policy(self) -> Policy {
         Policy::custom(move |attempt: Attempt| {
-            if attempt.previous().len() >= MAX_REDIRECTS {
+            // `previous` holds the first URL too.
+            if attempt.previous().len() > MAX_REDIRECTS {
                 return attempt.error(format!("more than {MAX_REDIRECTS} redirects"));
             }
             match self.permits(attempt.url()) {
@@ -139,6 +140,12 @@ mod tests {
             Some("allowed.test")
         );
         assert_eq!(reached(&l, "http://allowed%2etest.evil.test/"), None);
+        // So are full-width letters and other IDNA mappings.
+        assert_eq!(
+            reached(&l, "http://ａｌｌｏｗｅｄ.test/").as_deref(),
+            Some("allowed.test")
+        );
+        assert_eq!(reached(&l, "http://ａｌｌｏｗｅｄ.test.evil.test/"), None);
         assert_eq!(
             reached(&l, "HTTP://ALLOWED.Test/x").as_deref(),
             Some("allowed.test")
