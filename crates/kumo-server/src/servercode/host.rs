@@ -13,6 +13,7 @@ use tower::ServiceExt;
 
 use std::sync::{Arc, Mutex};
 
+use super::ajax_allow::AjaxAllowList;
 use super::devlog::{self, DevLog};
 use crate::auth::FromServerCode;
 use crate::service::Service;
@@ -34,8 +35,9 @@ pub struct HostShared {
     pub router: Router,
     pub service: Service,
     pub devlog: DevLog,
-    pub ajax_hosts: Vec<String>,
-    /// Outbound HTTP for `$.ajax` (shared, so connections are reused across runs).
+    pub ajax_hosts: AjaxAllowList,
+    /// Outbound HTTP for `$.ajax` (shared, so connections are reused across runs); it
+    /// follows only redirects `ajax_hosts` allows.
     pub http: reqwest::Client,
     /// No outbound request outlives a run's own time limit.
     pub fetch_timeout: std::time::Duration,
@@ -68,19 +70,6 @@ impl Drop for SandboxHost {
 
 /// Largest response body `$.ajax` hands to user code.
 const MAX_FETCH_BYTES: usize = 8 << 20;
-
-/// The host name of an `http(s)` URL (without port, user info or brackets).
-fn url_host(url: &str) -> Option<&str> {
-    let rest = url
-        .strip_prefix("http://")
-        .or_else(|| url.strip_prefix("https://"))?;
-    let authority = rest.split(['/', '?', '#']).next()?;
-    let authority = authority.rsplit('@').next()?;
-    if let Some(v6) = authority.strip_prefix('[') {
-        return v6.split(']').next();
-    }
-    authority.split(':').next()
-}
 
 impl SandboxHost {
     fn build(&self, request: HostRequest) -> Result<Request<Body>, String> {
@@ -134,17 +123,9 @@ impl Host for SandboxHost {
     }
 
     fn fetch(&self, url: &str, request: HostRequest) -> Result<HostResponse, String> {
-        let host = url_host(url).ok_or_else(|| format!("not an http(s) URL: {url}"))?;
-        let allowed = self
-            .shared
-            .ajax_hosts
-            .iter()
-            .any(|h| h == "*" || h.eq_ignore_ascii_case(host));
-        if !allowed {
-            return Err(format!(
-                "outbound HTTP to {host} is not allowed (the server's --ajax-allow-host)"
-            ));
-        }
+        // The parsed URL is what is sent, so the host checked is the host connected to.
+        let url = self.shared.ajax_hosts.check(url)?;
+        let host = url.host_str().unwrap_or_default().to_owned();
         let method = reqwest::Method::from_bytes(request.method.as_bytes())
             .map_err(|_| format!("invalid HTTP method {}", request.method))?;
         let mut builder = self
@@ -159,7 +140,7 @@ impl Host for SandboxHost {
             builder = builder.body(body);
         }
         self.runtime.block_on(async move {
-            let mut response = builder.send().await.map_err(|e| e.to_string())?;
+            let mut response = builder.send().await.map_err(|e| with_causes(&e))?;
             let status = response.status().as_u16();
             let headers = header_pairs(response.headers());
             let mut body = Vec::new();
@@ -225,27 +206,23 @@ fn header_pairs(headers: &axum::http::HeaderMap) -> Vec<(String, String)> {
         .collect()
 }
 
+/// An error with its causes: the client's own message for a refused redirect ("error following
+/// redirect") does not say why.
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut message = error.to_string();
+    let mut cause = error.source();
+    while let Some(e) = cause {
+        message.push_str(": ");
+        message.push_str(&e.to_string());
+        cause = e.source();
+    }
+    message
+}
+
 fn error_response(status: u16, code: &str, message: &str) -> HostResponse {
     HostResponse {
         status,
         headers: vec![("content-type".into(), "application/json".into())],
         body: json!({"errorCode": code, "message": message}).to_string(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::url_host;
-
-    #[test]
-    fn hosts_of_urls() {
-        assert_eq!(
-            url_host("https://api.example.com/x?y"),
-            Some("api.example.com")
-        );
-        assert_eq!(url_host("http://127.0.0.1:8080/"), Some("127.0.0.1"));
-        assert_eq!(url_host("http://user:pw@evil.test:1/"), Some("evil.test"));
-        assert_eq!(url_host("http://[::1]:80/"), Some("::1"));
-        assert_eq!(url_host("file:///etc/passwd"), None);
     }
 }

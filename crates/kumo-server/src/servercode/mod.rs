@@ -2,6 +2,7 @@
 //! the developer log. Handlers in `routes::servercode` call this; the engine reaches the rest of
 //! Kumo only through [`host::SandboxHost`].
 
+mod ajax_allow;
 pub mod devlog;
 mod host;
 pub mod multipart;
@@ -76,6 +77,7 @@ pub struct ServerCode {
     /// changes show up within it; this node's at once).
     current: Mutex<HashMap<String, (Option<String>, Instant)>>,
     current_ttl: Duration,
+    ajax_hosts: ajax_allow::AjaxAllowList,
     http: reqwest::Client,
 }
 
@@ -110,6 +112,12 @@ impl ServerCode {
     ) -> std::io::Result<Arc<Self>> {
         let engine = Arc::new(Engine::start(config.engine.clone())?);
         let devlog = DevLog::start(service.storage.clone(), config.devlog.clone());
+        let ajax_hosts = ajax_allow::AjaxAllowList::new(&config.ajax_hosts);
+        let http = reqwest::Client::builder()
+            .user_agent("kumo-server-code")
+            .redirect(ajax_hosts.clone().redirect_policy())
+            .build()
+            .map_err(std::io::Error::other)?;
         let server_code = Arc::new(ServerCode {
             engine,
             config,
@@ -118,10 +126,8 @@ impl ServerCode {
             loaded: Mutex::new(HashMap::new()),
             current: Mutex::new(HashMap::new()),
             current_ttl,
-            http: reqwest::Client::builder()
-                .user_agent("kumo-server-code")
-                .build()
-                .map_err(std::io::Error::other)?,
+            ajax_hosts,
+            http,
         });
         // Current versions are compiled now, in the background, so that after a restart no
         // request pays for compiling them either.
@@ -177,7 +183,7 @@ impl ServerCode {
             router,
             service: service.clone(),
             devlog: self.devlog.clone(),
-            ajax_hosts: self.config.ajax_hosts.clone(),
+            ajax_hosts: self.ajax_hosts.clone(),
             http: self.http.clone(),
             fetch_timeout: self.config.limits.timeout,
         };
