@@ -54,6 +54,13 @@ pub(crate) struct Prepared {
     last_used: u64,
 }
 
+impl Prepared {
+    /// The memory a run may hold, the realm's own included.
+    pub(crate) fn limit_memory(&self, bytes: usize) {
+        self.region.limit(bytes);
+    }
+}
+
 /// Kinds of realm a thread keeps at most (each holds its saved bytes and its region's pages).
 const KINDS_PER_THREAD: usize = 4;
 

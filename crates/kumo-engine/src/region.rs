@@ -12,6 +12,10 @@
 //! the allocator reaches into it (so even a system that never overcommits charges only what is
 //! used), pages cost memory once touched, and pages a run touched beyond the snapshot are given
 //! back after it.
+//!
+//! The allocator also enforces a run's memory limit (QuickJS's own is left off), so that when
+//! memory runs out the engine knows it from the allocator itself, not from the text of an error
+//! the code may have thrown on its own.
 
 use std::cell::Cell;
 use std::ptr::NonNull;
@@ -37,6 +41,8 @@ struct Book {
     bump: usize,
     /// The most `bump` has been since the snapshot was taken or put back.
     high_water: usize,
+    /// Bytes of the blocks in use.
+    live: usize,
     small: [usize; SMALL_CLASSES],
     large: [usize; LARGE_BINS],
 }
@@ -49,7 +55,30 @@ pub(crate) struct Region {
     /// How much of the region is writable (outside it: putting the snapshot back does not
     /// make pages read-only again).
     writable: Rc<Cell<usize>>,
+    limits: Rc<Limits>,
     snapshot: Vec<u8>,
+}
+
+/// The memory limit the allocator enforces.
+struct Limits {
+    /// Bytes in use, the saved realm's included, beyond which an allocation is refused.
+    most: Cell<usize>,
+}
+
+thread_local! {
+    /// Set when an allocation of this thread's regions was refused (the limit, or the region
+    /// full); cleared when a region's snapshot is put back. A thread runs one run at a time.
+    static REFUSED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether an allocation was refused since this thread last put a snapshot back: the run being
+/// executed ran out of memory.
+pub(crate) fn allocation_refused() -> bool {
+    REFUSED.with(Cell::get)
+}
+
+fn refuse() {
+    REFUSED.with(|r| r.set(true));
 }
 
 impl Region {
@@ -73,6 +102,9 @@ impl Region {
             base: NonNull::new(base.cast())?,
             size,
             writable: Rc::new(Cell::new(0)),
+            limits: Rc::new(Limits {
+                most: Cell::new(usize::MAX),
+            }),
             snapshot: Vec::new(),
         };
         let book = std::mem::size_of::<Book>().next_multiple_of(GRAIN);
@@ -92,7 +124,13 @@ impl Region {
             base: self.base,
             size: self.size,
             writable: self.writable.clone(),
+            limits: self.limits.clone(),
         }
+    }
+
+    /// From now on, allocations that would take the bytes in use past `bytes` are refused.
+    pub(crate) fn limit(&self, bytes: usize) {
+        self.limits.most.set(bytes);
     }
 
     /// Keeps the region's used part as the state to return to.
@@ -116,6 +154,7 @@ impl Region {
         let used = self.snapshot.len();
         let touched = self.book().high_water.max(self.book().bump);
         std::ptr::copy_nonoverlapping(self.snapshot.as_ptr(), self.base.as_ptr(), used);
+        REFUSED.with(|r| r.set(false));
         if touched > used + GIVE_BACK_OVER {
             let page = match libc::sysconf(libc::_SC_PAGESIZE) {
                 n if n > 0 => n as usize,
@@ -157,6 +196,7 @@ pub(crate) struct RegionAllocator {
     base: NonNull<u8>,
     size: usize,
     writable: Rc<Cell<usize>>,
+    limits: Rc<Limits>,
 }
 
 /// `(free-list index, block size)` for a request of `size` bytes.
@@ -210,7 +250,27 @@ impl RegionAllocator {
         true
     }
 
+    /// A block of `size` bytes, unless the limit or the region refuses it.
     fn take(&mut self, size: usize) -> *mut u8 {
+        if self.over_limit(size, 0) {
+            return std::ptr::null_mut();
+        }
+        self.take_unchecked(size)
+    }
+
+    /// Whether growing the bytes in use by `size` less `freed` crosses the limit (counted as
+    /// QuickJS counts: the size asked for against the sizes of the blocks in use); a crossing
+    /// is remembered.
+    fn over_limit(&mut self, size: usize, freed: usize) -> bool {
+        let after = (self.book().live + size).saturating_sub(freed);
+        if after > self.limits.most.get() {
+            refuse();
+            return true;
+        }
+        false
+    }
+
+    fn take_unchecked(&mut self, size: usize) -> *mut u8 {
         let (bin, rounded) = class_of(size);
         let head = match bin {
             Bin::Small(i) => &mut self.book().small[i] as *mut usize,
@@ -222,15 +282,18 @@ impl RegionAllocator {
             if *head != 0 {
                 let block = self.at(*head);
                 *head = *block.cast::<usize>();
+                self.book().live += rounded;
                 return block;
             }
         }
         let offset = self.book().bump + HEADER;
         let end = offset + rounded;
         if end > self.size || !self.make_writable(end) {
+            refuse();
             return std::ptr::null_mut();
         }
         let book = self.book();
+        book.live += rounded;
         book.bump = end;
         book.high_water = book.high_water.max(end);
         let block = self.at(offset);
@@ -261,6 +324,7 @@ unsafe impl rquickjs::allocator::Allocator for RegionAllocator {
 
     unsafe fn dealloc(&mut self, ptr: *mut u8) {
         let size = Self::usable_size(ptr);
+        self.book().live -= size;
         let offset = ptr.offset_from(self.base.as_ptr()) as usize;
         let head = match class_of(size).0 {
             Bin::Small(i) => &mut self.book().small[i],
@@ -275,7 +339,10 @@ unsafe impl rquickjs::allocator::Allocator for RegionAllocator {
         if new_size <= old {
             return ptr;
         }
-        let block = self.take(new_size);
+        if self.over_limit(new_size, old) {
+            return std::ptr::null_mut();
+        }
+        let block = self.take_unchecked(new_size);
         if !block.is_null() {
             std::ptr::copy_nonoverlapping(ptr, block, old);
             self.dealloc(ptr);
@@ -323,5 +390,32 @@ mod tests {
         // SAFETY: the block holds 3 MiB.
         unsafe { big.write_bytes(1, 3 << 20) };
         assert!(a.alloc(1 << 40).is_null(), "more than the region");
+    }
+
+    #[test]
+    fn the_limit_refuses_and_says_so_until_restored() {
+        let mut region = Region::reserve(64 << 20).unwrap();
+        let mut a = region.allocator();
+        region.take_snapshot();
+        region.limit(1 << 20);
+        let first = a.alloc(600 << 10);
+        assert!(!first.is_null());
+        assert!(!allocation_refused());
+        assert!(a.alloc(600 << 10).is_null(), "past the limit");
+        assert!(allocation_refused());
+        // SAFETY: blocks from this allocator.
+        unsafe {
+            a.dealloc(first);
+            let again = a.alloc(600 << 10);
+            assert!(!again.is_null(), "freed bytes count no more");
+            assert!(
+                a.realloc(again, 2 << 20).is_null(),
+                "growing past the limit"
+            );
+            region.restore();
+        }
+        assert!(!allocation_refused(), "a restored region starts over");
+        region.limit(usize::MAX);
+        assert!(!a.alloc(4 << 20).is_null());
     }
 }

@@ -197,7 +197,9 @@ pub(crate) fn run(
     });
     let ran = realm::with_prepared(kind, limits.memory_bytes, build_realm, |prepared| {
         let runtime = &prepared.runtime;
-        runtime.set_memory_limit(limits.memory_bytes);
+        // The region's allocator enforces the limit, and says when it refused (see region.rs).
+        runtime.set_memory_limit(0);
+        prepared.limit_memory(limits.memory_bytes);
         runtime.set_max_stack_size(limits.stack_bytes);
         // QuickJS collects whenever its heap grows by half since the last collection; a run
         // that loads SDK parts would collect several times, each walking the whole live realm.
@@ -867,7 +869,9 @@ fn failure_from(ctx: &Ctx, state: &Rc<State>, error: rquickjs::Error) -> Outcome
     };
     let described = describe_thrown(ctx, &thrown);
     let lowered = described.message.to_ascii_lowercase();
-    let kind = if thrown.is_null() || lowered.contains("out of memory") {
+    // Only the allocator knows whether memory ran out: code may throw `null` or an error
+    // that says "out of memory" on its own.
+    let kind = if crate::region::allocation_refused() {
         FailureKind::MemoryLimit
     } else if lowered.contains("stack overflow") || lowered.contains("call stack size exceeded") {
         FailureKind::StackOverflow

@@ -451,6 +451,10 @@ async fn a_source_over_the_limit_is_refused() {
         )
         .await;
     r.expect_error(413, "REQUEST_ENTITY_TOO_LARGE");
-    assert!(r.body["message"].as_str().unwrap().contains("4194304"), "{}", r.body);
+    assert!(
+        r.body["message"].as_str().unwrap().contains("4194304"),
+        "{}",
+        r.body
+    );
     s.stop().await;
 }

@@ -1,0 +1,5 @@
+// fails: UNCAUGHT_EXCEPTION
+// message: InternalError: out of memory
+function main(params, context) {
+  throw new InternalError("out of memory");
+}
