@@ -12,6 +12,7 @@ use tower::ServiceExt;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use super::devlog::{self, DevLog};
 use crate::service::{Service, SERVER_CODE_ORIGIN};
@@ -63,7 +64,27 @@ fn url_host(url: &str) -> Option<&str> {
     authority.split(':').next()
 }
 
+/// A host call was still waiting at the run's deadline.
+struct TimedOut;
+
+impl TimedOut {
+    const MESSAGE: &'static str = "the run's time limit ran out during this call";
+}
+
 impl SandboxHost {
+    /// Blocks the engine thread on `work` until it completes or the run's deadline passes; the
+    /// work is dropped (cancelled) at the deadline, so a call that never answers cannot hold the
+    /// thread past the run.
+    fn wait_until<T>(
+        &self,
+        deadline: Instant,
+        work: impl std::future::Future<Output = T>,
+    ) -> Result<T, TimedOut> {
+        self.runtime
+            .block_on(tokio::time::timeout_at(deadline.into(), work))
+            .map_err(|_| TimedOut)
+    }
+
     fn build(&self, request: HostRequest) -> Result<Request<Body>, String> {
         if !request.path.starts_with('/') {
             return Err(format!("not an API path: {}", request.path));
@@ -87,13 +108,13 @@ impl SandboxHost {
 }
 
 impl Host for SandboxHost {
-    fn kii(&self, request: HostRequest) -> HostResponse {
+    fn kii(&self, request: HostRequest, deadline: Instant) -> HostResponse {
         let request = match self.build(request) {
             Ok(request) => request,
             Err(message) => return error_response(400, "INVALID_INPUT_DATA", &message),
         };
         let router = self.shared.router.clone();
-        self.runtime.block_on(async move {
+        self.wait_until(deadline, async move {
             let response = match router.oneshot(request).await {
                 Ok(response) => response,
                 Err(never) => match never {},
@@ -109,9 +130,17 @@ impl Host for SandboxHost {
                 Err(e) => error_response(500, "UNDEFINED_ERROR", &e.to_string()),
             }
         })
+        .unwrap_or_else(|TimedOut| {
+            error_response(503, "TEMPORARY_UNAVAILABLE_ERROR", TimedOut::MESSAGE)
+        })
     }
 
-    fn fetch(&self, url: &str, request: HostRequest) -> Result<HostResponse, String> {
+    fn fetch(
+        &self,
+        url: &str,
+        request: HostRequest,
+        deadline: Instant,
+    ) -> Result<HostResponse, String> {
         let host = url_host(url).ok_or_else(|| format!("not an http(s) URL: {url}"))?;
         let allowed = self
             .shared
@@ -136,7 +165,7 @@ impl Host for SandboxHost {
         if let Some(body) = request.body {
             builder = builder.body(body);
         }
-        self.runtime.block_on(async move {
+        self.wait_until(deadline, async move {
             let mut response = builder.send().await.map_err(|e| e.to_string())?;
             let status = response.status().as_u16();
             let headers = header_pairs(response.headers());
@@ -155,10 +184,11 @@ impl Host for SandboxHost {
                 body: String::from_utf8_lossy(&body).into_owned(),
             })
         })
+        .unwrap_or_else(|TimedOut| Err(TimedOut::MESSAGE.to_owned()))
     }
 
     /// Mints (or reuses) an admin token for the run's app, on the engine thread that asks.
-    fn admin_token(&self) -> Result<String, String> {
+    fn admin_token(&self, deadline: Instant) -> Result<String, String> {
         let tokens = &self.shared.admin_tokens;
         let now = kumo_types::now_ms();
         let cached = tokens
@@ -172,8 +202,11 @@ impl Host for SandboxHost {
         }
         let expires_at = now + ADMIN_TOKEN_LIFETIME_MS;
         let token = self
-            .runtime
-            .block_on(self.shared.service.grant_admin(&self.app, expires_at))
+            .wait_until(
+                deadline,
+                self.shared.service.grant_admin(&self.app, expires_at),
+            )
+            .map_err(|TimedOut| TimedOut::MESSAGE.to_owned())?
             .map_err(|e| format!("could not obtain an admin token: {}", e.0.message))?;
         tokens
             .lock()
