@@ -16,7 +16,7 @@
 //! take the threads other runs need, one app holds at most `app_share` threads (its further
 //! runs wait in the queue, which other apps' runs pass), and when a run is waiting with no idle
 //! thread the scheduler lends a new one, up to `max_threads`; a lent thread retires once it
-//! finds nothing to do.
+//! has found nothing to do for a while.
 //!
 //! Engine threads are batch threads to the system (Linux): waking one never preempts the
 //! thread that reads requests and writes responses. Under load that keeps responses flowing
@@ -40,6 +40,9 @@ pub(crate) trait Task: Send {
 }
 
 pub(crate) type Job = Box<dyn Task>;
+
+/// How long a lent thread waits for another run before it retires.
+const LENT_IDLE: Duration = Duration::from_secs(2);
 
 /// The queue is full: the caller should answer 503 with `Retry-After`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -248,6 +251,7 @@ impl Scheduler {
             }
             Arrival::Start => take_one(&mut state.idle, "idle"),
         }
+        let mut idle_expired = false;
         loop {
             if state.closed {
                 take_one(&mut state.threads, "thread");
@@ -259,12 +263,23 @@ impl Scheduler {
                     return Some(found);
                 }
             }
-            if state.threads > self.base_threads && state.jobs.is_empty() {
+            let lent = state.threads > self.base_threads;
+            if lent && idle_expired && state.jobs.is_empty() {
                 take_one(&mut state.threads, "thread");
                 return None;
             }
             state.idle += 1;
-            state = self.work.wait(state).unwrap_or_else(|e| e.into_inner());
+            if lent {
+                // A lent thread stays a while, so a burst does not build a realm per run.
+                let (guard, waited) = self
+                    .work
+                    .wait_timeout(state, LENT_IDLE)
+                    .unwrap_or_else(|e| e.into_inner());
+                state = guard;
+                idle_expired = waited.timed_out();
+            } else {
+                state = self.work.wait(state).unwrap_or_else(|e| e.into_inner());
+            }
             take_one(&mut state.idle, "idle");
         }
     }

@@ -80,8 +80,9 @@ impl SandboxHost {
         deadline: Instant,
         work: impl std::future::Future<Output = T>,
     ) -> Result<T, TimedOut> {
+        // The timer is made inside the runtime: it needs the runtime's clock.
         self.runtime
-            .block_on(tokio::time::timeout_at(deadline.into(), work))
+            .block_on(async move { tokio::time::timeout_at(deadline.into(), work).await })
             .map_err(|_| TimedOut)
     }
 
