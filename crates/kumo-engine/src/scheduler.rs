@@ -14,7 +14,8 @@
 //!
 //! A run that stops counting still holds its thread. So that parked and spinning runs cannot
 //! take the threads other runs need, one app holds at most `app_share` threads (its further
-//! runs wait in the queue, which other apps' runs pass), and when a run is waiting with no idle
+//! runs wait in the queue, which other apps' runs pass, and fill at most three quarters of
+//! it), and when a run is waiting with no idle
 //! thread the scheduler lends a new one, up to `max_threads`; a lent thread retires once it
 //! has found nothing to do for a while.
 //!
@@ -85,6 +86,8 @@ pub(crate) struct Scheduler {
     max_threads: usize,
     /// Threads one app's runs may hold at once.
     app_share: usize,
+    /// Runs of one app that may wait in the queue: the rest of it stays for other apps.
+    app_queue: usize,
 }
 
 struct Queued {
@@ -109,6 +112,7 @@ struct State {
 struct Apps {
     numbers: HashMap<String, usize>,
     holding: Vec<usize>,
+    queued: Vec<usize>,
 }
 
 impl Apps {
@@ -118,6 +122,7 @@ impl Apps {
         }
         let n = self.holding.len();
         self.holding.push(0);
+        self.queued.push(0);
         self.numbers.insert(app.to_owned(), n);
         n
     }
@@ -170,6 +175,7 @@ impl Scheduler {
             base_threads,
             max_threads: max_threads.max(base_threads),
             app_share: app_share.max(1),
+            app_queue: (capacity - capacity / 4).max(1),
         }
     }
 
@@ -205,6 +211,10 @@ impl Scheduler {
             return Err(Busy);
         }
         let app = state.apps.number(job.app());
+        if state.apps.queued[app] >= self.app_queue {
+            return Err(Busy);
+        }
+        state.apps.queued[app] += 1;
         let startable = state.running < self.slots && state.apps.holding[app] < self.app_share;
         state.jobs.push_back(Queued { app, job });
         self.wake_or_lend(state, startable);
@@ -293,6 +303,7 @@ impl Scheduler {
             .position(|queued| apps.holding[queued.app] < share)?;
         let queued = state.jobs.remove(at)?;
         state.apps.holding[queued.app] += 1;
+        take_one(&mut state.apps.queued[queued.app], "app queued");
         Some((queued.app, queued.job))
     }
 

@@ -76,9 +76,13 @@ function ajax(params, context, done) {
 "#;
 
 fn engine(workers: usize, app_share: usize) -> Engine {
+    engine_with_queue(workers, app_share, 64)
+}
+
+fn engine_with_queue(workers: usize, app_share: usize, queue: usize) -> Engine {
     Engine::start(EngineConfig {
         workers,
-        queue: 64,
+        queue,
         app_share,
     })
     .unwrap()
@@ -100,6 +104,17 @@ fn start(
     timeout: Duration,
     behaviour: Behaviour,
 ) -> impl std::future::Future<Output = Outcome> + Send + use<> {
+    try_start(engine, app, endpoint, timeout, behaviour)
+        .unwrap_or_else(|_| panic!("the engine is busy"))
+}
+
+fn try_start(
+    engine: &Engine,
+    app: &str,
+    endpoint: &str,
+    timeout: Duration,
+    behaviour: Behaviour,
+) -> Result<impl std::future::Future<Output = Outcome> + Send + use<>, kumo_engine::Busy> {
     let invocation = Invocation {
         program: engine.program(CODE).unwrap(),
         endpoint: endpoint.into(),
@@ -117,9 +132,7 @@ fn start(
         },
         host: Arc::new(TestHost(behaviour)),
     };
-    engine
-        .invoke(invocation)
-        .unwrap_or_else(|_| panic!("the engine is busy"))
+    engine.invoke(invocation)
 }
 
 /// Waits for a run that must end well within `within` (a bound against hanging, not a latency
@@ -279,4 +292,40 @@ fn an_app_beyond_its_share_waits_and_a_run_expires_in_the_queue() {
         }
     });
     assert!(!engine.load().saturated());
+}
+
+/// Runs of one app waiting beyond its share fill at most three quarters of the queue: another
+/// app can still queue a run when that app is answered busy.
+#[test]
+fn one_app_cannot_fill_the_whole_queue() {
+    let engine = engine_with_queue(1, 1, 8);
+    let rt = runtime();
+    rt.block_on(async {
+        let timeout = Duration::from_millis(1_000);
+        let mut runs = vec![tokio::spawn(start(
+            &engine,
+            "a",
+            "spin",
+            timeout,
+            Behaviour::Prompt,
+        ))];
+        let mut refused = false;
+        for _ in 0..8 {
+            match try_start(&engine, "a", "trivial", timeout, Behaviour::Prompt) {
+                Ok(run) => runs.push(tokio::spawn(run)),
+                Err(_) => {
+                    refused = true;
+                    break;
+                }
+            }
+        }
+        assert!(refused, "app a queued more than its part of the queue");
+        let other = try_start(&engine, "b", "trivial", timeout, Behaviour::Prompt)
+            .unwrap_or_else(|_| panic!("app b was refused because of app a"));
+        let other = outcome_within(Duration::from_secs(10), other).await;
+        assert!(other.result.is_ok(), "{other:?}");
+        for run in runs {
+            run.await.unwrap();
+        }
+    });
 }
