@@ -124,10 +124,15 @@ struct ServerCodeArgs {
     /// console output one run may write to the developer log, in KiB.
     #[arg(long, env = "KUMO_SC_LOG_KB", default_value_t = 64)]
     sc_log_kb: usize,
-    /// Engine threads: runs waiting in a host call (a database write, $.ajax) each hold one,
-    /// and at most one per core executes JavaScript at a time; 0 picks 8 per core.
+    /// Engine threads kept: runs waiting in a host call (a database write, $.ajax) each hold
+    /// one, and at most one per core executes JavaScript at a time; while runs wait or spin,
+    /// up to four times as many are lent; 0 picks 8 per core.
     #[arg(long, env = "KUMO_SC_WORKERS", default_value_t = 0)]
     sc_workers: usize,
+    /// Engine threads one app's runs may hold at once (its further runs wait in the queue
+    /// while other apps' runs go first); 0 means as many as --sc-workers.
+    #[arg(long, env = "KUMO_SC_APP_SHARE", default_value_t = 0)]
+    sc_app_share: usize,
     /// Runs that may wait for a thread; beyond that, callers get 503 with Retry-After.
     #[arg(long, env = "KUMO_SC_QUEUE", default_value_t = 256)]
     sc_queue: usize,
@@ -165,6 +170,7 @@ impl ServerCodeArgs {
                     self.sc_workers
                 },
                 queue: self.sc_queue,
+                app_share: self.sc_app_share,
             },
             devlog: DevLogConfig {
                 max_bytes: self.devlog_mb.max(1) << 20,

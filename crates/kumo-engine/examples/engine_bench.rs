@@ -11,17 +11,22 @@ use kumo_engine::{
 struct NullHost;
 
 impl Host for NullHost {
-    fn kii(&self, _: HostRequest) -> HostResponse {
+    fn kii(&self, _: HostRequest, _: std::time::Instant) -> HostResponse {
         HostResponse {
             status: 200,
             headers: Vec::new(),
             body: "{}".into(),
         }
     }
-    fn fetch(&self, _: &str, _: HostRequest) -> Result<HostResponse, String> {
+    fn fetch(
+        &self,
+        _: &str,
+        _: HostRequest,
+        _: std::time::Instant,
+    ) -> Result<HostResponse, String> {
         Err("no".into())
     }
-    fn admin_token(&self) -> Result<String, String> {
+    fn admin_token(&self, _: std::time::Instant) -> Result<String, String> {
         Ok("t".into())
     }
     fn finished(&self, _: Vec<LogLine>) {}

@@ -15,10 +15,11 @@ mod sdk;
 pub mod verify;
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 pub use bytecode::{compile, CompileError, Program};
 pub use pool::{Busy, Engine, EngineConfig};
+pub use scheduler::Load;
 
 /// Limits applied to every invocation. Each one, when hit, ends the run with its own error code.
 #[derive(Debug, Clone)]
@@ -179,13 +180,22 @@ pub struct HostResponse {
 
 /// Everything user code can reach outside its realm. Calls block the engine thread that makes
 /// them, never the HTTP reactor.
+///
+/// Each blocking call gets the run's deadline and must return by it (with any error: the run
+/// then ends as a timeout whatever the call returned). The engine cannot take a thread back
+/// from a call that ignores it.
 pub trait Host: Send + Sync {
     /// Serve a Kii REST request in-process, marked as coming from server code.
-    fn kii(&self, request: HostRequest) -> HostResponse;
+    fn kii(&self, request: HostRequest, deadline: Instant) -> HostResponse;
     /// Outbound HTTP for `$.ajax`; `Err` carries the message user code sees.
-    fn fetch(&self, url: &str, request: HostRequest) -> Result<HostResponse, String>;
+    fn fetch(
+        &self,
+        url: &str,
+        request: HostRequest,
+        deadline: Instant,
+    ) -> Result<HostResponse, String>;
     /// An app-admin token for `context.getAppAdminContext()`.
-    fn admin_token(&self) -> Result<String, String>;
+    fn admin_token(&self, deadline: Instant) -> Result<String, String>;
     /// Called once per run when nothing more can happen, with everything the run logged.
     fn finished(&self, logs: Vec<LogLine>);
 }

@@ -7,19 +7,24 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 pub use crate::scheduler::Busy;
-use crate::scheduler::{spawn_worker, Job, Scheduler};
+use crate::scheduler::{Job, Load, Scheduler, Task};
 use crate::{
     sandbox, CompileError, Host, HostRequest, HostResponse, Invocation, LogLine, Outcome, Program,
 };
 
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
-    /// Threads running JavaScript at the same time.
+    /// Engine threads kept while idle. While runs wait in host calls or spin, the engine
+    /// lends more, up to four times as many.
     pub workers: usize,
     /// Runs waiting for a thread; beyond this, [`Engine::invoke`] answers [`Busy`].
     pub queue: usize,
+    /// Threads one app's runs may hold at once (0: as many as `workers`); its further runs
+    /// wait in the queue while other apps' runs go ahead of them.
+    pub app_share: usize,
 }
 
 impl Default for EngineConfig {
@@ -28,9 +33,13 @@ impl Default for EngineConfig {
         EngineConfig {
             workers: (cores * 8).clamp(8, 64),
             queue: 256,
+            app_share: 0,
         }
     }
 }
+
+/// Threads the engine may have, lent ones included, as a multiple of `workers`.
+const LENT_THREADS_FACTOR: usize = 4;
 
 /// Compiled programs by source hash, so a version compiled at deploy is never compiled again.
 const CACHE_CAPACITY: usize = 512;
@@ -54,10 +63,19 @@ impl Engine {
         // The SDK is compiled now rather than in the first run that needs it.
         crate::sdk::warm_up().map_err(std::io::Error::other)?;
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-        let scheduler = Arc::new(Scheduler::new(config.queue, cores + 1));
-        for _ in 0..config.workers.max(1) {
-            spawn_worker(scheduler.clone())?;
-        }
+        let workers = config.workers.max(1);
+        let app_share = match config.app_share {
+            0 => workers,
+            share => share,
+        };
+        let scheduler = Arc::new(Scheduler::new(
+            config.queue,
+            cores + 1,
+            workers,
+            workers.saturating_mul(LENT_THREADS_FACTOR),
+            app_share,
+        ));
+        scheduler.start_threads()?;
         Ok(Engine {
             scheduler,
             active: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
@@ -73,19 +91,15 @@ impl Engine {
         use std::sync::atomic::Ordering;
         let (tx, rx) = tokio::sync::oneshot::channel();
         let scheduler = self.scheduler.clone();
+        // The time limit counts from now: a run that waited in the queue has less left.
+        let deadline = Instant::now() + invocation.limits.timeout;
         self.active.fetch_add(1, Ordering::SeqCst);
-        // Dropped with the job: after the run, or at once if the queue refuses it.
-        let on_end = Active(self.active.clone());
-        let job: Job = Box::new(move || {
-            let _on_end = on_end;
-            let mut invocation = invocation;
-            invocation.host = Arc::new(Scheduled {
-                inner: invocation.host,
-                scheduler: scheduler.clone(),
-            });
-            sandbox::run(invocation, &scheduler, move |outcome| {
-                let _ = tx.send(outcome);
-            })
+        let job: Job = Box::new(Run {
+            invocation,
+            deadline,
+            scheduler,
+            respond: tx,
+            _on_end: Active(self.active.clone()),
         });
         match self.scheduler.try_push(job) {
             Ok(()) => Ok(async move {
@@ -128,6 +142,63 @@ impl Engine {
     pub fn active_runs(&self) -> usize {
         self.active.load(std::sync::atomic::Ordering::SeqCst)
     }
+
+    /// How busy the engine's threads are, for `/health`.
+    pub fn load(&self) -> Load {
+        self.scheduler.load()
+    }
+}
+
+/// A queued run. Its `Active` is dropped with it: after the run, or at once if the queue
+/// refuses it.
+struct Run {
+    invocation: Invocation,
+    deadline: Instant,
+    scheduler: Arc<Scheduler>,
+    respond: tokio::sync::oneshot::Sender<Outcome>,
+    _on_end: Active,
+}
+
+impl Task for Run {
+    fn app(&self) -> &str {
+        &self.invocation.env.app_id
+    }
+
+    fn run(self: Box<Self>) {
+        let Run {
+            mut invocation,
+            deadline,
+            scheduler,
+            respond,
+            _on_end,
+        } = *self;
+        if Instant::now() >= deadline {
+            let _ = respond.send(timed_out_in_queue(&invocation));
+            invocation.host.finished(Vec::new());
+            return;
+        }
+        invocation.host = Arc::new(Scheduled {
+            inner: invocation.host,
+            scheduler: scheduler.clone(),
+        });
+        sandbox::run(invocation, &scheduler, deadline, move |outcome| {
+            let _ = respond.send(outcome);
+        })
+    }
+}
+
+/// The outcome of a run whose whole time limit went by while it waited for a thread.
+fn timed_out_in_queue(invocation: &Invocation) -> Outcome {
+    Outcome {
+        result: Err(crate::Failure::new(
+            crate::FailureKind::Timeout,
+            format!(
+                "execution timeout. limit={}ms",
+                invocation.limits.timeout.as_millis()
+            ),
+        )),
+        steps: 0,
+    }
 }
 
 /// Counts a run as ended when dropped (after the run, or with a job that was never queued).
@@ -146,14 +217,20 @@ struct Scheduled {
 }
 
 impl Host for Scheduled {
-    fn kii(&self, request: HostRequest) -> HostResponse {
-        self.scheduler.outside(|| self.inner.kii(request))
+    fn kii(&self, request: HostRequest, deadline: Instant) -> HostResponse {
+        self.scheduler.outside(|| self.inner.kii(request, deadline))
     }
-    fn fetch(&self, url: &str, request: HostRequest) -> Result<HostResponse, String> {
-        self.scheduler.outside(|| self.inner.fetch(url, request))
+    fn fetch(
+        &self,
+        url: &str,
+        request: HostRequest,
+        deadline: Instant,
+    ) -> Result<HostResponse, String> {
+        self.scheduler
+            .outside(|| self.inner.fetch(url, request, deadline))
     }
-    fn admin_token(&self) -> Result<String, String> {
-        self.scheduler.outside(|| self.inner.admin_token())
+    fn admin_token(&self, deadline: Instant) -> Result<String, String> {
+        self.scheduler.outside(|| self.inner.admin_token(deadline))
     }
     fn finished(&self, logs: Vec<LogLine>) {
         self.inner.finished(logs)

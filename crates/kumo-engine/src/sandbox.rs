@@ -129,9 +129,20 @@ fn with_current<'js, T>(
     })
 }
 
-/// The current run's host (a clone, so no borrow is held while it is called).
-fn current_host(ctx: &Ctx<'_>) -> rquickjs::Result<Arc<dyn Host>> {
-    with_current(ctx, |current| Ok(current.host.clone()))
+/// Calls the current run's host (a clone, so no borrow is held meanwhile) with the run's
+/// deadline. A call that comes back at the deadline ends the run as a timeout: the host gave up
+/// waiting, and no JavaScript may run past the deadline to act on that.
+fn call_host<T>(ctx: &Ctx<'_>, call: impl FnOnce(&dyn Host, Instant) -> T) -> rquickjs::Result<T> {
+    let (host, state) = with_current(ctx, |current| {
+        Ok((current.host.clone(), current.state.clone()))
+    })?;
+    let deadline = state.deadline.get();
+    let result = call(&*host, deadline);
+    if Instant::now() >= deadline {
+        state.trip(FailureKind::Timeout);
+        return Err(Exception::throw_internal(ctx, FailureKind::Timeout.code()));
+    }
+    Ok(result)
 }
 
 /// Clears the current run when dropped, also when a run panics.
@@ -156,11 +167,12 @@ impl Drop for CurrentRun {
 pub(crate) fn run(
     invocation: Invocation,
     scheduler: &Arc<Scheduler>,
+    deadline: Instant,
     respond: impl FnOnce(Outcome),
 ) {
     let limits = invocation.limits.clone();
     let state = Rc::new(State {
-        deadline: Cell::new(Instant::now() + limits.timeout),
+        deadline: Cell::new(deadline),
         timeout_ms: limits.timeout.as_millis(),
         steps: Cell::new(0),
         max_steps: limits.max_steps,
@@ -577,8 +589,8 @@ fn install_natives<'js>(ctx: &Ctx<'js>, uses_sdk: bool) -> rquickjs::Result<Nati
          body: Opt<Value<'js>>|
          -> rquickjs::Result<Object<'js>> {
             let request = host_request(method, path, headers.0, body.0)?;
-            let host = current_host(&ctx)?;
-            response_object(&ctx, host.kii(request))
+            let response = call_host(&ctx, |host, deadline| host.kii(request, deadline))?;
+            response_object(&ctx, response)
         },
     )?;
     hold(http.clone().into_value());
@@ -591,8 +603,7 @@ fn install_natives<'js>(ctx: &Ctx<'js>, uses_sdk: bool) -> rquickjs::Result<Nati
          body: Opt<Value<'js>>|
          -> rquickjs::Result<Object<'js>> {
             let request = host_request(method, String::new(), headers.0, body.0)?;
-            let host = current_host(&ctx)?;
-            match host.fetch(&url, request) {
+            match call_host(&ctx, |host, deadline| host.fetch(&url, request, deadline))? {
                 Ok(response) => response_object(&ctx, response),
                 Err(message) => Err(Exception::throw_message(&ctx, &message)),
             }
@@ -726,9 +737,7 @@ fn context_methods<'js>(
     let admin = Function::new(
         ctx.clone(),
         move |ctx: Ctx<'js>| -> rquickjs::Result<Value<'js>> {
-            let host = current_host(&ctx)?;
-            let token = host
-                .admin_token()
+            let token = call_host(&ctx, |host, deadline| host.admin_token(deadline))?
                 .map_err(|message| Exception::throw_internal(&ctx, &message))?;
             with_current(&ctx, |current| {
                 let mut secrets = current.state.secrets.borrow_mut();

@@ -10,7 +10,7 @@
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use kumo_engine::{
     AppEnv, Engine, EngineConfig, Host, HostRequest, HostResponse, Invocation, Limits, LogLine,
@@ -24,7 +24,7 @@ struct RecordingHost {
 }
 
 impl Host for RecordingHost {
-    fn kii(&self, request: HostRequest) -> HostResponse {
+    fn kii(&self, request: HostRequest, _: Instant) -> HostResponse {
         let body = serde_json::json!({
             "method": request.method,
             "path": request.path,
@@ -38,10 +38,10 @@ impl Host for RecordingHost {
             body,
         }
     }
-    fn fetch(&self, url: &str, _request: HostRequest) -> Result<HostResponse, String> {
+    fn fetch(&self, url: &str, _request: HostRequest, _: Instant) -> Result<HostResponse, String> {
         Err(format!("outbound HTTP to {url} is not allowed"))
     }
-    fn admin_token(&self) -> Result<String, String> {
+    fn admin_token(&self, _: Instant) -> Result<String, String> {
         Ok("admin-token".into())
     }
     fn finished(&self, logs: Vec<LogLine>) {
@@ -110,6 +110,7 @@ fn engine() -> &'static Engine {
         Engine::start(EngineConfig {
             workers: 4,
             queue: 64,
+            app_share: 0,
         })
         .unwrap()
     })

@@ -1,6 +1,7 @@
 //! Nothing a run does is visible to the next one, even on the same thread and runtime.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use kumo_engine::{
     AppEnv, Engine, EngineConfig, Host, HostRequest, HostResponse, Invocation, Limits, LogLine,
@@ -10,17 +11,17 @@ use kumo_engine::{
 struct NoHost;
 
 impl Host for NoHost {
-    fn kii(&self, _: HostRequest) -> HostResponse {
+    fn kii(&self, _: HostRequest, _: Instant) -> HostResponse {
         HostResponse {
             status: 500,
             headers: Vec::new(),
             body: String::new(),
         }
     }
-    fn fetch(&self, _: &str, _: HostRequest) -> Result<HostResponse, String> {
+    fn fetch(&self, _: &str, _: HostRequest, _: Instant) -> Result<HostResponse, String> {
         Err("no".into())
     }
-    fn admin_token(&self) -> Result<String, String> {
+    fn admin_token(&self, _: Instant) -> Result<String, String> {
         Err("no".into())
     }
     fn finished(&self, _: Vec<LogLine>) {}
@@ -63,6 +64,7 @@ fn one_thread() -> Engine {
     Engine::start(EngineConfig {
         workers: 1,
         queue: 4,
+        app_share: 0,
     })
     .unwrap()
 }

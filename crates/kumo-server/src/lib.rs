@@ -97,21 +97,38 @@ fn build(
 
 async fn health(State(state): State<AppState>) -> Response {
     let storage = &state.service.storage;
-    match storage.ping().await {
-        Ok(()) => (
-            StatusCode::OK,
-            axum::Json(json!({"status": "ok", "storage": storage.backend()})),
-        )
-            .into_response(),
-        Err(e) => {
-            tracing::warn!(error = %e, "health check failed");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                axum::Json(json!({"errorCode": "TEMPORARY_UNAVAILABLE_ERROR", "message": "storage unreachable"})),
-            )
-                .into_response()
-        }
+    let load = state.server_code.engine_load();
+    let engine = json!({
+        "threads": load.threads,
+        "idle": load.idle,
+        "queued": load.queued,
+        "saturated": load.saturated(),
+    });
+    if let Err(e) = storage.ping().await {
+        tracing::warn!(error = %e, "health check failed");
+        return unhealthy("storage unreachable", engine);
     }
+    if load.stalled() {
+        // Every engine thread holds a run and no more may be lent: server code cannot run.
+        return unhealthy("the server-code engine has no free thread", engine);
+    }
+    (
+        StatusCode::OK,
+        axum::Json(json!({"status": "ok", "storage": storage.backend(), "engine": engine})),
+    )
+        .into_response()
+}
+
+fn unhealthy(message: &str, engine: serde_json::Value) -> Response {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        axum::Json(json!({
+            "errorCode": "TEMPORARY_UNAVAILABLE_ERROR",
+            "message": message,
+            "engine": engine,
+        })),
+    )
+        .into_response()
 }
 
 /// Serves on `listener` until `shutdown` resolves, then waits for in-flight requests.

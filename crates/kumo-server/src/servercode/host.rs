@@ -12,6 +12,7 @@ use serde_json::{json, Map};
 use tower::ServiceExt;
 
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use super::ajax_allow::AjaxAllowList;
 use super::devlog::{self, DevLog};
@@ -71,7 +72,28 @@ impl Drop for SandboxHost {
 /// Largest response body `$.ajax` hands to user code.
 const MAX_FETCH_BYTES: usize = 8 << 20;
 
+/// A host call was still waiting at the run's deadline.
+struct TimedOut;
+
+impl TimedOut {
+    const MESSAGE: &'static str = "the run's time limit ran out during this call";
+}
+
 impl SandboxHost {
+    /// Blocks the engine thread on `work` until it completes or the run's deadline passes; the
+    /// work is dropped (cancelled) at the deadline, so a call that never answers cannot hold the
+    /// thread past the run.
+    fn wait_until<T>(
+        &self,
+        deadline: Instant,
+        work: impl std::future::Future<Output = T>,
+    ) -> Result<T, TimedOut> {
+        // The timer is made inside the runtime: it needs the runtime's clock.
+        self.runtime
+            .block_on(async move { tokio::time::timeout_at(deadline.into(), work).await })
+            .map_err(|_| TimedOut)
+    }
+
     fn build(&self, request: HostRequest) -> Result<Request<Body>, String> {
         if !request.path.starts_with('/') {
             return Err(format!("not an API path: {}", request.path));
@@ -98,13 +120,13 @@ impl SandboxHost {
 }
 
 impl Host for SandboxHost {
-    fn kii(&self, request: HostRequest) -> HostResponse {
+    fn kii(&self, request: HostRequest, deadline: Instant) -> HostResponse {
         let request = match self.build(request) {
             Ok(request) => request,
             Err(message) => return error_response(400, "INVALID_INPUT_DATA", &message),
         };
         let router = self.shared.router.clone();
-        self.runtime.block_on(async move {
+        self.wait_until(deadline, async move {
             let response = match router.oneshot(request).await {
                 Ok(response) => response,
                 Err(never) => match never {},
@@ -120,9 +142,17 @@ impl Host for SandboxHost {
                 Err(e) => error_response(500, "UNDEFINED_ERROR", &e.to_string()),
             }
         })
+        .unwrap_or_else(|TimedOut| {
+            error_response(503, "TEMPORARY_UNAVAILABLE_ERROR", TimedOut::MESSAGE)
+        })
     }
 
-    fn fetch(&self, url: &str, request: HostRequest) -> Result<HostResponse, String> {
+    fn fetch(
+        &self,
+        url: &str,
+        request: HostRequest,
+        deadline: Instant,
+    ) -> Result<HostResponse, String> {
         // The parsed URL is what is sent, so the host checked is the host connected to.
         let url = self.shared.ajax_hosts.check(url)?;
         let host = url.host_str().unwrap_or_default().to_owned();
@@ -139,7 +169,7 @@ impl Host for SandboxHost {
         if let Some(body) = request.body {
             builder = builder.body(body);
         }
-        self.runtime.block_on(async move {
+        self.wait_until(deadline, async move {
             let mut response = builder.send().await.map_err(|e| with_causes(&e))?;
             let status = response.status().as_u16();
             let headers = header_pairs(response.headers());
@@ -158,11 +188,12 @@ impl Host for SandboxHost {
                 body: String::from_utf8_lossy(&body).into_owned(),
             })
         })
+        .unwrap_or_else(|TimedOut| Err(TimedOut::MESSAGE.to_owned()))
     }
 
     /// The run's admin token: made on first use, accepted only on this server's in-process
     /// requests, revoked when the run's host is dropped.
-    fn admin_token(&self) -> Result<String, String> {
+    fn admin_token(&self, _deadline: Instant) -> Result<String, String> {
         let mut held = self.admin_token.lock().unwrap_or_else(|e| e.into_inner());
         let token = held.get_or_insert_with(|| self.shared.service.run_tokens.issue(&self.app.id));
         Ok(token.clone())

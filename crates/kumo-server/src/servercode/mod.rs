@@ -173,6 +173,11 @@ impl ServerCode {
     }
 
     /// Whether a version is compiled and cached (for tests and diagnostics).
+    /// How busy the engine's threads are, for `/health`.
+    pub fn engine_load(&self) -> kumo_engine::Load {
+        self.engine.load()
+    }
+
     pub fn is_compiled(&self, app_id: &str, version_id: &str) -> bool {
         self.lock_loaded()
             .contains_key(&(app_id.to_owned(), version_id.to_owned()))
