@@ -14,6 +14,7 @@ mod pool;
 mod query_sql;
 mod servercode_model;
 mod sql;
+mod sql_acl;
 mod sql_devlog;
 mod sql_objects;
 mod sql_servercode;
@@ -28,7 +29,8 @@ use serde_json::{Map, Value};
 pub use error::{Entity, StorageError, Unique};
 pub use model::{App, Group, Token, User, UserKey};
 pub use object_model::{
-    Actor, Bucket, BucketRef, Event, Hit, NewBucket, Object, Precondition, Scope,
+    AclChange, AclHolder, Actor, Bucket, BucketRef, Event, Hit, NewBucket, Object, Precondition,
+    Scope,
 };
 pub use servercode_model::{
     CodeVersion, CodeVersionInfo, DevLogFilter, DevLogLevel, DevLogRecord, NewDevLogRecord,
@@ -177,6 +179,11 @@ pub trait Storage: Send + Sync + 'static {
     /// A scope's customised ACL, if it was ever changed.
     async fn get_scope_acl(&self, app_id: &str, scope: &Scope) -> Result<Option<String>>;
     async fn set_scope_acl(&self, app_id: &str, scope: &Scope, acl: &str) -> Result<()>;
+    /// Applies one grant or revoke to a stored ACL. Concurrent changes of one ACL never lose
+    /// each other. Granting twice or revoking what is not granted changes nothing.
+    /// `NotFound(Bucket)` / `NotFound(Object)` when the holder does not exist; `Backend` when
+    /// the stored ACL does not parse.
+    async fn change_acl(&self, holder: &AclHolder, change: &AclChange) -> Result<()>;
     /// One page of a query, `limit` hits after the cursor `after`, in the query's order.
     /// `InvalidCursor` if `after` was not made by this query.
     async fn query_objects(

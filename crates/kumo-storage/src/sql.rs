@@ -19,9 +19,9 @@ use crate::migrations::MIGRATIONS;
 use crate::model::normalize;
 use crate::sql_objects::record;
 use crate::{
-    Actor, App, Bucket, BucketRef, CodeVersion, CodeVersionInfo, DevLogFilter, DevLogRecord,
-    Entity, Event, Group, Hit, NewBucket, NewDevLogRecord, Object, Precondition, Result, Scope,
-    Storage, StorageError, Token, User, UserKey,
+    AclChange, AclHolder, Actor, App, Bucket, BucketRef, CodeVersion, CodeVersionInfo,
+    DevLogFilter, DevLogRecord, Entity, Event, Group, Hit, NewBucket, NewDevLogRecord, Object,
+    Precondition, Result, Scope, Storage, StorageError, Token, User, UserKey,
 };
 use kumo_types::query::{BucketQuery, Clause};
 
@@ -868,6 +868,10 @@ impl Storage for SqlStore {
 
     async fn set_object_acl(&self, bucket: &BucketRef, id: &str, acl: &str) -> Result<()> {
         self.do_set_object_acl(bucket, id, acl).await
+    }
+
+    async fn change_acl(&self, holder: &AclHolder, change: &AclChange) -> Result<()> {
+        self.do_change_acl(holder, change).await
     }
 
     async fn get_scope_acl(&self, app_id: &str, scope: &Scope) -> Result<Option<String>> {
