@@ -81,6 +81,9 @@ pub trait Storage: Send + Sync + 'static {
     async fn insert_token(&self, token: &Token) -> Result<()>;
     /// Looks a token up by the hash of its secret. Expiry is the caller's to judge.
     async fn get_token(&self, hash: &str) -> Result<Option<Token>>;
+    /// Deletes every token of every app that has expired by `now_ms` (`expires_at <= now_ms`,
+    /// the rule that refuses a token); returns how many went.
+    async fn purge_expired_tokens(&self, now_ms: i64) -> Result<u64>;
 
     // ---- groups ---------------------------------------------------------------------------
     /// Inserts a group, makes the owner a member, and adds each of `members` that exists.

@@ -547,6 +547,14 @@ impl Storage for SqlStore {
         .transpose()
     }
 
+    async fn purge_expired_tokens(&self, now_ms: i64) -> Result<u64> {
+        let done = sqlx::query("DELETE FROM tokens WHERE expires_at <= $1")
+            .bind(now_ms)
+            .execute(&mut *self.write.get().await?)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
     async fn create_group(
         &self,
         app_id: &str,
