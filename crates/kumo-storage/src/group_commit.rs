@@ -20,11 +20,14 @@ use serde_json::{json, Value};
 use sqlx::Row;
 use tokio::sync::{mpsc, oneshot, Mutex};
 
+use crate::dialect::Dialect;
+use crate::events::bucket_target;
+use crate::params::{bind_params, Param, Params};
 use crate::pool::Pool;
-use crate::query_sql::{index_rows, Param, Params};
-use crate::sql::{now_ms, Dialect};
-use crate::sql_objects::{bind_params, bucket_target, create_statements};
+use crate::query_sql::index_rows;
+use crate::sql_objects::create_statements;
 use crate::{Actor, BucketRef, Entity, NewBucket, Object, Result, StorageError};
+use kumo_types::now_ms;
 
 /// Creates written in one group at most.
 const MAX_BATCH: usize = 64;

@@ -5,11 +5,14 @@
 //! hand it validated models and get models back. Timestamps are milliseconds since the epoch.
 
 mod columns;
+mod dialect;
 mod error;
+mod events;
 mod group_commit;
 mod migrations;
 mod model;
 mod object_model;
+mod params;
 mod pool;
 mod query_sql;
 mod servercode_model;
@@ -21,11 +24,13 @@ mod sql_servercode;
 mod sqlite_reader;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod tx;
 
 use async_trait::async_trait;
 use kumo_types::query::{BucketQuery, Clause};
 use serde_json::{Map, Value};
 
+pub use dialect::Dialect;
 pub use error::{Entity, StorageError, Unique};
 pub use model::{App, Group, Token, User, UserKey};
 pub use object_model::{
@@ -35,7 +40,7 @@ pub use object_model::{
 pub use servercode_model::{
     CodeVersion, CodeVersionInfo, DevLogFilter, DevLogLevel, DevLogRecord, NewDevLogRecord,
 };
-pub use sql::{open, Dialect, SqlStore};
+pub use sql::{open, SqlStore};
 
 pub type Result<T> = std::result::Result<T, StorageError>;
 

@@ -5,7 +5,7 @@
 //! lock (SQLite `BEGIN IMMEDIATE`, PostgreSQL advisory transaction lock) so two processes
 //! starting at once cannot both apply the same step.
 
-use crate::sql::Dialect;
+use crate::dialect::Dialect;
 
 pub(crate) struct Migration {
     pub version: i64,

@@ -13,23 +13,21 @@ use serde_json::{json, Map, Value};
 use sqlx::any::{AnyConnectOptions, AnyRow};
 use sqlx::{AnyConnection, Executor, Row};
 
+use crate::dialect::Dialect;
+use crate::params::AnyQuery;
 use crate::pool::Pool;
+use crate::tx::finish;
+use kumo_types::now_ms;
 
+use crate::events::record;
 use crate::migrations::MIGRATIONS;
 use crate::model::normalize;
-use crate::sql_objects::record;
 use crate::{
     AclChange, AclHolder, Actor, App, Bucket, BucketRef, CodeVersion, CodeVersionInfo,
     DevLogFilter, DevLogRecord, Entity, Event, Group, Hit, NewBucket, NewDevLogRecord, Object,
     Precondition, Result, Scope, Storage, StorageError, Token, User, UserKey,
 };
 use kumo_types::query::{BucketQuery, Clause};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Dialect {
-    Sqlite,
-    Postgres,
-}
 
 pub struct SqlStore {
     dialect: Dialect,
@@ -167,32 +165,6 @@ async fn apply_migrations(conn: &mut AnyConnection, dialect: Dialect) -> Result<
     Ok(())
 }
 
-/// Commits on success, rolls back on failure. Rolling back explicitly matters: a transaction
-/// merely dropped is rolled back only when its connection is next used, and until then a
-/// pooled PostgreSQL connection sits idle in transaction, holding its row locks.
-pub(crate) async fn finish<T>(
-    tx: sqlx::Transaction<'_, sqlx::Any>,
-    result: Result<T>,
-) -> Result<T> {
-    match result {
-        Ok(v) => {
-            tx.commit().await?;
-            Ok(v)
-        }
-        Err(e) => {
-            let _ = tx.rollback().await;
-            Err(e)
-        }
-    }
-}
-
-pub(crate) fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
-
 const USER_COLS: &str = "seq, id, login_name, email, email_verified, phone, phone_verified, \
      display_name, country, locale, password_hash, disabled, custom, created_at, modified_at";
 const GROUP_COLS: &str = "id, name, owner, created_at, modified_at";
@@ -234,8 +206,6 @@ fn group_from_row(row: &AnyRow) -> Result<Group> {
 const USER_FIELDS: &str = "login_name, login_key, email, email_key, email_verified, phone, \
      phone_key, phone_verified, display_name, country, locale, password_hash, disabled, custom, \
      modified_at";
-
-pub(crate) type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
 
 fn bind_user_fields<'q>(query: AnyQuery<'q>, user: &'q User) -> AnyQuery<'q> {
     query

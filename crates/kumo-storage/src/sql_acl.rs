@@ -8,7 +8,9 @@
 use kumo_types::acl::Acl;
 use sqlx::{AnyConnection, Row};
 
-use crate::sql::{finish, Dialect, SqlStore};
+use crate::dialect::Dialect;
+use crate::sql::SqlStore;
+use crate::tx::finish;
 use crate::{AclChange, AclHolder, Entity, Result, StorageError};
 
 /// How the locked row is found again to write the ACL back.
@@ -33,10 +35,7 @@ impl SqlStore {
         holder: &AclHolder,
         change: &AclChange,
     ) -> Result<()> {
-        let lock = match self.dialect() {
-            Dialect::Postgres => " FOR UPDATE",
-            Dialect::Sqlite => "",
-        };
+        let lock = self.dialect().row_lock();
         // The key of the row to write back, and the ACL it holds now.
         let (row_key, text): (RowKey<'_>, String) = match holder {
             AclHolder::Scope {

@@ -5,29 +5,22 @@ use serde_json::{json, Map, Value};
 use sqlx::{AnyConnection, Row};
 
 use crate::columns::Columns;
-use crate::query_sql::{build_count, build_page, index_rows, FieldRow, Param, Params};
-use crate::sql::{finish, now_ms, AnyQuery, Dialect, SqlStore};
+use crate::events::{bucket_target, record};
+use crate::params::{bind_params, Param, Params};
+use crate::query_sql::{build_count, build_page, index_rows, FieldRow};
+use crate::sql::SqlStore;
 use crate::sqlite_reader;
+use crate::tx::finish;
 use crate::{
     Actor, Bucket, BucketRef, Entity, Event, Hit, NewBucket, Object, Precondition, Result, Scope,
     StorageError,
 };
+use kumo_types::now_ms;
 
 const OBJECT_COLS: &str =
     "o.seq, o.id, o.data, o.data_type, o.owner, o.acl, o.version, o.created_at, o.modified_at";
 /// Index rows are inserted this many at a time, well under every bind-parameter limit.
 const FIELD_BATCH: usize = 100;
-
-pub(crate) fn bind_params<'q>(mut q: AnyQuery<'q>, params: &'q [Param]) -> AnyQuery<'q> {
-    for p in params {
-        q = match p {
-            Param::I(v) => q.bind(*v),
-            Param::F(v) => q.bind(*v),
-            Param::S(v) => q.bind(v.as_str()),
-        };
-    }
-    q
-}
 
 fn object_from_row(row: &dyn Columns) -> Result<Object> {
     let data = row.text("data")?;
@@ -43,31 +36,6 @@ fn object_from_row(row: &dyn Columns) -> Result<Object> {
         created_at: row.int("created_at")?,
         modified_at: row.int("modified_at")?,
     })
-}
-
-pub(crate) fn bucket_target(b: &BucketRef) -> Value {
-    json!({ "scope": b.scope.key(), "bucket": b.name })
-}
-
-pub(crate) async fn record(
-    conn: &mut AnyConnection,
-    app_id: &str,
-    kind: &str,
-    target: Value,
-    actor: &Actor,
-) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO events (app_id, kind, target, actor, from_server_code, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(app_id)
-    .bind(kind)
-    .bind(target.to_string())
-    .bind(&actor.principal)
-    .bind(actor.from_server_code as i64)
-    .bind(now_ms())
-    .execute(conn)
-    .await?;
-    Ok(())
 }
 
 async fn bucket_seq(conn: &mut AnyConnection, b: &BucketRef) -> Result<Option<i64>> {
@@ -167,13 +135,6 @@ async fn write_index(
 }
 
 impl SqlStore {
-    fn lock_suffix(&self) -> &'static str {
-        match self.dialect() {
-            Dialect::Postgres => " FOR UPDATE",
-            Dialect::Sqlite => "",
-        }
-    }
-
     async fn locked_object(
         &self,
         conn: &mut AnyConnection,
@@ -182,7 +143,7 @@ impl SqlStore {
     ) -> Result<Option<(i64, Object)>> {
         let sql = format!(
             "SELECT {OBJECT_COLS} FROM objects o WHERE o.bucket_seq = $1 AND o.id = $2{}",
-            self.lock_suffix()
+            self.dialect().row_lock()
         );
         let row = sqlx::query(&sql)
             .bind(bucket)

@@ -3,7 +3,8 @@
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use crate::sql::{finish, SqlStore};
+use crate::sql::SqlStore;
+use crate::tx::finish;
 use crate::{CodeVersion, CodeVersionInfo, Result, StorageError};
 
 impl SqlStore {
