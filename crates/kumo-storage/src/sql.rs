@@ -16,7 +16,7 @@ use sqlx::{AnyConnection, Executor, Row};
 use crate::dialect::Dialect;
 use crate::params::AnyQuery;
 use crate::pool::Pool;
-use crate::tx::finish;
+use crate::tx::in_transaction;
 use kumo_types::now_ms;
 
 use crate::events::record;
@@ -330,12 +330,10 @@ impl Storage for SqlStore {
             .bind(app_id)
             .bind(&user.id)
             .bind(user.created_at);
-        let mut conn = self.write.get().await?;
-        let mut tx = conn.begin().await?;
-        let result = async {
+        in_transaction(&self.write, async |tx| {
             let row = bind_user_fields(query, user).fetch_one(&mut *tx).await?;
             record(
-                &mut tx,
+                tx,
                 app_id,
                 "user.created",
                 json!({ "userID": user.id }),
@@ -343,9 +341,8 @@ impl Storage for SqlStore {
             )
             .await?;
             user_from_row(&row)
-        }
-        .await;
-        finish(tx, result).await
+        })
+        .await
     }
 
     async fn get_user(&self, app_id: &str, user_id: &str) -> Result<Option<User>> {
@@ -385,9 +382,7 @@ impl Storage for SqlStore {
             "UPDATE users SET {} WHERE app_id = $16 AND id = $17",
             assignments.join(", ")
         );
-        let mut conn = self.write.get().await?;
-        let mut tx = conn.begin().await?;
-        let result = async {
+        in_transaction(&self.write, async |tx| {
             let done = bind_user_fields(sqlx::query(&sql), user)
                 .bind(app_id)
                 .bind(&user.id)
@@ -397,17 +392,16 @@ impl Storage for SqlStore {
                 return Err(StorageError::NotFound(Entity::User));
             }
             record(
-                &mut tx,
+                tx,
                 app_id,
                 "user.updated",
                 json!({ "userID": user.id }),
                 actor,
             )
             .await?;
-            Ok::<_, StorageError>(())
-        }
-        .await;
-        finish(tx, result).await
+            Ok(())
+        })
+        .await
     }
 
     async fn set_password(
@@ -418,9 +412,7 @@ impl Storage for SqlStore {
         modified_at: i64,
         actor: &Actor,
     ) -> Result<()> {
-        let mut conn = self.write.get().await?;
-        let mut tx = conn.begin().await?;
-        let result = async {
+        in_transaction(&self.write, async |tx| {
             let done = sqlx::query(
                 "UPDATE users SET password_hash = $1, modified_at = $2 WHERE app_id = $3 AND id = $4",
             )
@@ -439,17 +431,14 @@ impl Storage for SqlStore {
                 .execute(&mut *tx)
                 .await?;
             let target = json!({ "userID": user_id });
-            record(&mut tx, app_id, "user.password_changed", target, actor).await?;
-            Ok::<_, StorageError>(())
-        }
-        .await;
-        finish(tx, result).await
+            record(tx, app_id, "user.password_changed", target, actor).await?;
+            Ok(())
+        })
+        .await
     }
 
     async fn delete_user(&self, app_id: &str, user_id: &str, actor: &Actor) -> Result<bool> {
-        let mut conn = self.write.get().await?;
-        let mut tx = conn.begin().await?;
-        let result = async {
+        in_transaction(&self.write, async |tx| {
             for sql in [
                 "DELETE FROM tokens WHERE app_id = $1 AND user_id = $2",
                 "DELETE FROM group_members WHERE app_id = $1 AND user_id = $2",
@@ -470,17 +459,16 @@ impl Storage for SqlStore {
                 return Ok(false);
             }
             record(
-                &mut tx,
+                tx,
                 app_id,
                 "user.deleted",
                 json!({ "userID": user_id }),
                 actor,
             )
             .await?;
-            Ok::<_, StorageError>(true)
-        }
-        .await;
-        finish(tx, result).await
+            Ok(true)
+        })
+        .await
     }
 
     async fn insert_token(&self, token: &Token) -> Result<()> {
@@ -532,11 +520,9 @@ impl Storage for SqlStore {
         members: &[String],
         actor: &Actor,
     ) -> Result<Vec<String>> {
-        let mut conn = self.write.get().await?;
-        let mut tx = conn.begin().await?;
-        let result = async {
+        in_transaction(&self.write, async |tx| {
             if let Some(owner) = &group.owner {
-                if !user_exists(&mut tx, app_id, owner).await? {
+                if !user_exists(tx, app_id, owner).await? {
                     return Err(StorageError::NotFound(Entity::User));
                 }
             }
@@ -553,28 +539,27 @@ impl Storage for SqlStore {
             .execute(&mut *tx)
             .await?;
             if let Some(owner) = &group.owner {
-                insert_member(&mut tx, app_id, &group.id, owner).await?;
+                insert_member(tx, app_id, &group.id, owner).await?;
             }
             let mut not_found = Vec::new();
             for member in members {
-                if user_exists(&mut tx, app_id, member).await? {
-                    insert_member(&mut tx, app_id, &group.id, member).await?;
+                if user_exists(tx, app_id, member).await? {
+                    insert_member(tx, app_id, &group.id, member).await?;
                 } else if !not_found.contains(member) {
                     not_found.push(member.clone());
                 }
             }
             record(
-                &mut tx,
+                tx,
                 app_id,
                 "group.created",
                 json!({ "groupID": group.id }),
                 actor,
             )
             .await?;
-            Ok::<_, StorageError>(not_found)
-        }
-        .await;
-        finish(tx, result).await
+            Ok(not_found)
+        })
+        .await
     }
 
     async fn get_group(&self, app_id: &str, group_id: &str) -> Result<Option<Group>> {
@@ -597,9 +582,7 @@ impl Storage for SqlStore {
         modified_at: i64,
         actor: &Actor,
     ) -> Result<()> {
-        let mut conn = self.write.get().await?;
-        let mut tx = conn.begin().await?;
-        let result = async {
+        in_transaction(&self.write, async |tx| {
             let done = sqlx::query(
                 "UPDATE user_groups SET name = $1, modified_at = $2 WHERE app_id = $3 AND id = $4",
             )
@@ -613,11 +596,10 @@ impl Storage for SqlStore {
                 return Err(StorageError::NotFound(Entity::Group));
             }
             let target = json!({ "groupID": group_id, "name": name });
-            record(&mut tx, app_id, "group.renamed", target, actor).await?;
-            Ok::<_, StorageError>(())
-        }
-        .await;
-        finish(tx, result).await
+            record(tx, app_id, "group.renamed", target, actor).await?;
+            Ok(())
+        })
+        .await
     }
 
     async fn set_group_owner(
@@ -628,10 +610,8 @@ impl Storage for SqlStore {
         modified_at: i64,
         actor: &Actor,
     ) -> Result<()> {
-        let mut conn = self.write.get().await?;
-        let mut tx = conn.begin().await?;
-        let result = async {
-            if !user_exists(&mut tx, app_id, owner).await? {
+        in_transaction(&self.write, async |tx| {
+            if !user_exists(tx, app_id, owner).await? {
                 return Err(StorageError::NotFound(Entity::User));
             }
             let done = sqlx::query(
@@ -646,19 +626,16 @@ impl Storage for SqlStore {
             if done.rows_affected() == 0 {
                 return Err(StorageError::NotFound(Entity::Group));
             }
-            insert_member(&mut tx, app_id, group_id, owner).await?;
+            insert_member(tx, app_id, group_id, owner).await?;
             let target = json!({ "groupID": group_id, "owner": owner });
-            record(&mut tx, app_id, "group.owner_changed", target, actor).await?;
-            Ok::<_, StorageError>(())
-        }
-        .await;
-        finish(tx, result).await
+            record(tx, app_id, "group.owner_changed", target, actor).await?;
+            Ok(())
+        })
+        .await
     }
 
     async fn delete_group(&self, app_id: &str, group_id: &str, actor: &Actor) -> Result<bool> {
-        let mut conn = self.write.get().await?;
-        let mut tx = conn.begin().await?;
-        let result = async {
+        in_transaction(&self.write, async |tx| {
             // Members go with the group through ON DELETE CASCADE.
             let done = sqlx::query("DELETE FROM user_groups WHERE app_id = $1 AND id = $2")
                 .bind(app_id)
@@ -669,17 +646,16 @@ impl Storage for SqlStore {
                 return Ok(false);
             }
             record(
-                &mut tx,
+                tx,
                 app_id,
                 "group.deleted",
                 json!({ "groupID": group_id }),
                 actor,
             )
             .await?;
-            Ok::<_, StorageError>(true)
-        }
-        .await;
-        finish(tx, result).await
+            Ok(true)
+        })
+        .await
     }
 
     async fn add_member(
@@ -689,9 +665,7 @@ impl Storage for SqlStore {
         user_id: &str,
         actor: &Actor,
     ) -> Result<()> {
-        let mut conn = self.write.get().await?;
-        let mut tx = conn.begin().await?;
-        let result = async {
+        in_transaction(&self.write, async |tx| {
             let group = sqlx::query("SELECT 1 FROM user_groups WHERE app_id = $1 AND id = $2")
                 .bind(app_id)
                 .bind(group_id)
@@ -700,16 +674,15 @@ impl Storage for SqlStore {
             if group.is_none() {
                 return Err(StorageError::NotFound(Entity::Group));
             }
-            if !user_exists(&mut tx, app_id, user_id).await? {
+            if !user_exists(tx, app_id, user_id).await? {
                 return Err(StorageError::NotFound(Entity::User));
             }
-            insert_member(&mut tx, app_id, group_id, user_id).await?;
+            insert_member(tx, app_id, group_id, user_id).await?;
             let target = json!({ "groupID": group_id, "userID": user_id });
-            record(&mut tx, app_id, "group.member_added", target, actor).await?;
-            Ok::<_, StorageError>(())
-        }
-        .await;
-        finish(tx, result).await
+            record(tx, app_id, "group.member_added", target, actor).await?;
+            Ok(())
+        })
+        .await
     }
 
     async fn remove_member(
@@ -719,9 +692,7 @@ impl Storage for SqlStore {
         user_id: &str,
         actor: &Actor,
     ) -> Result<bool> {
-        let mut conn = self.write.get().await?;
-        let mut tx = conn.begin().await?;
-        let result = async {
+        in_transaction(&self.write, async |tx| {
             let done = sqlx::query(
                 "DELETE FROM group_members WHERE app_id = $1 AND group_id = $2 AND user_id = $3",
             )
@@ -734,11 +705,10 @@ impl Storage for SqlStore {
                 return Ok(false);
             }
             let target = json!({ "groupID": group_id, "userID": user_id });
-            record(&mut tx, app_id, "group.member_removed", target, actor).await?;
-            Ok::<_, StorageError>(true)
-        }
-        .await;
-        finish(tx, result).await
+            record(tx, app_id, "group.member_removed", target, actor).await?;
+            Ok(true)
+        })
+        .await
     }
 
     async fn list_members(&self, app_id: &str, group_id: &str) -> Result<Vec<String>> {

@@ -10,7 +10,7 @@ use sqlx::{AnyConnection, Row};
 
 use crate::dialect::Dialect;
 use crate::sql::SqlStore;
-use crate::tx::finish;
+use crate::tx::in_transaction;
 use crate::{AclChange, AclHolder, Entity, Result, StorageError};
 
 /// How the locked row is found again to write the ACL back.
@@ -23,10 +23,10 @@ enum RowKey<'a> {
 
 impl SqlStore {
     pub(crate) async fn do_change_acl(&self, holder: &AclHolder, change: &AclChange) -> Result<()> {
-        let mut conn = self.write.get().await?;
-        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-        let result = self.change_acl_in(&mut tx, holder, change).await;
-        finish(tx, result).await
+        in_transaction(&self.write, async |tx| {
+            self.change_acl_in(tx, holder, change).await
+        })
+        .await
     }
 
     async fn change_acl_in(

@@ -10,7 +10,7 @@ use crate::params::{bind_params, Param, Params};
 use crate::query_sql::{build_count, build_page, index_rows, FieldRow};
 use crate::sql::SqlStore;
 use crate::sqlite_reader;
-use crate::tx::finish;
+use crate::tx::in_transaction;
 use crate::{
     Actor, Bucket, BucketRef, Entity, Event, Hit, NewBucket, Object, Precondition, Result, Scope,
     StorageError,
@@ -258,18 +258,15 @@ impl SqlStore {
         if o.data.len() <= FIELD_BATCH {
             return self.create_object_grouped(b, new, o, actor).await;
         }
-        let mut conn = self.write.get().await?;
-        let mut tx = conn.begin().await?;
-        let result = async {
-            let bucket = ensure_bucket(&mut tx, b, new).await?;
-            self.insert_object(&mut tx, bucket, o).await?;
+        in_transaction(&self.write, async |tx| {
+            let bucket = ensure_bucket(tx, b, new).await?;
+            self.insert_object(tx, bucket, o).await?;
             let target =
                 json!({ "bucket": bucket_target(b), "objectID": o.id, "version": o.version });
-            record(&mut tx, &b.app_id, "object.created", target, actor).await?;
-            Ok::<_, StorageError>(())
-        }
-        .await;
-        finish(tx, result).await
+            record(tx, &b.app_id, "object.created", target, actor).await?;
+            Ok(())
+        })
+        .await
     }
 
     /// Queued for the group committer (`group_commit.rs`), which writes the creates waiting at
@@ -298,11 +295,9 @@ impl SqlStore {
         pre: Precondition,
         actor: &Actor,
     ) -> Result<(Object, bool)> {
-        let mut conn = self.write.get().await?;
-        let mut tx = conn.begin().await?;
-        let result = async {
-            let bucket = ensure_bucket(&mut tx, b, new).await?;
-            let existing = self.locked_object(&mut tx, bucket, &o.id).await?;
+        in_transaction(&self.write, async |tx| {
+            let bucket = ensure_bucket(tx, b, new).await?;
+            let existing = self.locked_object(tx, bucket, &o.id).await?;
             let (stored, created) = match existing {
                 Some((seq, old)) => {
                     match pre {
@@ -321,7 +316,7 @@ impl SqlStore {
                         modified_at: o.modified_at,
                         ..old
                     };
-                    self.update_object_row(&mut tx, bucket, seq, &updated)
+                    self.update_object_row(tx, bucket, seq, &updated)
                         .await?;
                     (updated, false)
                 }
@@ -329,7 +324,7 @@ impl SqlStore {
                     if let Precondition::Version(_) = pre {
                         return Err(StorageError::NotFound(Entity::Object));
                     }
-                    self.insert_object(&mut tx, bucket, o).await?;
+                    self.insert_object(tx, bucket, o).await?;
                     (o.clone(), true)
                 }
             };
@@ -340,11 +335,10 @@ impl SqlStore {
             };
             let target =
                 json!({ "bucket": bucket_target(b), "objectID": stored.id, "version": stored.version });
-            record(&mut tx, &b.app_id, kind, target, actor).await?;
-            Ok::<_, StorageError>((stored, created))
-        }
-        .await;
-        finish(tx, result).await
+            record(tx, &b.app_id, kind, target, actor).await?;
+            Ok((stored, created))
+        })
+        .await
     }
 
     pub(crate) async fn do_patch_object(
@@ -356,14 +350,12 @@ impl SqlStore {
         modified_at: i64,
         actor: &Actor,
     ) -> Result<Object> {
-        let mut conn = self.write.get().await?;
-        let mut tx = conn.begin().await?;
-        let result = async {
-            let bucket = bucket_seq(&mut tx, b)
+        in_transaction(&self.write, async |tx| {
+            let bucket = bucket_seq(tx, b)
                 .await?
                 .ok_or(StorageError::NotFound(Entity::Object))?;
             let (seq, old) = self
-                .locked_object(&mut tx, bucket, id)
+                .locked_object(tx, bucket, id)
                 .await?
                 .ok_or(StorageError::NotFound(Entity::Object))?;
             if if_match.is_some_and(|v| v != old.version) {
@@ -379,15 +371,13 @@ impl SqlStore {
                 modified_at,
                 ..old
             };
-            self.update_object_row(&mut tx, bucket, seq, &updated)
-                .await?;
+            self.update_object_row(tx, bucket, seq, &updated).await?;
             let target =
                 json!({ "bucket": bucket_target(b), "objectID": id, "version": updated.version });
-            record(&mut tx, &b.app_id, "object.updated", target, actor).await?;
-            Ok::<_, StorageError>(updated)
-        }
-        .await;
-        finish(tx, result).await
+            record(tx, &b.app_id, "object.updated", target, actor).await?;
+            Ok(updated)
+        })
+        .await
     }
 
     pub(crate) async fn do_delete_object(
@@ -397,13 +387,11 @@ impl SqlStore {
         if_match: Option<i64>,
         actor: &Actor,
     ) -> Result<bool> {
-        let mut conn = self.write.get().await?;
-        let mut tx = conn.begin().await?;
-        let result = async {
-            let Some(bucket) = bucket_seq(&mut tx, b).await? else {
+        in_transaction(&self.write, async |tx| {
+            let Some(bucket) = bucket_seq(tx, b).await? else {
                 return Ok(false);
             };
-            let Some((seq, old)) = self.locked_object(&mut tx, bucket, id).await? else {
+            let Some((seq, old)) = self.locked_object(tx, bucket, id).await? else {
                 return Ok(false);
             };
             if if_match.is_some_and(|v| v != old.version) {
@@ -419,18 +407,15 @@ impl SqlStore {
                 .await?;
             let target =
                 json!({ "bucket": bucket_target(b), "objectID": id, "version": old.version });
-            record(&mut tx, &b.app_id, "object.deleted", target, actor).await?;
-            Ok::<_, StorageError>(true)
-        }
-        .await;
-        finish(tx, result).await
+            record(tx, &b.app_id, "object.deleted", target, actor).await?;
+            Ok(true)
+        })
+        .await
     }
 
     pub(crate) async fn do_delete_bucket(&self, b: &BucketRef, actor: &Actor) -> Result<bool> {
-        let mut conn = self.write.get().await?;
-        let mut tx = conn.begin().await?;
-        let result = async {
-            let Some(bucket) = bucket_seq(&mut tx, b).await? else {
+        in_transaction(&self.write, async |tx| {
+            let Some(bucket) = bucket_seq(tx, b).await? else {
                 return Ok(false);
             };
             // The objects go by ON DELETE CASCADE; their index rows have no foreign key.
@@ -442,18 +427,10 @@ impl SqlStore {
                 .bind(bucket)
                 .execute(&mut *tx)
                 .await?;
-            record(
-                &mut tx,
-                &b.app_id,
-                "bucket.deleted",
-                bucket_target(b),
-                actor,
-            )
-            .await?;
-            Ok::<_, StorageError>(true)
-        }
-        .await;
-        finish(tx, result).await
+            record(tx, &b.app_id, "bucket.deleted", bucket_target(b), actor).await?;
+            Ok(true)
+        })
+        .await
     }
 
     pub(crate) async fn do_set_bucket_acl(&self, b: &BucketRef, acl: &str) -> Result<()> {
