@@ -5,6 +5,7 @@
 //! hand it validated models and get models back. Timestamps are milliseconds since the epoch.
 
 mod columns;
+mod create_plan;
 mod dialect;
 mod error;
 mod events;
@@ -12,6 +13,7 @@ mod group_commit;
 mod migrations;
 mod model;
 mod object_model;
+mod object_rows;
 mod params;
 mod pool;
 mod query_sql;
