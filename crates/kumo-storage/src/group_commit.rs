@@ -108,10 +108,23 @@ async fn commit_group(write: &Pool, dialect: Dialect, mut group: Vec<Request>) {
         return;
     }
     let creates: Vec<&Create> = group.iter().map(|(c, _)| c).collect();
-    let outcome = write_group(write, dialect, &creates).await;
     // Those that did not fit (SQLite's parameter budget), or all when the group failed: one
     // by one.
-    let written = outcome.unwrap_or(0);
+    let written = match write_group(write, dialect, &creates).await {
+        Ok(written) => written,
+        Err(e) => {
+            // The retry tells each create its own outcome; only this says why the group as a
+            // whole failed. A taken object ID is a client's doing (answered 409), anything
+            // else is worth an operator's attention.
+            let creates = creates.len();
+            let message = "a group of object creates failed; writing them one by one";
+            match e {
+                StorageError::Conflict(_) => tracing::debug!(error = %e, creates, "{message}"),
+                _ => tracing::warn!(error = %e, creates, "{message}"),
+            }
+            0
+        }
+    };
     for (i, (create, reply)) in group.into_iter().enumerate() {
         let result = if i < written {
             Ok(())
@@ -177,4 +190,125 @@ async fn write_postgres(write: &Pool, creates: &[&Create]) -> Result<usize> {
         }
     }
     Err(StorageError::NotFound(Entity::Bucket))
+}
+
+#[cfg(all(test, feature = "testing"))]
+mod tests {
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+
+    use tokio::sync::oneshot;
+
+    use super::{commit_group, Create};
+    use crate::testing::TestDb;
+    use crate::{Actor, App, BucketRef, Dialect, NewBucket, Object, Scope, Storage, StorageError};
+
+    /// Collects what is logged, to look at afterwards.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn create(id: &str) -> Create {
+        Create {
+            bucket: BucketRef {
+                app_id: "a1".into(),
+                scope: Scope::App,
+                name: "b".into(),
+            },
+            new: NewBucket {
+                creator: None,
+                acl: "{}".into(),
+            },
+            object: Object {
+                id: id.into(),
+                data: Default::default(),
+                data_type: None,
+                owner: None,
+                acl: "{}".into(),
+                version: 1,
+                created_at: 1,
+                modified_at: 1,
+            },
+            actor: Actor {
+                principal: "admin".into(),
+                from_server_code: false,
+            },
+        }
+    }
+
+    async fn a_failed_group_is_logged_before_the_retry(dialect: Dialect) {
+        let db = TestDb::new(dialect).await;
+        let store = crate::open(&db.url, 2).await.unwrap();
+        let app = App {
+            id: "a1".into(),
+            key: "k".into(),
+            name: "n".into(),
+            client_id: "c".into(),
+            client_secret_hash: "h".into(),
+            created_at: 1,
+        };
+        store.create_app(&app).await.unwrap();
+        let taken = create("taken");
+        store
+            .create_object(&taken.bucket, &taken.new, &taken.object, &taken.actor)
+            .await
+            .unwrap();
+
+        let log = Captured::default();
+        let writer = log.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::DEBUG)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+        let (mut group, mut answers) = (Vec::new(), Vec::new());
+        for id in ["fresh-1", "taken", "fresh-2"] {
+            let (reply, answer) = oneshot::channel();
+            group.push((create(id), reply));
+            answers.push(answer);
+        }
+        commit_group(&store.write, dialect, group).await;
+
+        let results: Vec<_> = answers_of(answers).await;
+        assert!(results[0].is_ok() && results[2].is_ok(), "{results:?}");
+        assert!(matches!(results[1], Err(StorageError::Conflict(_))));
+        let text = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+        let line = text
+            .lines()
+            .find(|l| l.contains("group of object creates failed"))
+            .unwrap_or_else(|| panic!("no log of the failed group in: {text}"));
+        assert!(line.contains("creates=3"), "{line}");
+        assert!(line.contains("error="), "{line}");
+        store.close().await;
+    }
+
+    async fn answers_of(
+        answers: Vec<oneshot::Receiver<crate::Result<()>>>,
+    ) -> Vec<crate::Result<()>> {
+        let mut out = Vec::new();
+        for a in answers {
+            out.push(a.await.unwrap());
+        }
+        out
+    }
+
+    #[tokio::test]
+    async fn sqlite_a_failed_group_is_logged_before_the_retry() {
+        a_failed_group_is_logged_before_the_retry(Dialect::Sqlite).await;
+    }
+
+    #[tokio::test]
+    async fn postgres_a_failed_group_is_logged_before_the_retry() {
+        a_failed_group_is_logged_before_the_retry(Dialect::Postgres).await;
+    }
 }
