@@ -10,6 +10,7 @@ mod http;
 mod routes;
 pub mod servercode;
 pub mod service;
+mod token_purge;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -37,6 +38,8 @@ pub struct Config {
     /// How long a looked-up access token is trusted without asking the database again.
     pub token_cache_ttl: std::time::Duration,
     pub server_code: servercode::ServerCodeConfig,
+    /// How often expired access tokens are deleted.
+    pub token_purge_interval: std::time::Duration,
 }
 
 impl Default for Config {
@@ -46,6 +49,7 @@ impl Default for Config {
             hash_parallelism: std::thread::available_parallelism().map_or(2, |n| n.get()),
             token_cache_ttl: std::time::Duration::from_secs(5),
             server_code: servercode::ServerCodeConfig::default(),
+            token_purge_interval: std::time::Duration::from_secs(300),
         }
     }
 }
@@ -142,7 +146,8 @@ pub async fn serve(
     use axum::ServiceExt;
     use tower::Layer;
     // Path normalisation must run before routing, so it wraps the router from outside.
-    let (router, server_code) = build(storage, config)?;
+    let (router, server_code) = build(storage.clone(), config)?;
+    let purge = token_purge::spawn(storage, config.token_purge_interval);
     let app = from_fn(http::normalize_path).layer(router);
     // Responses leave at once rather than waiting on Nagle's algorithm for the client's ACK.
     let listener = listener.tap_io(|tcp| {
@@ -154,6 +159,7 @@ pub async fn serve(
     )
     .with_graceful_shutdown(shutdown)
     .await;
+    purge.abort();
     server_code.shutdown().await;
     served
 }

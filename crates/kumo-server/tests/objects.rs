@@ -14,6 +14,7 @@ on_both_backends!(
     query_wire_details,
     bad_queries,
     acl_endpoints,
+    concurrent_acl_grants_are_all_kept,
     scopes_must_exist,
     bucket_changes_apply_at_once,
 );
@@ -492,4 +493,51 @@ async fn bucket_changes_apply_at_once(s: &TestServer) {
     let results = r.body["results"].as_array().unwrap();
     assert_eq!(results.len(), 1, "{}", r.body);
     assert_eq!(results[0]["n"], 2);
+}
+
+/// 50 grants to different users sent at once on one object and on one bucket: every one is
+/// in the ACL afterwards (a read-modify-write would lose some).
+async fn concurrent_acl_grants_are_all_kept(s: &TestServer) {
+    let admin = s.admin().await;
+    let bucket = "/apps/{app}/buckets/contended";
+    let r = s
+        .post(&format!("{bucket}/objects"), Some(&admin), json!({}))
+        .await;
+    r.expect_status(201);
+    let obj = format!("{bucket}/objects/{}", r.body["objectID"].as_str().unwrap());
+    for (target, action) in [
+        (obj.as_str(), "READ_EXISTING_OBJECT"),
+        (bucket, "READ_OBJECTS_IN_BUCKET"),
+    ] {
+        let users: Vec<String> = (0..50).map(|i| format!("user-{i}")).collect();
+        // Each request on its own task, so they really overlap on the server.
+        let grants: Vec<_> = users
+            .iter()
+            .map(|u| {
+                let request = s
+                    .client
+                    .put(s.url(&format!("{target}/acl/{action}/UserID:{u}")))
+                    .header("x-kii-appid", &s.app.app_id)
+                    .header("x-kii-appkey", &s.app.app_key)
+                    .bearer_auth(&admin);
+                tokio::spawn(async move { request.send().await.expect("request").status() })
+            })
+            .collect();
+        for g in grants {
+            assert_eq!(g.await.unwrap().as_u16(), 204);
+        }
+        let acl = s.get(&format!("{target}/acl"), Some(&admin)).await;
+        acl.expect_status(200);
+        let granted: Vec<&str> = acl.body[action]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|s| s["userID"].as_str())
+            .collect();
+        let missing: Vec<&String> = users
+            .iter()
+            .filter(|u| !granted.contains(&u.as_str()))
+            .collect();
+        assert!(missing.is_empty(), "{action}: lost grants for {missing:?}");
+    }
 }

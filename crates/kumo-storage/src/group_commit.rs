@@ -16,14 +16,13 @@
 
 use std::sync::Arc;
 
-use serde_json::{json, Value};
 use sqlx::Row;
 use tokio::sync::{mpsc, oneshot, Mutex};
 
+use crate::create_plan::{postgres_group, CreatePlan, PG_CREATE};
+use crate::dialect::Dialect;
+use crate::params::{bind_params, Params};
 use crate::pool::Pool;
-use crate::query_sql::{index_rows, Param, Params};
-use crate::sql::{now_ms, Dialect};
-use crate::sql_objects::{bind_params, bucket_target, create_statements};
 use crate::{Actor, BucketRef, Entity, NewBucket, Object, Result, StorageError};
 
 /// Creates written in one group at most.
@@ -38,6 +37,12 @@ pub(crate) struct Create {
     pub new: NewBucket,
     pub object: Object,
     pub actor: Actor,
+}
+
+impl Create {
+    fn plan(&self) -> CreatePlan<'_> {
+        CreatePlan::new(&self.bucket, &self.new, &self.object, &self.actor)
+    }
 }
 
 type Request = (Create, oneshot::Sender<Result<()>>);
@@ -103,10 +108,23 @@ async fn commit_group(write: &Pool, dialect: Dialect, mut group: Vec<Request>) {
         return;
     }
     let creates: Vec<&Create> = group.iter().map(|(c, _)| c).collect();
-    let outcome = write_group(write, dialect, &creates).await;
     // Those that did not fit (SQLite's parameter budget), or all when the group failed: one
     // by one.
-    let written = outcome.unwrap_or(0);
+    let written = match write_group(write, dialect, &creates).await {
+        Ok(written) => written,
+        Err(e) => {
+            // The retry tells each create its own outcome; only this says why the group as a
+            // whole failed. A taken object ID is a client's doing (answered 409), anything
+            // else is worth an operator's attention.
+            let creates = creates.len();
+            let message = "a group of object creates failed; writing them one by one";
+            match e {
+                StorageError::Conflict(_) => tracing::debug!(error = %e, creates, "{message}"),
+                _ => tracing::warn!(error = %e, creates, "{message}"),
+            }
+            0
+        }
+    };
     for (i, (create, reply)) in group.into_iter().enumerate() {
         let result = if i < written {
             Ok(())
@@ -139,14 +157,7 @@ async fn write_sqlite(write: &Pool, creates: &[&Create]) -> Result<usize> {
         if count > 0 && params.0.len() > MAX_PARAMS {
             break;
         }
-        create_statements(
-            &mut sql,
-            &mut params,
-            &c.bucket,
-            &c.new,
-            &c.object,
-            &c.actor,
-        );
+        c.plan().push_statements(&mut sql, &mut params);
         count += 1;
     }
     sql.push_str("COMMIT;");
@@ -163,76 +174,10 @@ async fn write_sqlite(write: &Pool, creates: &[&Create]) -> Result<usize> {
     Ok(count)
 }
 
-/// Creates the bucket if it is new, then the objects, their field-index rows and their change
-/// events: one statement of data-modifying CTEs, atomic on its own.
-const PG_CREATE: &str = "\
-WITH x AS (SELECT * FROM json_to_recordset(CAST($1 AS json)) AS x(id TEXT, data TEXT, \
-    data_type TEXT, owner TEXT, acl TEXT, version BIGINT, created_at BIGINT, modified_at BIGINT, \
-    target TEXT, actor TEXT, from_server_code BIGINT)), \
-nb AS (INSERT INTO buckets (app_id, scope, name, creator, acl, created_at) \
-    SELECT $2, $3, $4, b.creator, b.acl, $6 \
-    FROM json_to_record(CAST($5 AS json)) AS b(creator TEXT, acl TEXT) \
-    ON CONFLICT (app_id, scope, name) DO NOTHING RETURNING seq), \
-bk AS (SELECT seq FROM nb UNION ALL \
-    SELECT seq FROM buckets WHERE app_id = $2 AND scope = $3 AND name = $4 LIMIT 1), \
-ob AS (INSERT INTO objects \
-    (bucket_seq, id, data, data_type, owner, acl, version, created_at, modified_at) \
-    SELECT bk.seq, x.id, x.data, x.data_type, x.owner, x.acl, x.version, x.created_at, \
-    x.modified_at FROM bk CROSS JOIN x RETURNING seq, bucket_seq, id, created_at), \
-fi AS (INSERT INTO object_fields \
-    (object_seq, bucket_seq, field, kind, dec, num, str, lon, gx, gy, gz, created_at) \
-    SELECT ob.seq, ob.bucket_seq, f.field, f.kind, f.dec, f.num, f.str, f.lon, f.gx, f.gy, \
-    f.gz, ob.created_at \
-    FROM json_to_recordset(CAST($7 AS json)) AS f(id TEXT, field TEXT, kind BIGINT, dec BIGINT, \
-    num DOUBLE PRECISION, str TEXT, lon DOUBLE PRECISION, gx DOUBLE PRECISION, \
-    gy DOUBLE PRECISION, gz DOUBLE PRECISION) JOIN ob ON ob.id = f.id), \
-ev AS (INSERT INTO events (app_id, kind, target, actor, from_server_code, created_at) \
-    SELECT $2, 'object.created', x.target, x.actor, x.from_server_code, $6 \
-    FROM ob JOIN x ON x.id = ob.id) \
-SELECT COUNT(*) FROM ob";
-
 /// Writes `creates` (all into the first one's bucket) in one statement; how many.
 async fn write_postgres(write: &Pool, creates: &[&Create]) -> Result<usize> {
-    let first = creates[0];
-    let (mut objects, mut fields) = (Vec::new(), Vec::new());
-    for c in creates {
-        let o = &c.object;
-        let target =
-            json!({ "bucket": bucket_target(&c.bucket), "objectID": o.id, "version": o.version });
-        objects.push(json!({
-            "id": o.id,
-            "data": Value::Object(o.data.clone()).to_string(),
-            "data_type": o.data_type,
-            "owner": o.owner,
-            "acl": o.acl,
-            "version": o.version,
-            "created_at": o.created_at,
-            "modified_at": o.modified_at,
-            "target": target.to_string(),
-            "actor": c.actor.principal,
-            "from_server_code": c.actor.from_server_code as i64,
-        }));
-        for r in index_rows(&o.data) {
-            let (gx, gy, gz) = match r.g {
-                Some([x, y, z]) => (Some(x), Some(y), Some(z)),
-                None => (None, None, None),
-            };
-            fields.push(json!({
-                "id": o.id, "field": r.field, "kind": r.kind, "dec": r.dec, "num": r.num,
-                "str": r.str, "lon": r.lon, "gx": gx, "gy": gy, "gz": gz,
-            }));
-        }
-    }
-    let mut p = Params::default();
-    p.add(Param::S(Value::Array(objects).to_string()));
-    p.add(Param::S(first.bucket.app_id.clone()));
-    p.add(Param::S(first.bucket.scope.key()));
-    p.add(Param::S(first.bucket.name.clone()));
-    p.add(Param::S(
-        json!({ "creator": first.new.creator, "acl": first.new.acl }).to_string(),
-    ));
-    p.add(Param::I(now_ms()));
-    p.add(Param::S(Value::Array(fields).to_string()));
+    let plans: Vec<CreatePlan<'_>> = creates.iter().map(|c| c.plan()).collect();
+    let p = postgres_group(&plans);
     // A bucket created by a concurrent statement is invisible to this statement's snapshot, so
     // nothing was inserted: once more, and the bucket is there.
     for _ in 0..2 {
@@ -245,4 +190,125 @@ async fn write_postgres(write: &Pool, creates: &[&Create]) -> Result<usize> {
         }
     }
     Err(StorageError::NotFound(Entity::Bucket))
+}
+
+#[cfg(all(test, feature = "testing"))]
+mod tests {
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+
+    use tokio::sync::oneshot;
+
+    use super::{commit_group, Create};
+    use crate::testing::TestDb;
+    use crate::{Actor, App, BucketRef, Dialect, NewBucket, Object, Scope, Storage, StorageError};
+
+    /// Collects what is logged, to look at afterwards.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn create(id: &str) -> Create {
+        Create {
+            bucket: BucketRef {
+                app_id: "a1".into(),
+                scope: Scope::App,
+                name: "b".into(),
+            },
+            new: NewBucket {
+                creator: None,
+                acl: "{}".into(),
+            },
+            object: Object {
+                id: id.into(),
+                data: Default::default(),
+                data_type: None,
+                owner: None,
+                acl: "{}".into(),
+                version: 1,
+                created_at: 1,
+                modified_at: 1,
+            },
+            actor: Actor {
+                principal: "admin".into(),
+                from_server_code: false,
+            },
+        }
+    }
+
+    async fn a_failed_group_is_logged_before_the_retry(dialect: Dialect) {
+        let db = TestDb::new(dialect).await;
+        let store = crate::open(&db.url, 2).await.unwrap();
+        let app = App {
+            id: "a1".into(),
+            key: "k".into(),
+            name: "n".into(),
+            client_id: "c".into(),
+            client_secret_hash: "h".into(),
+            created_at: 1,
+        };
+        store.create_app(&app).await.unwrap();
+        let taken = create("taken");
+        store
+            .create_object(&taken.bucket, &taken.new, &taken.object, &taken.actor)
+            .await
+            .unwrap();
+
+        let log = Captured::default();
+        let writer = log.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::DEBUG)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+        let (mut group, mut answers) = (Vec::new(), Vec::new());
+        for id in ["fresh-1", "taken", "fresh-2"] {
+            let (reply, answer) = oneshot::channel();
+            group.push((create(id), reply));
+            answers.push(answer);
+        }
+        commit_group(&store.write, dialect, group).await;
+
+        let results: Vec<_> = answers_of(answers).await;
+        assert!(results[0].is_ok() && results[2].is_ok(), "{results:?}");
+        assert!(matches!(results[1], Err(StorageError::Conflict(_))));
+        let text = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+        let line = text
+            .lines()
+            .find(|l| l.contains("group of object creates failed"))
+            .unwrap_or_else(|| panic!("no log of the failed group in: {text}"));
+        assert!(line.contains("creates=3"), "{line}");
+        assert!(line.contains("error="), "{line}");
+        store.close().await;
+    }
+
+    async fn answers_of(
+        answers: Vec<oneshot::Receiver<crate::Result<()>>>,
+    ) -> Vec<crate::Result<()>> {
+        let mut out = Vec::new();
+        for a in answers {
+            out.push(a.await.unwrap());
+        }
+        out
+    }
+
+    #[tokio::test]
+    async fn sqlite_a_failed_group_is_logged_before_the_retry() {
+        a_failed_group_is_logged_before_the_retry(Dialect::Sqlite).await;
+    }
+
+    #[tokio::test]
+    async fn postgres_a_failed_group_is_logged_before_the_retry() {
+        a_failed_group_is_logged_before_the_retry(Dialect::Postgres).await;
+    }
 }

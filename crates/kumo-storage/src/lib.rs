@@ -5,35 +5,44 @@
 //! hand it validated models and get models back. Timestamps are milliseconds since the epoch.
 
 mod columns;
+mod create_plan;
+mod dialect;
 mod error;
+mod events;
 mod group_commit;
 mod migrations;
 mod model;
 mod object_model;
+mod object_rows;
+mod params;
 mod pool;
 mod query_sql;
 mod servercode_model;
 mod sql;
+mod sql_acl;
 mod sql_devlog;
 mod sql_objects;
 mod sql_servercode;
 mod sqlite_reader;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod tx;
 
 use async_trait::async_trait;
 use kumo_types::query::{BucketQuery, Clause};
 use serde_json::{Map, Value};
 
+pub use dialect::Dialect;
 pub use error::{Entity, StorageError, Unique};
 pub use model::{App, Group, Token, User, UserKey};
 pub use object_model::{
-    Actor, Bucket, BucketRef, Event, Hit, NewBucket, Object, Precondition, Scope,
+    AclChange, AclHolder, Actor, Bucket, BucketRef, Event, Hit, NewBucket, Object, Precondition,
+    Scope,
 };
 pub use servercode_model::{
     CodeVersion, CodeVersionInfo, DevLogFilter, DevLogLevel, DevLogRecord, NewDevLogRecord,
 };
-pub use sql::{open, Dialect, SqlStore};
+pub use sql::{open, SqlStore};
 
 pub type Result<T> = std::result::Result<T, StorageError>;
 
@@ -79,6 +88,9 @@ pub trait Storage: Send + Sync + 'static {
     async fn insert_token(&self, token: &Token) -> Result<()>;
     /// Looks a token up by the hash of its secret. Expiry is the caller's to judge.
     async fn get_token(&self, hash: &str) -> Result<Option<Token>>;
+    /// Deletes every token of every app that has expired by `now_ms` (`expires_at <= now_ms`,
+    /// the rule that refuses a token); returns how many went.
+    async fn purge_expired_tokens(&self, now_ms: i64) -> Result<u64>;
 
     // ---- groups ---------------------------------------------------------------------------
     /// Inserts a group, makes the owner a member, and adds each of `members` that exists.
@@ -177,6 +189,11 @@ pub trait Storage: Send + Sync + 'static {
     /// A scope's customised ACL, if it was ever changed.
     async fn get_scope_acl(&self, app_id: &str, scope: &Scope) -> Result<Option<String>>;
     async fn set_scope_acl(&self, app_id: &str, scope: &Scope, acl: &str) -> Result<()>;
+    /// Applies one grant or revoke to a stored ACL. Concurrent changes of one ACL never lose
+    /// each other. Granting twice or revoking what is not granted changes nothing.
+    /// `NotFound(Bucket)` / `NotFound(Object)` when the holder does not exist; `Backend` when
+    /// the stored ACL does not parse.
+    async fn change_acl(&self, holder: &AclHolder, change: &AclChange) -> Result<()>;
     /// One page of a query, `limit` hits after the cursor `after`, in the query's order.
     /// `InvalidCursor` if `after` was not made by this query.
     async fn query_objects(

@@ -5,7 +5,7 @@
 //! lock (SQLite `BEGIN IMMEDIATE`, PostgreSQL advisory transaction lock) so two processes
 //! starting at once cannot both apply the same step.
 
-use crate::sql::Dialect;
+use crate::dialect::Dialect;
 
 pub(crate) struct Migration {
     pub version: i64,
@@ -392,7 +392,18 @@ EXCEPTION WHEN OTHERS THEN
 END $$;
 "#,
     },
+    Migration {
+        version: 8,
+        name: "tokens indexed by expiry",
+        // The periodic purge of expired tokens finds them through this index instead of
+        // scanning every token; tokens that never expire are left out of it.
+        sqlite: TOKEN_EXPIRY_INDEX,
+        postgres: TOKEN_EXPIRY_INDEX,
+    },
 ];
+
+const TOKEN_EXPIRY_INDEX: &str =
+    "CREATE INDEX tokens_expiry_idx ON tokens(expires_at) WHERE expires_at IS NOT NULL;";
 
 const PARTIAL_NUM_INDEX: &str = "DROP INDEX object_fields_num_idx;
 CREATE INDEX object_fields_num_idx ON object_fields(bucket_seq, field, kind, num, created_at, object_seq)

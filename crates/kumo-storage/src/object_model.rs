@@ -94,3 +94,24 @@ pub struct Hit {
     /// Opaque position of this object in the query's order.
     pub cursor: String,
 }
+
+/// Where an ACL is stored: a scope's, a bucket's or an object's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AclHolder {
+    /// `default` is the scope's ACL (JSON text) until it is first changed.
+    Scope {
+        app_id: String,
+        scope: Scope,
+        default: String,
+    },
+    Bucket(BucketRef),
+    Object(BucketRef, String),
+}
+
+/// One grant or revoke of one action to one subject.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AclChange {
+    pub action: kumo_types::acl::Action,
+    pub subject: kumo_types::acl::Subject,
+    pub grant: bool,
+}

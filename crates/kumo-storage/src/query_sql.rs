@@ -12,7 +12,8 @@ use kumo_types::query::{BucketQuery, Clause, FieldType, OrderBy, Point, Scalar, 
 use serde_json::Value;
 
 use crate::columns::Columns;
-use crate::sql::Dialect;
+use crate::dialect::Dialect;
+use crate::params::{Param, Params};
 
 /// Field kinds in `object_fields.kind`.
 pub(crate) const KIND_BOOL: i64 = 1;
@@ -44,30 +45,6 @@ mod tests {
         assert_eq!(prefix_successor("a\u{10FFFF}").as_deref(), Some("b"));
         assert_eq!(prefix_successor("\u{D7FF}").as_deref(), Some("\u{E000}"));
         assert_eq!(prefix_successor("\u{10FFFF}"), None);
-    }
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Param {
-    I(i64),
-    F(f64),
-    S(String),
-}
-
-/// Bind parameters of a statement being built, numbered `$1`, `$2`, ….
-#[derive(Debug, Default)]
-pub(crate) struct Params(pub Vec<Param>);
-
-impl Params {
-    pub fn add(&mut self, p: Param) -> String {
-        self.0.push(p);
-        format!("${}", self.0.len())
-    }
-
-    /// A NULL is written as a literal: sqlx's Any driver binds a NULL double as a float4,
-    /// which PostgreSQL refuses for a float8 column.
-    pub fn add_opt(&mut self, p: Option<Param>) -> String {
-        p.map_or_else(|| "NULL".to_owned(), |p| self.add(p))
     }
 }
 

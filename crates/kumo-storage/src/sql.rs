@@ -13,23 +13,21 @@ use serde_json::{json, Map, Value};
 use sqlx::any::{AnyConnectOptions, AnyRow};
 use sqlx::{AnyConnection, Executor, Row};
 
+use crate::dialect::Dialect;
+use crate::params::AnyQuery;
 use crate::pool::Pool;
+use crate::tx::in_transaction;
+use kumo_types::now_ms;
 
+use crate::events::record;
 use crate::migrations::MIGRATIONS;
 use crate::model::normalize;
-use crate::sql_objects::record;
 use crate::{
-    Actor, App, Bucket, BucketRef, CodeVersion, CodeVersionInfo, DevLogFilter, DevLogRecord,
-    Entity, Event, Group, Hit, NewBucket, NewDevLogRecord, Object, Precondition, Result, Scope,
-    Storage, StorageError, Token, User, UserKey,
+    AclChange, AclHolder, Actor, App, Bucket, BucketRef, CodeVersion, CodeVersionInfo,
+    DevLogFilter, DevLogRecord, Entity, Event, Group, Hit, NewBucket, NewDevLogRecord, Object,
+    Precondition, Result, Scope, Storage, StorageError, Token, User, UserKey,
 };
 use kumo_types::query::{BucketQuery, Clause};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Dialect {
-    Sqlite,
-    Postgres,
-}
 
 pub struct SqlStore {
     dialect: Dialect,
@@ -167,32 +165,6 @@ async fn apply_migrations(conn: &mut AnyConnection, dialect: Dialect) -> Result<
     Ok(())
 }
 
-/// Commits on success, rolls back on failure. Rolling back explicitly matters: a transaction
-/// merely dropped is rolled back only when its connection is next used, and until then a
-/// pooled PostgreSQL connection sits idle in transaction, holding its row locks.
-pub(crate) async fn finish<T>(
-    tx: sqlx::Transaction<'_, sqlx::Any>,
-    result: Result<T>,
-) -> Result<T> {
-    match result {
-        Ok(v) => {
-            tx.commit().await?;
-            Ok(v)
-        }
-        Err(e) => {
-            let _ = tx.rollback().await;
-            Err(e)
-        }
-    }
-}
-
-pub(crate) fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
-
 const USER_COLS: &str = "seq, id, login_name, email, email_verified, phone, phone_verified, \
      display_name, country, locale, password_hash, disabled, custom, created_at, modified_at";
 const GROUP_COLS: &str = "id, name, owner, created_at, modified_at";
@@ -234,8 +206,6 @@ fn group_from_row(row: &AnyRow) -> Result<Group> {
 const USER_FIELDS: &str = "login_name, login_key, email, email_key, email_verified, phone, \
      phone_key, phone_verified, display_name, country, locale, password_hash, disabled, custom, \
      modified_at";
-
-pub(crate) type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
 
 fn bind_user_fields<'q>(query: AnyQuery<'q>, user: &'q User) -> AnyQuery<'q> {
     query
@@ -360,12 +330,10 @@ impl Storage for SqlStore {
             .bind(app_id)
             .bind(&user.id)
             .bind(user.created_at);
-        let mut conn = self.write.get().await?;
-        let mut tx = conn.begin().await?;
-        let result = async {
+        in_transaction(&self.write, async |tx| {
             let row = bind_user_fields(query, user).fetch_one(&mut *tx).await?;
             record(
-                &mut tx,
+                tx,
                 app_id,
                 "user.created",
                 json!({ "userID": user.id }),
@@ -373,9 +341,8 @@ impl Storage for SqlStore {
             )
             .await?;
             user_from_row(&row)
-        }
-        .await;
-        finish(tx, result).await
+        })
+        .await
     }
 
     async fn get_user(&self, app_id: &str, user_id: &str) -> Result<Option<User>> {
@@ -415,9 +382,7 @@ impl Storage for SqlStore {
             "UPDATE users SET {} WHERE app_id = $16 AND id = $17",
             assignments.join(", ")
         );
-        let mut conn = self.write.get().await?;
-        let mut tx = conn.begin().await?;
-        let result = async {
+        in_transaction(&self.write, async |tx| {
             let done = bind_user_fields(sqlx::query(&sql), user)
                 .bind(app_id)
                 .bind(&user.id)
@@ -427,17 +392,16 @@ impl Storage for SqlStore {
                 return Err(StorageError::NotFound(Entity::User));
             }
             record(
-                &mut tx,
+                tx,
                 app_id,
                 "user.updated",
                 json!({ "userID": user.id }),
                 actor,
             )
             .await?;
-            Ok::<_, StorageError>(())
-        }
-        .await;
-        finish(tx, result).await
+            Ok(())
+        })
+        .await
     }
 
     async fn set_password(
@@ -448,9 +412,7 @@ impl Storage for SqlStore {
         modified_at: i64,
         actor: &Actor,
     ) -> Result<()> {
-        let mut conn = self.write.get().await?;
-        let mut tx = conn.begin().await?;
-        let result = async {
+        in_transaction(&self.write, async |tx| {
             let done = sqlx::query(
                 "UPDATE users SET password_hash = $1, modified_at = $2 WHERE app_id = $3 AND id = $4",
             )
@@ -469,17 +431,14 @@ impl Storage for SqlStore {
                 .execute(&mut *tx)
                 .await?;
             let target = json!({ "userID": user_id });
-            record(&mut tx, app_id, "user.password_changed", target, actor).await?;
-            Ok::<_, StorageError>(())
-        }
-        .await;
-        finish(tx, result).await
+            record(tx, app_id, "user.password_changed", target, actor).await?;
+            Ok(())
+        })
+        .await
     }
 
     async fn delete_user(&self, app_id: &str, user_id: &str, actor: &Actor) -> Result<bool> {
-        let mut conn = self.write.get().await?;
-        let mut tx = conn.begin().await?;
-        let result = async {
+        in_transaction(&self.write, async |tx| {
             for sql in [
                 "DELETE FROM tokens WHERE app_id = $1 AND user_id = $2",
                 "DELETE FROM group_members WHERE app_id = $1 AND user_id = $2",
@@ -500,17 +459,16 @@ impl Storage for SqlStore {
                 return Ok(false);
             }
             record(
-                &mut tx,
+                tx,
                 app_id,
                 "user.deleted",
                 json!({ "userID": user_id }),
                 actor,
             )
             .await?;
-            Ok::<_, StorageError>(true)
-        }
-        .await;
-        finish(tx, result).await
+            Ok(true)
+        })
+        .await
     }
 
     async fn insert_token(&self, token: &Token) -> Result<()> {
@@ -547,6 +505,14 @@ impl Storage for SqlStore {
         .transpose()
     }
 
+    async fn purge_expired_tokens(&self, now_ms: i64) -> Result<u64> {
+        let done = sqlx::query("DELETE FROM tokens WHERE expires_at <= $1")
+            .bind(now_ms)
+            .execute(&mut *self.write.get().await?)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
     async fn create_group(
         &self,
         app_id: &str,
@@ -554,11 +520,9 @@ impl Storage for SqlStore {
         members: &[String],
         actor: &Actor,
     ) -> Result<Vec<String>> {
-        let mut conn = self.write.get().await?;
-        let mut tx = conn.begin().await?;
-        let result = async {
+        in_transaction(&self.write, async |tx| {
             if let Some(owner) = &group.owner {
-                if !user_exists(&mut tx, app_id, owner).await? {
+                if !user_exists(tx, app_id, owner).await? {
                     return Err(StorageError::NotFound(Entity::User));
                 }
             }
@@ -575,28 +539,27 @@ impl Storage for SqlStore {
             .execute(&mut *tx)
             .await?;
             if let Some(owner) = &group.owner {
-                insert_member(&mut tx, app_id, &group.id, owner).await?;
+                insert_member(tx, app_id, &group.id, owner).await?;
             }
             let mut not_found = Vec::new();
             for member in members {
-                if user_exists(&mut tx, app_id, member).await? {
-                    insert_member(&mut tx, app_id, &group.id, member).await?;
+                if user_exists(tx, app_id, member).await? {
+                    insert_member(tx, app_id, &group.id, member).await?;
                 } else if !not_found.contains(member) {
                     not_found.push(member.clone());
                 }
             }
             record(
-                &mut tx,
+                tx,
                 app_id,
                 "group.created",
                 json!({ "groupID": group.id }),
                 actor,
             )
             .await?;
-            Ok::<_, StorageError>(not_found)
-        }
-        .await;
-        finish(tx, result).await
+            Ok(not_found)
+        })
+        .await
     }
 
     async fn get_group(&self, app_id: &str, group_id: &str) -> Result<Option<Group>> {
@@ -619,9 +582,7 @@ impl Storage for SqlStore {
         modified_at: i64,
         actor: &Actor,
     ) -> Result<()> {
-        let mut conn = self.write.get().await?;
-        let mut tx = conn.begin().await?;
-        let result = async {
+        in_transaction(&self.write, async |tx| {
             let done = sqlx::query(
                 "UPDATE user_groups SET name = $1, modified_at = $2 WHERE app_id = $3 AND id = $4",
             )
@@ -635,11 +596,10 @@ impl Storage for SqlStore {
                 return Err(StorageError::NotFound(Entity::Group));
             }
             let target = json!({ "groupID": group_id, "name": name });
-            record(&mut tx, app_id, "group.renamed", target, actor).await?;
-            Ok::<_, StorageError>(())
-        }
-        .await;
-        finish(tx, result).await
+            record(tx, app_id, "group.renamed", target, actor).await?;
+            Ok(())
+        })
+        .await
     }
 
     async fn set_group_owner(
@@ -650,10 +610,8 @@ impl Storage for SqlStore {
         modified_at: i64,
         actor: &Actor,
     ) -> Result<()> {
-        let mut conn = self.write.get().await?;
-        let mut tx = conn.begin().await?;
-        let result = async {
-            if !user_exists(&mut tx, app_id, owner).await? {
+        in_transaction(&self.write, async |tx| {
+            if !user_exists(tx, app_id, owner).await? {
                 return Err(StorageError::NotFound(Entity::User));
             }
             let done = sqlx::query(
@@ -668,19 +626,16 @@ impl Storage for SqlStore {
             if done.rows_affected() == 0 {
                 return Err(StorageError::NotFound(Entity::Group));
             }
-            insert_member(&mut tx, app_id, group_id, owner).await?;
+            insert_member(tx, app_id, group_id, owner).await?;
             let target = json!({ "groupID": group_id, "owner": owner });
-            record(&mut tx, app_id, "group.owner_changed", target, actor).await?;
-            Ok::<_, StorageError>(())
-        }
-        .await;
-        finish(tx, result).await
+            record(tx, app_id, "group.owner_changed", target, actor).await?;
+            Ok(())
+        })
+        .await
     }
 
     async fn delete_group(&self, app_id: &str, group_id: &str, actor: &Actor) -> Result<bool> {
-        let mut conn = self.write.get().await?;
-        let mut tx = conn.begin().await?;
-        let result = async {
+        in_transaction(&self.write, async |tx| {
             // Members go with the group through ON DELETE CASCADE.
             let done = sqlx::query("DELETE FROM user_groups WHERE app_id = $1 AND id = $2")
                 .bind(app_id)
@@ -691,17 +646,16 @@ impl Storage for SqlStore {
                 return Ok(false);
             }
             record(
-                &mut tx,
+                tx,
                 app_id,
                 "group.deleted",
                 json!({ "groupID": group_id }),
                 actor,
             )
             .await?;
-            Ok::<_, StorageError>(true)
-        }
-        .await;
-        finish(tx, result).await
+            Ok(true)
+        })
+        .await
     }
 
     async fn add_member(
@@ -711,9 +665,7 @@ impl Storage for SqlStore {
         user_id: &str,
         actor: &Actor,
     ) -> Result<()> {
-        let mut conn = self.write.get().await?;
-        let mut tx = conn.begin().await?;
-        let result = async {
+        in_transaction(&self.write, async |tx| {
             let group = sqlx::query("SELECT 1 FROM user_groups WHERE app_id = $1 AND id = $2")
                 .bind(app_id)
                 .bind(group_id)
@@ -722,16 +674,15 @@ impl Storage for SqlStore {
             if group.is_none() {
                 return Err(StorageError::NotFound(Entity::Group));
             }
-            if !user_exists(&mut tx, app_id, user_id).await? {
+            if !user_exists(tx, app_id, user_id).await? {
                 return Err(StorageError::NotFound(Entity::User));
             }
-            insert_member(&mut tx, app_id, group_id, user_id).await?;
+            insert_member(tx, app_id, group_id, user_id).await?;
             let target = json!({ "groupID": group_id, "userID": user_id });
-            record(&mut tx, app_id, "group.member_added", target, actor).await?;
-            Ok::<_, StorageError>(())
-        }
-        .await;
-        finish(tx, result).await
+            record(tx, app_id, "group.member_added", target, actor).await?;
+            Ok(())
+        })
+        .await
     }
 
     async fn remove_member(
@@ -741,9 +692,7 @@ impl Storage for SqlStore {
         user_id: &str,
         actor: &Actor,
     ) -> Result<bool> {
-        let mut conn = self.write.get().await?;
-        let mut tx = conn.begin().await?;
-        let result = async {
+        in_transaction(&self.write, async |tx| {
             let done = sqlx::query(
                 "DELETE FROM group_members WHERE app_id = $1 AND group_id = $2 AND user_id = $3",
             )
@@ -756,11 +705,10 @@ impl Storage for SqlStore {
                 return Ok(false);
             }
             let target = json!({ "groupID": group_id, "userID": user_id });
-            record(&mut tx, app_id, "group.member_removed", target, actor).await?;
-            Ok::<_, StorageError>(true)
-        }
-        .await;
-        finish(tx, result).await
+            record(tx, app_id, "group.member_removed", target, actor).await?;
+            Ok(true)
+        })
+        .await
     }
 
     async fn list_members(&self, app_id: &str, group_id: &str) -> Result<Vec<String>> {
@@ -868,6 +816,10 @@ impl Storage for SqlStore {
 
     async fn set_object_acl(&self, bucket: &BucketRef, id: &str, acl: &str) -> Result<()> {
         self.do_set_object_acl(bucket, id, acl).await
+    }
+
+    async fn change_acl(&self, holder: &AclHolder, change: &AclChange) -> Result<()> {
+        self.do_change_acl(holder, change).await
     }
 
     async fn get_scope_acl(&self, app_id: &str, scope: &Scope) -> Result<Option<String>> {

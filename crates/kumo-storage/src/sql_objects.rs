@@ -5,9 +5,14 @@ use serde_json::{json, Map, Value};
 use sqlx::{AnyConnection, Row};
 
 use crate::columns::Columns;
-use crate::query_sql::{build_count, build_page, index_rows, FieldRow, Param, Params};
-use crate::sql::{finish, now_ms, AnyQuery, Dialect, SqlStore};
+use crate::create_plan::CreatePlan;
+use crate::events::{bucket_target, record};
+use crate::object_rows::{bucket_seq, ensure_bucket, update_object, FIELD_BATCH};
+use crate::params::{bind_params, Param};
+use crate::query_sql::{build_count, build_page};
+use crate::sql::SqlStore;
 use crate::sqlite_reader;
+use crate::tx::in_transaction;
 use crate::{
     Actor, Bucket, BucketRef, Entity, Event, Hit, NewBucket, Object, Precondition, Result, Scope,
     StorageError,
@@ -15,19 +20,6 @@ use crate::{
 
 const OBJECT_COLS: &str =
     "o.seq, o.id, o.data, o.data_type, o.owner, o.acl, o.version, o.created_at, o.modified_at";
-/// Index rows are inserted this many at a time, well under every bind-parameter limit.
-const FIELD_BATCH: usize = 100;
-
-pub(crate) fn bind_params<'q>(mut q: AnyQuery<'q>, params: &'q [Param]) -> AnyQuery<'q> {
-    for p in params {
-        q = match p {
-            Param::I(v) => q.bind(*v),
-            Param::F(v) => q.bind(*v),
-            Param::S(v) => q.bind(v.as_str()),
-        };
-    }
-    q
-}
 
 fn object_from_row(row: &dyn Columns) -> Result<Object> {
     let data = row.text("data")?;
@@ -45,135 +37,7 @@ fn object_from_row(row: &dyn Columns) -> Result<Object> {
     })
 }
 
-pub(crate) fn bucket_target(b: &BucketRef) -> Value {
-    json!({ "scope": b.scope.key(), "bucket": b.name })
-}
-
-pub(crate) async fn record(
-    conn: &mut AnyConnection,
-    app_id: &str,
-    kind: &str,
-    target: Value,
-    actor: &Actor,
-) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO events (app_id, kind, target, actor, from_server_code, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(app_id)
-    .bind(kind)
-    .bind(target.to_string())
-    .bind(&actor.principal)
-    .bind(actor.from_server_code as i64)
-    .bind(now_ms())
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
-async fn bucket_seq(conn: &mut AnyConnection, b: &BucketRef) -> Result<Option<i64>> {
-    let row = sqlx::query("SELECT seq FROM buckets WHERE app_id = $1 AND scope = $2 AND name = $3")
-        .bind(&b.app_id)
-        .bind(b.scope.key())
-        .bind(&b.name)
-        .fetch_optional(conn)
-        .await?;
-    Ok(row.map(|r| r.try_get::<i64, _>(0)).transpose()?)
-}
-
-async fn ensure_bucket(conn: &mut AnyConnection, b: &BucketRef, new: &NewBucket) -> Result<i64> {
-    if let Some(seq) = bucket_seq(&mut *conn, b).await? {
-        return Ok(seq);
-    }
-    sqlx::query(
-        "INSERT INTO buckets (app_id, scope, name, creator, acl, created_at) VALUES ($1, $2, $3, $4, $5, $6) \
-         ON CONFLICT (app_id, scope, name) DO NOTHING",
-    )
-    .bind(&b.app_id)
-    .bind(b.scope.key())
-    .bind(&b.name)
-    .bind(&new.creator)
-    .bind(&new.acl)
-    .bind(now_ms())
-    .execute(&mut *conn)
-    .await?;
-    bucket_seq(conn, b)
-        .await?
-        .ok_or(StorageError::NotFound(Entity::Bucket))
-}
-
-/// `INSERT INTO object_fields … VALUES (…), …` for `rows`; `object`, `bucket` and `created` are
-/// SQL expressions (parameters or subqueries) shared by every row.
-fn push_index_insert(
-    sql: &mut String,
-    p: &mut Params,
-    rows: &[FieldRow],
-    object: &str,
-    bucket: &str,
-    created: &str,
-) {
-    sql.push_str(
-        "INSERT INTO object_fields \
-         (object_seq, bucket_seq, field, kind, dec, num, str, lon, gx, gy, gz, created_at) VALUES ",
-    );
-    for (i, r) in rows.iter().enumerate() {
-        let cols = [
-            object.to_owned(),
-            bucket.to_owned(),
-            p.add(Param::S(r.field.clone())),
-            p.add(Param::I(r.kind)),
-            p.add(Param::I(r.dec)),
-            p.add_opt(r.num.map(Param::F)),
-            p.add_opt(r.str.clone().map(Param::S)),
-            p.add_opt(r.lon.map(Param::F)),
-            p.add_opt(r.g.map(|g| Param::F(g[0]))),
-            p.add_opt(r.g.map(|g| Param::F(g[1]))),
-            p.add_opt(r.g.map(|g| Param::F(g[2]))),
-            created.to_owned(),
-        ];
-        sql.push_str(if i > 0 { ", (" } else { "(" });
-        sql.push_str(&cols.join(", "));
-        sql.push(')');
-    }
-}
-
-/// Writes the field-index rows of an object; `replace` first drops the old ones.
-async fn write_index(
-    conn: &mut AnyConnection,
-    bucket: i64,
-    object_seq: i64,
-    created_at: i64,
-    data: &Map<String, Value>,
-    replace: bool,
-) -> Result<()> {
-    if replace {
-        sqlx::query("DELETE FROM object_fields WHERE object_seq = $1")
-            .bind(object_seq)
-            .execute(&mut *conn)
-            .await?;
-    }
-    let rows = index_rows(data);
-    for chunk in rows.chunks(FIELD_BATCH) {
-        let mut sql = String::new();
-        let mut params = Params::default();
-        let object = params.add(Param::I(object_seq));
-        let bucket = params.add(Param::I(bucket));
-        let created = params.add(Param::I(created_at));
-        push_index_insert(&mut sql, &mut params, chunk, &object, &bucket, &created);
-        bind_params(sqlx::query(&sql), &params.0)
-            .execute(&mut *conn)
-            .await?;
-    }
-    Ok(())
-}
-
 impl SqlStore {
-    fn lock_suffix(&self) -> &'static str {
-        match self.dialect() {
-            Dialect::Postgres => " FOR UPDATE",
-            Dialect::Sqlite => "",
-        }
-    }
-
     async fn locked_object(
         &self,
         conn: &mut AnyConnection,
@@ -182,7 +46,7 @@ impl SqlStore {
     ) -> Result<Option<(i64, Object)>> {
         let sql = format!(
             "SELECT {OBJECT_COLS} FROM objects o WHERE o.bucket_seq = $1 AND o.id = $2{}",
-            self.lock_suffix()
+            self.dialect().row_lock()
         );
         let row = sqlx::query(&sql)
             .bind(bucket)
@@ -248,43 +112,6 @@ impl SqlStore {
         Ok(rows.into_iter().next())
     }
 
-    async fn insert_object(&self, conn: &mut AnyConnection, bucket: i64, o: &Object) -> Result<()> {
-        let row = sqlx::query(
-            "INSERT INTO objects (bucket_seq, id, data, data_type, owner, acl, version, created_at, modified_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING seq",
-        )
-        .bind(bucket)
-        .bind(&o.id)
-        .bind(Value::Object(o.data.clone()).to_string())
-        .bind(&o.data_type)
-        .bind(&o.owner)
-        .bind(&o.acl)
-        .bind(o.version)
-        .bind(o.created_at)
-        .bind(o.modified_at)
-        .fetch_one(&mut *conn)
-        .await?;
-        write_index(conn, bucket, row.try_get(0)?, o.created_at, &o.data, false).await
-    }
-
-    async fn update_object_row(
-        &self,
-        conn: &mut AnyConnection,
-        bucket: i64,
-        seq: i64,
-        o: &Object,
-    ) -> Result<()> {
-        sqlx::query("UPDATE objects SET data = $1, data_type = $2, version = $3, modified_at = $4 WHERE seq = $5")
-            .bind(Value::Object(o.data.clone()).to_string())
-            .bind(&o.data_type)
-            .bind(o.version)
-            .bind(o.modified_at)
-            .bind(seq)
-            .execute(&mut *conn)
-            .await?;
-        write_index(conn, bucket, seq, o.created_at, &o.data, true).await
-    }
-
     pub(crate) async fn do_create_object(
         &self,
         b: &BucketRef,
@@ -297,18 +124,8 @@ impl SqlStore {
         if o.data.len() <= FIELD_BATCH {
             return self.create_object_grouped(b, new, o, actor).await;
         }
-        let mut conn = self.write.get().await?;
-        let mut tx = conn.begin().await?;
-        let result = async {
-            let bucket = ensure_bucket(&mut tx, b, new).await?;
-            self.insert_object(&mut tx, bucket, o).await?;
-            let target =
-                json!({ "bucket": bucket_target(b), "objectID": o.id, "version": o.version });
-            record(&mut tx, &b.app_id, "object.created", target, actor).await?;
-            Ok::<_, StorageError>(())
-        }
-        .await;
-        finish(tx, result).await
+        let plan = CreatePlan::new(b, new, o, actor);
+        in_transaction(&self.write, async |tx| plan.write(tx).await).await
     }
 
     /// Queued for the group committer (`group_commit.rs`), which writes the creates waiting at
@@ -337,11 +154,9 @@ impl SqlStore {
         pre: Precondition,
         actor: &Actor,
     ) -> Result<(Object, bool)> {
-        let mut conn = self.write.get().await?;
-        let mut tx = conn.begin().await?;
-        let result = async {
-            let bucket = ensure_bucket(&mut tx, b, new).await?;
-            let existing = self.locked_object(&mut tx, bucket, &o.id).await?;
+        in_transaction(&self.write, async |tx| {
+            let bucket = ensure_bucket(tx, b, new).await?;
+            let existing = self.locked_object(tx, bucket, &o.id).await?;
             let (stored, created) = match existing {
                 Some((seq, old)) => {
                     match pre {
@@ -360,15 +175,15 @@ impl SqlStore {
                         modified_at: o.modified_at,
                         ..old
                     };
-                    self.update_object_row(&mut tx, bucket, seq, &updated)
-                        .await?;
+                    update_object(tx, bucket, seq, &updated).await?;
                     (updated, false)
                 }
                 None => {
                     if let Precondition::Version(_) = pre {
                         return Err(StorageError::NotFound(Entity::Object));
                     }
-                    self.insert_object(&mut tx, bucket, o).await?;
+                    let plan = CreatePlan::new(b, new, o, actor);
+                    plan.insert_object(tx, bucket).await?;
                     (o.clone(), true)
                 }
             };
@@ -379,11 +194,10 @@ impl SqlStore {
             };
             let target =
                 json!({ "bucket": bucket_target(b), "objectID": stored.id, "version": stored.version });
-            record(&mut tx, &b.app_id, kind, target, actor).await?;
-            Ok::<_, StorageError>((stored, created))
-        }
-        .await;
-        finish(tx, result).await
+            record(tx, &b.app_id, kind, target, actor).await?;
+            Ok((stored, created))
+        })
+        .await
     }
 
     pub(crate) async fn do_patch_object(
@@ -395,14 +209,12 @@ impl SqlStore {
         modified_at: i64,
         actor: &Actor,
     ) -> Result<Object> {
-        let mut conn = self.write.get().await?;
-        let mut tx = conn.begin().await?;
-        let result = async {
-            let bucket = bucket_seq(&mut tx, b)
+        in_transaction(&self.write, async |tx| {
+            let bucket = bucket_seq(tx, b)
                 .await?
                 .ok_or(StorageError::NotFound(Entity::Object))?;
             let (seq, old) = self
-                .locked_object(&mut tx, bucket, id)
+                .locked_object(tx, bucket, id)
                 .await?
                 .ok_or(StorageError::NotFound(Entity::Object))?;
             if if_match.is_some_and(|v| v != old.version) {
@@ -418,15 +230,13 @@ impl SqlStore {
                 modified_at,
                 ..old
             };
-            self.update_object_row(&mut tx, bucket, seq, &updated)
-                .await?;
+            update_object(tx, bucket, seq, &updated).await?;
             let target =
                 json!({ "bucket": bucket_target(b), "objectID": id, "version": updated.version });
-            record(&mut tx, &b.app_id, "object.updated", target, actor).await?;
-            Ok::<_, StorageError>(updated)
-        }
-        .await;
-        finish(tx, result).await
+            record(tx, &b.app_id, "object.updated", target, actor).await?;
+            Ok(updated)
+        })
+        .await
     }
 
     pub(crate) async fn do_delete_object(
@@ -436,13 +246,11 @@ impl SqlStore {
         if_match: Option<i64>,
         actor: &Actor,
     ) -> Result<bool> {
-        let mut conn = self.write.get().await?;
-        let mut tx = conn.begin().await?;
-        let result = async {
-            let Some(bucket) = bucket_seq(&mut tx, b).await? else {
+        in_transaction(&self.write, async |tx| {
+            let Some(bucket) = bucket_seq(tx, b).await? else {
                 return Ok(false);
             };
-            let Some((seq, old)) = self.locked_object(&mut tx, bucket, id).await? else {
+            let Some((seq, old)) = self.locked_object(tx, bucket, id).await? else {
                 return Ok(false);
             };
             if if_match.is_some_and(|v| v != old.version) {
@@ -458,18 +266,15 @@ impl SqlStore {
                 .await?;
             let target =
                 json!({ "bucket": bucket_target(b), "objectID": id, "version": old.version });
-            record(&mut tx, &b.app_id, "object.deleted", target, actor).await?;
-            Ok::<_, StorageError>(true)
-        }
-        .await;
-        finish(tx, result).await
+            record(tx, &b.app_id, "object.deleted", target, actor).await?;
+            Ok(true)
+        })
+        .await
     }
 
     pub(crate) async fn do_delete_bucket(&self, b: &BucketRef, actor: &Actor) -> Result<bool> {
-        let mut conn = self.write.get().await?;
-        let mut tx = conn.begin().await?;
-        let result = async {
-            let Some(bucket) = bucket_seq(&mut tx, b).await? else {
+        in_transaction(&self.write, async |tx| {
+            let Some(bucket) = bucket_seq(tx, b).await? else {
                 return Ok(false);
             };
             // The objects go by ON DELETE CASCADE; their index rows have no foreign key.
@@ -481,18 +286,10 @@ impl SqlStore {
                 .bind(bucket)
                 .execute(&mut *tx)
                 .await?;
-            record(
-                &mut tx,
-                &b.app_id,
-                "bucket.deleted",
-                bucket_target(b),
-                actor,
-            )
-            .await?;
-            Ok::<_, StorageError>(true)
-        }
-        .await;
-        finish(tx, result).await
+            record(tx, &b.app_id, "bucket.deleted", bucket_target(b), actor).await?;
+            Ok(true)
+        })
+        .await
     }
 
     pub(crate) async fn do_set_bucket_acl(&self, b: &BucketRef, acl: &str) -> Result<()> {
@@ -616,58 +413,4 @@ impl SqlStore {
             })
             .collect()
     }
-}
-
-/// Appends the statements that create one object (bucket if new, object, field index, change
-/// event) to `sql`, with their parameters in `p`. No transaction control: the caller wraps them.
-pub(crate) fn create_statements(
-    sql: &mut String,
-    p: &mut Params,
-    b: &BucketRef,
-    new: &NewBucket,
-    o: &Object,
-    actor: &Actor,
-) {
-    let (app, scope, name) = (
-        p.add(Param::S(b.app_id.clone())),
-        p.add(Param::S(b.scope.key())),
-        p.add(Param::S(b.name.clone())),
-    );
-    let now = p.add(Param::I(now_ms()));
-    let bucket = format!(
-        "(SELECT seq FROM buckets WHERE app_id = {app} AND scope = {scope} AND name = {name})"
-    );
-    sql.push_str(&format!(
-        "INSERT INTO buckets (app_id, scope, name, creator, acl, created_at) \
-         VALUES ({app}, {scope}, {name}, {}, {}, {now}) \
-         ON CONFLICT (app_id, scope, name) DO NOTHING; ",
-        p.add_opt(new.creator.clone().map(Param::S)),
-        p.add(Param::S(new.acl.clone())),
-    ));
-    let id = p.add(Param::S(o.id.clone()));
-    let created = p.add(Param::I(o.created_at));
-    sql.push_str(&format!(
-        "INSERT INTO objects (bucket_seq, id, data, data_type, owner, acl, version, created_at, modified_at) \
-         VALUES ({bucket}, {id}, {}, {}, {}, {}, {}, {created}, {}); ",
-        p.add(Param::S(Value::Object(o.data.clone()).to_string())),
-        p.add_opt(o.data_type.clone().map(Param::S)),
-        p.add_opt(o.owner.clone().map(Param::S)),
-        p.add(Param::S(o.acl.clone())),
-        p.add(Param::I(o.version)),
-        p.add(Param::I(o.modified_at)),
-    ));
-    let object = format!("(SELECT seq FROM objects WHERE bucket_seq = {bucket} AND id = {id})");
-    let rows = index_rows(&o.data);
-    if !rows.is_empty() {
-        push_index_insert(sql, p, &rows, &object, &bucket, &created);
-        sql.push_str("; ");
-    }
-    let target = json!({ "bucket": bucket_target(b), "objectID": o.id, "version": o.version });
-    sql.push_str(&format!(
-        "INSERT INTO events (app_id, kind, target, actor, from_server_code, created_at) \
-         VALUES ({app}, 'object.created', {}, {}, {}, {now}); ",
-        p.add(Param::S(target.to_string())),
-        p.add(Param::S(actor.principal.clone())),
-        p.add(Param::I(actor.from_server_code as i64)),
-    ));
 }

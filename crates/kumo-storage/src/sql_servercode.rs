@@ -3,7 +3,8 @@
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use crate::sql::{finish, SqlStore};
+use crate::sql::SqlStore;
+use crate::tx::in_transaction;
 use crate::{CodeVersion, CodeVersionInfo, Result, StorageError};
 
 impl SqlStore {
@@ -90,9 +91,7 @@ impl SqlStore {
         app_id: &str,
         version_id: &str,
     ) -> Result<bool> {
-        let mut conn = self.write.get().await?;
-        let mut tx = conn.begin().await?;
-        let result = async {
+        in_transaction(&self.write, async |tx| {
             // Deleting the current version leaves the app without one.
             sqlx::query("DELETE FROM server_code_current WHERE app_id = $1 AND version_id = $2")
                 .bind(app_id)
@@ -107,9 +106,8 @@ impl SqlStore {
             .execute(&mut *tx)
             .await?;
             Ok(done.rows_affected() > 0)
-        }
-        .await;
-        finish(tx, result).await
+        })
+        .await
     }
 
     pub(crate) async fn do_current_versions(&self) -> Result<Vec<(String, CodeVersion)>> {
@@ -140,9 +138,7 @@ impl SqlStore {
         app_id: &str,
         version_id: Option<&str>,
     ) -> Result<()> {
-        let mut conn = self.write.get().await?;
-        let mut tx = conn.begin().await?;
-        let result = async {
+        in_transaction(&self.write, async |tx| {
             sqlx::query("DELETE FROM server_code_current WHERE app_id = $1")
                 .bind(app_id)
                 .execute(&mut *tx)
@@ -162,9 +158,8 @@ impl SqlStore {
                 }
             }
             Ok(())
-        }
-        .await;
-        finish(tx, result).await
+        })
+        .await
     }
 }
 

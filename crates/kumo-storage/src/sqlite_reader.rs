@@ -21,7 +21,7 @@ use rusqlite::{Connection, OpenFlags};
 use sqlx::sqlite::SqliteConnectOptions;
 
 use crate::columns::NamedRow;
-use crate::query_sql::Param;
+use crate::params::Param;
 use crate::Result;
 
 /// Idle connections kept; more are opened while more threads read at once.

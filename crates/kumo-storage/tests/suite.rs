@@ -16,6 +16,7 @@ on_both_backends!(
     password_change_revokes_tokens,
     delete_user_removes_tokens_and_memberships,
     tokens_round_trip,
+    expired_tokens_are_purged,
     group_life_cycle,
     group_membership_errors,
     apps_are_isolated,
@@ -290,6 +291,38 @@ async fn tokens_round_trip(s: std::sync::Arc<SqlStore>, _: String) {
     assert_eq!(s.get_token("h1").await.unwrap(), Some(t));
     assert_eq!(s.get_token("h2").await.unwrap().unwrap().user_id, None);
     assert!(s.get_token("h3").await.unwrap().is_none());
+}
+
+async fn expired_tokens_are_purged(s: std::sync::Arc<SqlStore>, _: String) {
+    setup(&s, "a1", &["u-1"]).await;
+    setup(&s, "a2", &["u-1"]).await;
+    let expiring = |hash: &str, app_id: &str, at: Option<i64>| Token {
+        expires_at: at,
+        ..token(hash, app_id, Some("u-1"))
+    };
+    for t in [
+        expiring("old", "a1", Some(100)),
+        expiring("at-the-limit", "a1", Some(200)),
+        expiring("other-app-old", "a2", Some(150)),
+        expiring("fresh", "a1", Some(201)),
+        expiring("never", "a1", None),
+        token("admin", "a2", None),
+    ] {
+        s.insert_token(&t).await.unwrap();
+    }
+    // A token is refused once `expires_at <= now`, so "expired by 200" includes 200.
+    assert_eq!(s.purge_expired_tokens(200).await.unwrap(), 3);
+    for gone in ["old", "at-the-limit", "other-app-old"] {
+        assert!(s.get_token(gone).await.unwrap().is_none(), "{gone} purged");
+    }
+    for kept in ["fresh", "never", "admin"] {
+        assert!(s.get_token(kept).await.unwrap().is_some(), "{kept} kept");
+    }
+    assert_eq!(
+        s.purge_expired_tokens(200).await.unwrap(),
+        0,
+        "nothing left"
+    );
 }
 
 async fn group_life_cycle(s: std::sync::Arc<SqlStore>, _: String) {

@@ -1,6 +1,6 @@
 //! Buckets, objects, queries and ACLs: the checks of kii-acl-defaults and the Kii wire shapes.
 
-use kumo_storage::{BucketRef, NewBucket, Object, Precondition, Scope};
+use kumo_storage::{AclChange, AclHolder, BucketRef, NewBucket, Object, Precondition, Scope};
 use kumo_types::acl::{Acl, Action, Level, Subject};
 use kumo_types::query::BucketQuery;
 use kumo_types::{now_ms, validate, ApiError, ErrorCode};
@@ -500,8 +500,8 @@ impl Service {
     // ---- ACLs -----------------------------------------------------------------------------
 
     /// Loads an ACL and checks that the caller may read or change it (the admin, the scope
-    /// owner, and for objects their owner). Returns the ACL and where to store it back.
-    async fn acl_of(&self, caller: &Caller, target: &AclTarget) -> Result<(Acl, Level)> {
+    /// owner, and for objects their owner). Returns the ACL, its level and its scope.
+    async fn acl_of(&self, caller: &Caller, target: &AclTarget) -> Result<(Acl, Level, ScopeInfo)> {
         let scope = match target {
             AclTarget::Scope(scope) => scope,
             AclTarget::Bucket(path) | AclTarget::Object(path, _) => &path.scope,
@@ -545,12 +545,12 @@ impl Service {
                 "Only the app admin, the scope owner or (for objects) the object's owner may read or change this ACL",
             ));
         }
-        Ok((acl, level))
+        Ok((acl, level, info))
     }
 
     /// `GET …/acl`: `{ACTION: [subjects]}` with every action of the level.
     pub async fn acl_document(&self, caller: &Caller, target: &AclTarget) -> Result<Value> {
-        let (acl, level) = self.acl_of(caller, target).await?;
+        let (acl, level, _) = self.acl_of(caller, target).await?;
         Ok(acl.document(level))
     }
 
@@ -570,29 +570,27 @@ impl Service {
             AclTarget::Object(..) => Level::Object,
         };
         let (action, subject) = (Action::parse(action, level)?, Subject::parse(subject)?);
-        let (mut acl, _) = self.acl_of(caller, target).await?;
-        if grant {
-            acl.grant(action, subject);
-        } else {
-            acl.revoke(action, &subject);
-        }
-        let text = acl.to_json();
-        match target {
-            AclTarget::Scope(scope) => {
-                self.storage
-                    .set_scope_acl(&caller.app.id, scope, &text)
-                    .await?
-            }
-            AclTarget::Bucket(path) => {
-                let bucket = Self::bucket_ref(caller, path)?;
-                self.storage.set_bucket_acl(&bucket, &text).await?;
-                self.cache.forget_bucket(&bucket);
-            }
+        let (_, _, info) = self.acl_of(caller, target).await?;
+        // One atomic change in storage: concurrent grants and revokes never lose each other.
+        let holder = match target {
+            AclTarget::Scope(scope) => AclHolder::Scope {
+                app_id: caller.app.id.clone(),
+                scope: scope.clone(),
+                default: info.default_scope_acl().to_json(),
+            },
+            AclTarget::Bucket(path) => AclHolder::Bucket(Self::bucket_ref(caller, path)?),
             AclTarget::Object(path, id) => {
-                self.storage
-                    .set_object_acl(&Self::bucket_ref(caller, path)?, id, &text)
-                    .await?
+                AclHolder::Object(Self::bucket_ref(caller, path)?, id.clone())
             }
+        };
+        let change = AclChange {
+            action,
+            subject,
+            grant,
+        };
+        self.storage.change_acl(&holder, &change).await?;
+        if let AclHolder::Bucket(bucket) = &holder {
+            self.cache.forget_bucket(bucket);
         }
         Ok(())
     }
