@@ -5,9 +5,11 @@
 //! `service`, and every error leaves through `error`.
 
 pub mod auth;
+mod caller;
 pub mod error;
 mod http;
 mod routes;
+mod secrets;
 pub mod servercode;
 pub mod service;
 mod token_purge;
@@ -124,15 +126,9 @@ async fn health(State(state): State<AppState>) -> Response {
 }
 
 fn unhealthy(message: &str, engine: serde_json::Value) -> Response {
-    (
-        StatusCode::SERVICE_UNAVAILABLE,
-        axum::Json(json!({
-            "errorCode": "TEMPORARY_UNAVAILABLE_ERROR",
-            "message": message,
-            "engine": engine,
-        })),
-    )
-        .into_response()
+    let error = kumo_types::ApiError::new(kumo_types::ErrorCode::TemporarilyUnavailable, message)
+        .with("engine", engine);
+    error::error_response(&error)
 }
 
 /// Serves on `listener` until `shutdown` resolves, then waits for in-flight requests.

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use axum::extract::{Path, Query, Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
@@ -17,9 +17,7 @@ use super::{json, no_content};
 use crate::auth::Caller;
 use crate::error::{error_response, Error, Result};
 use crate::http::read_body;
-use crate::servercode::{
-    check_environment_version, devlog, multipart, RunRequest, MAX_PARAMS_BYTES,
-};
+use crate::servercode::{devlog, multipart, RunRequest};
 use crate::AppState;
 
 pub fn routes(router: Router<AppState>) -> Router<AppState> {
@@ -57,11 +55,6 @@ async fn deploy(State(state): State<AppState>, caller: Caller, req: Request) -> 
         } else {
             (body.to_vec(), None)
         };
-    let source = String::from_utf8(source)
-        .map_err(|_| ApiError::invalid_field("server-code", "The server code must be UTF-8"))?;
-    if source.trim().is_empty() {
-        return Err(ApiError::invalid_field("server-code", "The server code is empty").into());
-    }
     let version_id = state
         .server_code
         .deploy(&state.service, &caller, source, environment_version)
@@ -183,13 +176,6 @@ async fn set_current(
     let body = read_body(req, &state).await?;
     let text = std::str::from_utf8(&body).unwrap_or_default().trim();
     let version = serde_json::from_str::<String>(text).unwrap_or_else(|_| text.to_owned());
-    if version.is_empty() || version == "current" {
-        return Err(ApiError::invalid_field(
-            "versionID",
-            "Send the ID of the version to make current as the request body",
-        )
-        .into());
-    }
     state
         .server_code
         .set_current(&state.service, &caller, Some(&version))
@@ -213,59 +199,8 @@ async fn execute(
     Query(query): Query<HashMap<String, String>>,
     req: Request,
 ) -> Result<Response> {
-    let headers = req.headers().clone();
-    if caller.from_server_code {
-        return Err(Error::new(
-            ErrorCode::OperationNotAllowed,
-            "Server code cannot call server code",
-        ));
-    }
-    if !valid_endpoint_name(&endpoint) {
-        return Err(ApiError::invalid_field(
-            "endpoint",
-            format!("'{endpoint}' is not a valid endpoint name (letters, digits and _, starting with a letter)"),
-        )
-        .into());
-    }
-    let environment_override = match query.get("environment-version") {
-        Some(v) => Some(check_environment_version(v).map_err(|_| {
-            ApiError::invalid_field(
-                "environment-version",
-                format!("Unsupported environment version '{v}'; use 0, 6 or 16"),
-            )
-        })?),
-        None => None,
-    };
-    let body = read_body(req, &state).await?;
-    if body.len() >= MAX_PARAMS_BYTES {
-        return Err(ApiError::invalid_field(
-            "params",
-            format!("The parameters must be smaller than {MAX_PARAMS_BYTES} bytes"),
-        )
-        .into());
-    }
-    let params = if body.iter().all(u8::is_ascii_whitespace) {
-        "{}".to_owned()
-    } else {
-        match serde_json::from_slice::<Value>(&body) {
-            // Kept as sent (key order included): it is what the developer log shows as `args`.
-            Ok(Value::Object(_)) => String::from_utf8_lossy(&body).into_owned(),
-            Ok(_) => {
-                return Err(ApiError::invalid_field(
-                    "params",
-                    "The parameters must be a JSON object",
-                )
-                .into())
-            }
-            Err(_) => {
-                return Err(Error::new(
-                    ErrorCode::InvalidJson,
-                    "The parameters are not valid JSON",
-                ))
-            }
-        }
-    };
-    let token = bearer_token(&headers);
+    let token = bearer_token(req.headers());
+    let params = read_body(req, &state).await?;
     let run = state
         .server_code
         .execute(
@@ -275,8 +210,8 @@ async fn execute(
                 token,
                 version,
                 endpoint,
-                params_json: params,
-                environment_override,
+                params,
+                environment_override: query.get("environment-version").cloned(),
             },
         )
         .await?;
@@ -324,14 +259,7 @@ fn success(body: String) -> Response {
     res
 }
 
-/// The official SDK's rule for endpoint names.
-fn valid_endpoint_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-}
-
-fn bearer_token(headers: &HeaderMap) -> Option<String> {
+fn bearer_token(headers: &axum::http::HeaderMap) -> Option<String> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
     let (scheme, token) = value.split_once(' ')?;
     scheme
@@ -346,12 +274,6 @@ async fn developer_log(
     caller: Caller,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Response> {
-    if !caller.is_admin() {
-        return Err(Error::new(
-            ErrorCode::Unauthorized,
-            "Reading the developer log needs an app-admin token",
-        ));
-    }
     let number = |key: &str| -> Result<Option<i64>> {
         query
             .get(key)
@@ -370,21 +292,16 @@ async fn developer_log(
             })
         })
         .transpose()?;
-    let limit = number("limit")?.unwrap_or(100);
-    if !(1..=1500).contains(&limit) {
-        return Err(ApiError::invalid_field("limit", "limit must be between 1 and 1500").into());
-    }
     let filter = DevLogFilter {
         min_level,
         since_ms: number("since")?,
         until_ms: number("until")?,
         user_id: query.get("userID").cloned(),
-        limit,
+        limit: number("limit")?.unwrap_or(100),
     };
     let records = state
-        .service
-        .storage
-        .query_dev_logs(&caller.app.id, &filter)
+        .server_code
+        .developer_log(&state.service, &caller, &filter)
         .await?;
     let records: Vec<Value> = records
         .iter()

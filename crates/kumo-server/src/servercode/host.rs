@@ -8,6 +8,7 @@ use axum::http::{HeaderName, HeaderValue, Request};
 use axum::Router;
 use kumo_engine::{Host, HostRequest, HostResponse, LogLevel, LogLine};
 use kumo_storage::{App, DevLogLevel};
+use kumo_types::{ApiError, ErrorCode};
 use serde_json::{json, Map};
 use tower::ServiceExt;
 
@@ -123,7 +124,7 @@ impl Host for SandboxHost {
     fn kii(&self, request: HostRequest, deadline: Instant) -> HostResponse {
         let request = match self.build(request) {
             Ok(request) => request,
-            Err(message) => return error_response(400, "INVALID_INPUT_DATA", &message),
+            Err(message) => return error_response(ErrorCode::InvalidInputData, &message),
         };
         let router = self.shared.router.clone();
         self.wait_until(deadline, async move {
@@ -139,11 +140,11 @@ impl Host for SandboxHost {
                     headers,
                     body: String::from_utf8_lossy(&bytes).into_owned(),
                 },
-                Err(e) => error_response(500, "UNDEFINED_ERROR", &e.to_string()),
+                Err(e) => error_response(ErrorCode::InternalError, &e.to_string()),
             }
         })
         .unwrap_or_else(|TimedOut| {
-            error_response(503, "TEMPORARY_UNAVAILABLE_ERROR", TimedOut::MESSAGE)
+            error_response(ErrorCode::TemporarilyUnavailable, TimedOut::MESSAGE)
         })
     }
 
@@ -250,10 +251,11 @@ fn with_causes(error: &dyn std::error::Error) -> String {
     message
 }
 
-fn error_response(status: u16, code: &str, message: &str) -> HostResponse {
+/// A Kii error answered to the sandbox without reaching the router.
+fn error_response(code: ErrorCode, message: &str) -> HostResponse {
     HostResponse {
-        status,
+        status: code.status(),
         headers: vec![("content-type".into(), "application/json".into())],
-        body: json!({"errorCode": code, "message": message}).to_string(),
+        body: ApiError::new(code, message).body().to_string(),
     }
 }

@@ -15,7 +15,7 @@ use axum::Router;
 use kumo_engine::{
     AppEnv, CompileError, Engine, EngineConfig, Invocation, Limits, Outcome, Program,
 };
-use kumo_storage::{App, CodeVersion, CodeVersionInfo, DevLogLevel};
+use kumo_storage::{App, CodeVersion, CodeVersionInfo, DevLogFilter, DevLogLevel, DevLogRecord};
 use kumo_types::{ids, now_ms, ApiError, ErrorCode};
 use serde_json::{json, Map};
 
@@ -30,6 +30,8 @@ pub const ENVIRONMENT_VERSIONS: &[&str] = &["0", "6", "16"];
 pub const DEFAULT_ENVIRONMENT_VERSION: &str = "6";
 /// Largest accepted parameters of a run (Kii: under 100 KB).
 pub const MAX_PARAMS_BYTES: usize = 100 * 1024;
+/// Most developer-log records one request reads.
+pub const MAX_DEVLOG_PAGE: i64 = 1_500;
 /// Largest accepted server-code file.
 pub const MAX_SOURCE_BYTES: usize = 4 << 20;
 
@@ -88,9 +90,9 @@ pub struct RunRequest {
     /// `current` or a version ID.
     pub version: String,
     pub endpoint: String,
-    /// The parameters: a JSON object, as sent.
-    pub params_json: String,
-    /// `?environment-version=`, already checked.
+    /// The request body: a JSON object (or nothing), as sent.
+    pub params: axum::body::Bytes,
+    /// `?environment-version=`, as sent.
     pub environment_override: Option<String>,
 }
 
@@ -212,10 +214,15 @@ impl ServerCode {
         &self,
         service: &Service,
         caller: &Caller,
-        source: String,
+        source: Vec<u8>,
         environment_version: Option<String>,
     ) -> Result<String> {
         require_admin(caller)?;
+        let source = String::from_utf8(source)
+            .map_err(|_| ApiError::invalid_field("server-code", "The server code must be UTF-8"))?;
+        if source.trim().is_empty() {
+            return Err(ApiError::invalid_field("server-code", "The server code is empty").into());
+        }
         let environment_version = match environment_version {
             Some(v) => check_environment_version(&v)?,
             None => DEFAULT_ENVIRONMENT_VERSION.to_owned(),
@@ -321,6 +328,13 @@ impl ServerCode {
         version_id: Option<&str>,
     ) -> Result<()> {
         require_admin(caller)?;
+        if matches!(version_id, Some("" | "current")) {
+            return Err(ApiError::invalid_field(
+                "versionID",
+                "Send the ID of the version to make current as the request body",
+            )
+            .into());
+        }
         service
             .storage
             .set_current_version(&caller.app.id, version_id)
@@ -340,9 +354,33 @@ impl ServerCode {
             token,
             version,
             endpoint,
-            params_json,
+            params,
             environment_override,
         } = run;
+        if caller.from_server_code {
+            return Err(Error::new(
+                ErrorCode::OperationNotAllowed,
+                "Server code cannot call server code",
+            ));
+        }
+        if !valid_endpoint_name(&endpoint) {
+            return Err(ApiError::invalid_field(
+                "endpoint",
+                format!("'{endpoint}' is not a valid endpoint name (letters, digits and _, starting with a letter)"),
+            )
+            .into());
+        }
+        let environment_override = environment_override
+            .map(|v| {
+                check_environment_version(&v).map_err(|_| {
+                    Error::from(ApiError::invalid_field(
+                        "environment-version",
+                        format!("Unsupported environment version '{v}'; use 0, 6 or 16"),
+                    ))
+                })
+            })
+            .transpose()?;
+        let params_json = run_parameters(&params)?;
         let (version, endpoint) = (version.as_str(), endpoint.as_str());
         let app = &caller.app;
         let loaded = self.load(service, app, version).await?;
@@ -410,6 +448,32 @@ impl ServerCode {
             outcome,
             environment_version,
         })
+    }
+
+    /// The newest developer-log records that match `filter`, oldest first (admin only).
+    pub async fn developer_log(
+        &self,
+        service: &Service,
+        caller: &Caller,
+        filter: &DevLogFilter,
+    ) -> Result<Vec<DevLogRecord>> {
+        if !caller.is_admin() {
+            return Err(Error::new(
+                ErrorCode::Unauthorized,
+                "Reading the developer log needs an app-admin token",
+            ));
+        }
+        if !(1..=MAX_DEVLOG_PAGE).contains(&filter.limit) {
+            return Err(ApiError::invalid_field(
+                "limit",
+                format!("limit must be between 1 and {MAX_DEVLOG_PAGE}"),
+            )
+            .into());
+        }
+        Ok(service
+            .storage
+            .query_dev_logs(&caller.app.id, filter)
+            .await?)
     }
 
     async fn load(&self, service: &Service, app: &App, version: &str) -> Result<Arc<Loaded>> {
@@ -519,6 +583,38 @@ pub fn check_environment_version(v: &str) -> Result<String> {
             ),
         )
         .into())
+    }
+}
+
+/// The official SDK's rule for endpoint names.
+fn valid_endpoint_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// A run's parameters: a JSON object under the size limit, kept as sent (key order included:
+/// it is what the developer log shows as `args`); an empty body is `{}`.
+fn run_parameters(body: &[u8]) -> Result<String> {
+    if body.len() >= MAX_PARAMS_BYTES {
+        return Err(ApiError::invalid_field(
+            "params",
+            format!("The parameters must be smaller than {MAX_PARAMS_BYTES} bytes"),
+        )
+        .into());
+    }
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok("{}".to_owned());
+    }
+    match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(serde_json::Value::Object(_)) => Ok(String::from_utf8_lossy(body).into_owned()),
+        Ok(_) => {
+            Err(ApiError::invalid_field("params", "The parameters must be a JSON object").into())
+        }
+        Err(_) => Err(Error::new(
+            ErrorCode::InvalidJson,
+            "The parameters are not valid JSON",
+        )),
     }
 }
 

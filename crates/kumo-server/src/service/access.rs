@@ -6,7 +6,7 @@ use kumo_types::acl::{Acl, Action, Subject};
 use kumo_types::ErrorCode;
 
 use super::Service;
-use crate::auth::{Caller, Principal};
+use crate::caller::{Caller, Principal};
 use crate::error::{Error, Result};
 
 /// A scope as resolved for one request: for a group, the group itself.

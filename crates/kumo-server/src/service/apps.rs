@@ -2,8 +2,8 @@ use kumo_storage::{App, Storage};
 use kumo_types::{ids, now_ms, validate};
 use serde::Serialize;
 
-use crate::auth::digest_hex;
 use crate::error::Result;
+use crate::secrets::digest_hex;
 
 /// What a new app's owner needs to know; the secret is shown once and stored only hashed.
 #[derive(Debug, Clone, Serialize, PartialEq)]

@@ -9,7 +9,7 @@ use kumo_types::{ids, now_ms, validate, ApiError, ErrorCode};
 use serde_json::{json, Map, Value};
 
 use super::{actor_of, Service};
-use crate::auth::Caller;
+use crate::caller::Caller;
 use crate::error::{Error, Result};
 
 /// The body of a group creation request.

@@ -25,8 +25,9 @@ pub use run_tokens::RunTokens;
 pub use tokens::{TokenGrant, TokenRequest};
 pub use users::{registration_document, Registration, UserRef};
 
-use crate::auth::{Caller, Passwords, Principal};
+use crate::caller::{Caller, Principal};
 use crate::error::Result;
+use crate::secrets::Passwords;
 
 #[derive(Clone)]
 pub struct Service {

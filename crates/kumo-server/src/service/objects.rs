@@ -8,7 +8,7 @@ use serde_json::{json, Map, Value};
 
 use super::access::{denied, parse_acl, Identity, ScopeInfo};
 use super::{actor_of, Service};
-use crate::auth::Caller;
+use crate::caller::Caller;
 use crate::error::{Error, Result};
 
 /// Page size when the client gives no `bestEffortLimit`, and the most one page returns.

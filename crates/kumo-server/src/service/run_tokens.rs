@@ -18,7 +18,7 @@ pub struct RunTokens {
 impl RunTokens {
     /// A fresh admin token of `app_id`, valid until [`RunTokens::revoke`].
     pub fn issue(&self, app_id: &str) -> String {
-        let (token, _) = crate::auth::new_token();
+        let (token, _) = crate::secrets::new_token();
         self.lock().insert(token.clone(), app_id.to_owned());
         token
     }

@@ -6,8 +6,8 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::Service;
-use crate::auth::{digest_hex, digests_equal, new_token};
 use crate::error::{Error, Result};
+use crate::secrets::{digest_hex, digests_equal, new_token};
 
 /// Kii's `expires_in` for a token that never expires.
 pub const NEVER_EXPIRES_IN: i64 = 2_147_483_647;

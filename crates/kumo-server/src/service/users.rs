@@ -5,7 +5,7 @@ use kumo_types::{ids, now_ms, validate, ApiError, ErrorCode};
 use serde_json::{Map, Value};
 
 use super::{actor_of, anonymous_actor, Service};
-use crate::auth::{Caller, Principal};
+use crate::caller::{Caller, Principal};
 use crate::error::{Error, Result};
 
 /// How a path names a user: `me`, an ID, or `LOGIN_NAME:` / `EMAIL:` / `PHONE:` forms.

@@ -1,0 +1,60 @@
+//! Who a request acts as, once resolved (see [`crate::auth`] for how).
+
+use kumo_storage::App;
+use kumo_types::ErrorCode;
+
+use crate::error::{Error, Result};
+
+/// The identity a request acts with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principal {
+    Anonymous,
+    User(String),
+    Admin,
+}
+
+/// A resolved caller: the app it addresses and who it is.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub app: App,
+    pub principal: Principal,
+    /// The request was made by running server code (through the in-sandbox SDK).
+    pub from_server_code: bool,
+}
+
+impl Caller {
+    pub fn is_admin(&self) -> bool {
+        self.principal == Principal::Admin
+    }
+
+    pub fn user_id(&self) -> Option<&str> {
+        match &self.principal {
+            Principal::User(id) => Some(id),
+            _ => None,
+        }
+    }
+
+    /// The caller must be logged in (as a user or the admin).
+    pub fn require_authenticated(&self) -> Result<()> {
+        if self.principal == Principal::Anonymous {
+            return Err(Error::new(
+                ErrorCode::Unauthorized,
+                "This operation needs an access token (Authorization: Bearer …)",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The caller must be `user_id` itself or the app admin.
+    pub fn require_self_or_admin(&self, user_id: &str) -> Result<()> {
+        self.require_authenticated()?;
+        if self.is_admin() || self.user_id() == Some(user_id) {
+            Ok(())
+        } else {
+            Err(Error::new(
+                ErrorCode::AccessDenied,
+                "Only the user itself or the app admin may do this",
+            ))
+        }
+    }
+}
