@@ -1,6 +1,8 @@
 //! Kumo's Server Code engine: deploy-time verification and instrumentation of user JavaScript,
-//! bytecode compilation, and running one endpoint per invocation in a fresh QuickJS realm under
-//! limits (wall clock, steps, memory, stack, log bytes) on a bounded pool of threads.
+//! bytecode compilation, and running one endpoint per invocation under limits (wall clock,
+//! steps, memory, stack, log bytes) on a bounded pool of threads, in a QuickJS realm that is
+//! built once per thread and kind and put back to its saved state after every run, so each run
+//! finds it exactly as the first one did.
 //!
 //! The engine knows nothing about HTTP or storage: everything user code may reach (the Kii API,
 //! outbound HTTP, an admin token, the developer log) goes through the [`Host`] trait.

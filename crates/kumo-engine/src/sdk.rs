@@ -10,10 +10,11 @@
 use std::sync::OnceLock;
 
 use rquickjs::function::Opt;
-use rquickjs::object::{Accessor, Property};
+use rquickjs::object::Property;
 use rquickjs::{Ctx, Exception, Function, Object, Value};
 
 use crate::bytecode::{compile_script, run_bytecode, ScriptError, PARSE_STACK};
+use crate::realm::Building;
 
 pub(crate) struct Part {
     pub name: &'static str,
@@ -121,53 +122,43 @@ pub(crate) fn builtins() -> u32 {
 /// Builds a realm's SDK (see `realm.rs`): the `sdk` object with its loader and, when the
 /// program may name SDK globals, an accessor per global that loads its part on first touch.
 /// In such a realm the parts most runs use are loaded now, once, rather than in every run.
-/// Returns the natives made, for the realm to hold.
-pub(crate) fn install<'js>(ctx: &Ctx<'js>, uses_sdk: bool) -> rquickjs::Result<Vec<Value<'js>>> {
+pub(crate) fn install<'js>(building: &Building<'js>, uses_sdk: bool) -> rquickjs::Result<()> {
+    let ctx = building.ctx();
     let globals = ctx.globals();
     let sdk = Object::new(ctx.clone())?;
     sdk.set(LOADED, Object::new(ctx.clone())?)?;
-    let need_fn = Function::new(
-        ctx.clone(),
+    let need_fn = building.function(
         |ctx: Ctx<'js>, name: Opt<String>| -> rquickjs::Result<Object<'js>> {
             let name = name.0.unwrap_or_default();
             need(&ctx, &name)
         },
     )?;
-    sdk.set("need", need_fn.clone())?;
+    sdk.set("need", need_fn)?;
     globals.prop(SLOT, Property::from(sdk))?;
-    let mut natives = vec![need_fn.into_value()];
     if !uses_sdk {
-        return Ok(natives);
+        return Ok(());
     }
-    let describe: Function = globals
-        .get::<_, Object>("Object")?
-        .get("getOwnPropertyDescriptor")?;
     for part in PARTS {
         for name in part.globals {
             let (getter_part, setter_name) = (part.name, *name);
             let getter_name = *name;
-            globals.prop(
-                *name,
-                Accessor::new(
-                    move |ctx: Ctx<'js>| -> rquickjs::Result<Value<'js>> {
-                        let value: Value = need(&ctx, getter_part)?.get(getter_name)?;
-                        // From now on a plain global: later reads cost nothing.
-                        define(&ctx, getter_name, value.clone())?;
-                        Ok(value)
-                    },
-                    move |ctx: Ctx<'js>, value: Value<'js>| -> rquickjs::Result<()> {
-                        define(&ctx, setter_name, value)
-                    },
-                )
-                .configurable(),
+            building.accessor(
+                &globals,
+                name,
+                move |ctx: Ctx<'js>| -> rquickjs::Result<Value<'js>> {
+                    let value: Value = need(&ctx, getter_part)?.get(getter_name)?;
+                    // From now on a plain global: later reads cost nothing.
+                    define(&ctx, getter_name, value.clone())?;
+                    Ok(value)
+                },
+                move |ctx: Ctx<'js>, value: Value<'js>| -> rquickjs::Result<()> {
+                    define(&ctx, setter_name, value)
+                },
             )?;
-            let descriptor: Object = describe.call((globals.clone(), *name))?;
-            natives.push(descriptor.get("get")?);
-            natives.push(descriptor.get("set")?);
         }
     }
     need(ctx, PRELOADED)?;
-    Ok(natives)
+    Ok(())
 }
 
 /// The part loaded into every SDK realm when it is built (with `core`, which it needs).

@@ -120,7 +120,7 @@ fn the_deepest_stored_source_is_refused_too() {
     for (open, inner, close) in [("[", "1", "]"), ("a+", "a", "")] {
         let depth = (SOURCE_LIMIT - 100) / (open.len() + close.len());
         let source = format!("function f() {{ {} }}", nested(open, inner, close, depth));
-        let err = compile(&source).err().expect("refused");
+        let err = compile(&source).expect_err("refused");
         let CompileError::Refused(v) = err else {
             panic!("{err}")
         };
@@ -138,7 +138,7 @@ fn the_reported_crash_is_a_refusal_with_a_position() {
         Err(e) => panic!("{e}"),
     }
     let braces = format!("{}{}", "{".repeat(5_000), "}".repeat(5_000));
-    let err = compile(&braces).err().expect("refused");
+    let err = compile(&braces).expect_err("refused");
     let CompileError::Refused(v) = err else {
         panic!("{err}")
     };
