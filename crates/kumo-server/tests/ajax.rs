@@ -11,7 +11,6 @@ use axum::routing::get;
 use common::TestServer;
 use kumo_server::Config;
 use kumo_storage::Dialect;
-use reqwest::Method;
 use serde_json::{json, Value};
 
 /// Runs `$.ajax` on `params.url`; answers `reached <body>` or `refused <the error's message>`.
@@ -70,26 +69,7 @@ async fn server() -> TestServer {
     config.server_code.ajax_hosts = vec!["127.0.0.1".into()];
     let s = TestServer::start_with(Dialect::Sqlite, config).await;
     let admin = s.admin().await;
-    let r = s
-        .raw(
-            Method::POST,
-            "/apps/{app}/server-code",
-            Some(&admin),
-            Some("application/javascript"),
-            CODE.as_bytes().to_vec(),
-        )
-        .await;
-    r.expect_status(201);
-    let version = r.body["versionID"].as_str().unwrap().to_owned();
-    s.raw(
-        Method::PUT,
-        "/apps/{app}/server-code/versions/current",
-        Some(&admin),
-        Some("text/plain"),
-        version.into_bytes(),
-    )
-    .await
-    .expect_status(204);
+    s.deploy_current(&admin, CODE).await;
     s
 }
 

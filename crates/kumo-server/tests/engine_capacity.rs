@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 use common::TestServer;
 use kumo_server::{AppCredentials, Config};
 use kumo_storage::Dialect;
-use reqwest::Method;
 use serde_json::{json, Value};
 
 const CODE: &str = "function trivial(params, context) { return 'fine'; }\n\
@@ -28,26 +27,7 @@ fn config(workers: usize, app_share: usize, timeout_ms: u64) -> Config {
 /// Deploys `source` to the server's app and makes it current.
 async fn deploy(s: &TestServer, source: &str) {
     let admin = s.admin().await;
-    let r = s
-        .raw(
-            Method::POST,
-            "/apps/{app}/server-code",
-            Some(&admin),
-            Some("application/javascript"),
-            source.as_bytes().to_vec(),
-        )
-        .await;
-    r.expect_status(201);
-    let version = r.body["versionID"].as_str().unwrap().to_owned();
-    s.raw(
-        Method::PUT,
-        "/apps/{app}/server-code/versions/current",
-        Some(&admin),
-        Some("text/plain"),
-        version.into_bytes(),
-    )
-    .await
-    .expect_status(204);
+    s.deploy_current(&admin, source).await;
 }
 
 /// A second app on the same server, with `source` deployed and current.

@@ -193,6 +193,31 @@ impl TestServer {
         r.expect_status(200);
         r.body["access_token"].as_str().unwrap().to_owned()
     }
+
+    /// Deploys `source` with the `admin` token, makes it current, and returns its version ID.
+    pub async fn deploy_current(&self, admin: &str, source: &str) -> String {
+        let r = self
+            .raw(
+                reqwest::Method::POST,
+                "/apps/{app}/server-code",
+                Some(admin),
+                Some("application/javascript"),
+                source.as_bytes().to_vec(),
+            )
+            .await;
+        r.expect_status(201);
+        let version = r.body["versionID"].as_str().unwrap().to_owned();
+        self.raw(
+            reqwest::Method::PUT,
+            "/apps/{app}/server-code/versions/current",
+            Some(admin),
+            Some("text/plain"),
+            version.clone().into_bytes(),
+        )
+        .await
+        .expect_status(204);
+        version
+    }
 }
 
 /// Generates `mod sqlite` and `mod postgres`, each with one `#[tokio::test]` per function,
