@@ -126,6 +126,12 @@ async fn no_token_leaves_a_run(s: &TestServer) {
     }
     let r = run(s, "retToken", None).await;
     assert_eq!(r.body["returnedValue"]["value"], "***", "{}", r.body);
+    // A timeout response is handed out too.
+    let r = run(s, "timedOut", None).await;
+    r.expect_status(200);
+    let text = r.body.to_string();
+    assert_no_token(&text, &token_in(&text));
+    assert_eq!(r.body["returnedValue"]["_timeoutResponse"]["token"], "***", "{text}");
 
     for endpoint in ["thrown", "thrownValue", "rejected"] {
         let r = run(s, endpoint, None).await;
