@@ -5,6 +5,8 @@
 //! token issued by `/oauth2/token` (stored as a digest, see [`crate::secrets`]), or the admin
 //! token of a server-code run on that run's own in-process requests.
 
+use std::sync::Arc;
+
 use axum::http::{header, HeaderMap};
 use base64::Engine;
 use kumo_storage::App;
@@ -21,8 +23,33 @@ use crate::AppState;
 /// It is a request extension, set only by the sandbox host: no header or anything else a client
 /// sends can produce it, so no client can pass for server code, and server code cannot pass for
 /// a client (whatever headers it sets).
-#[derive(Debug, Clone, Copy)]
-pub struct FromServerCode;
+#[derive(Debug, Clone, Default)]
+pub struct FromServerCode {
+    /// The run's own admin token, once it asked for one (`context.getAppAdminContext()`).
+    pub admin: Option<RunAdmin>,
+}
+
+/// A run's admin token: made for the run, never stored, and an admin token only on the run's
+/// own requests (they carry it in their [`FromServerCode`]), so nothing it leaks to can use it.
+#[derive(Debug, Clone)]
+pub struct RunAdmin {
+    pub app_id: Arc<str>,
+    pub token: Arc<str>,
+}
+
+impl RunAdmin {
+    pub fn new(app_id: &str) -> RunAdmin {
+        RunAdmin {
+            app_id: app_id.into(),
+            token: new_token().0.into(),
+        }
+    }
+
+    /// Whether `token` is this run's admin token for `app_id`.
+    fn admits(&self, app_id: &str, token: &str) -> bool {
+        *self.app_id == *app_id && digests_equal(&self.token, token)
+    }
+}
 
 /// Whether `extensions` carry the in-process mark.
 pub fn is_from_server_code(extensions: &axum::http::Extensions) -> bool {
@@ -44,19 +71,20 @@ impl axum::extract::FromRequestParts<AppState> for Caller {
             .iter()
             .find_map(|(name, value)| (name == "app").then_some(value))
             .ok_or_else(|| Error::new(ErrorCode::InternalError, "route has no app"))?;
-        let from_server_code = is_from_server_code(&parts.extensions);
-        authenticate(&state.service, app_id, &parts.headers, from_server_code).await
+        let mark = parts.extensions.get::<FromServerCode>();
+        authenticate(&state.service, app_id, &parts.headers, mark).await
     }
 }
 
-/// Resolves the caller of a request addressed to `app_id`. Tokens of running server code
-/// ([`crate::service::RunTokens`]) count only on its own in-process requests.
+/// Resolves the caller of a request addressed to `app_id`; `mark` is the in-process mark of a
+/// request made by running server code.
 pub async fn authenticate(
     service: &Service,
     app_id: &str,
     headers: &HeaderMap,
-    from_server_code: bool,
+    mark: Option<&FromServerCode>,
 ) -> Result<Caller> {
+    let from_server_code = mark.is_some();
     let app = service
         .app(app_id)
         .await?
@@ -75,11 +103,9 @@ pub async fn authenticate(
     let (scheme, credentials) = value.split_once(' ').unwrap_or((value, ""));
     let credentials = credentials.trim();
     if scheme.eq_ignore_ascii_case("bearer") {
-        let principal = match from_server_code
-            .then(|| service.run_tokens.app_of(credentials))
-            .flatten()
-        {
-            Some(owner) if owner == app.id => Principal::Admin,
+        let run_admin = mark.and_then(|m| m.admin.as_ref());
+        let principal = match run_admin {
+            Some(run) if run.admits(&app.id, credentials) => Principal::Admin,
             _ => principal_for_token(service, &app, credentials).await?,
         };
         Ok(Caller {

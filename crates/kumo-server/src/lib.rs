@@ -97,7 +97,7 @@ fn build(
         .layer(from_fn(http::edge))
         .with_state(state);
     // The in-sandbox SDK is served by this same router, in-process.
-    server_code.set_router(&service, router.clone());
+    server_code.set_router(router.clone());
     Ok((router, server_code))
 }
 

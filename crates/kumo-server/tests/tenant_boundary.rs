@@ -131,7 +131,10 @@ async fn no_token_leaves_a_run(s: &TestServer) {
     r.expect_status(200);
     let text = r.body.to_string();
     assert_no_token(&text, &token_in(&text));
-    assert_eq!(r.body["returnedValue"]["_timeoutResponse"]["token"], "***", "{text}");
+    assert_eq!(
+        r.body["returnedValue"]["_timeoutResponse"]["token"], "***",
+        "{text}"
+    );
 
     for endpoint in ["thrown", "thrownValue", "rejected"] {
         let r = run(s, endpoint, None).await;

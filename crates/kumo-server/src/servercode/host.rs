@@ -12,13 +12,12 @@ use kumo_types::{ApiError, ErrorCode};
 use serde_json::{json, Map};
 use tower::ServiceExt;
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use super::ajax_allow::AjaxAllowList;
 use super::devlog::{self, DevLog};
-use crate::auth::FromServerCode;
-use crate::service::Service;
+use crate::auth::{FromServerCode, RunAdmin};
 
 /// Largest response body the sandbox receives from an in-process call.
 const MAX_RESPONSE_BYTES: usize = 16 << 20;
@@ -35,7 +34,6 @@ const RESERVED_HEADERS: &[&str] = &[
 /// What the hosts of all runs share, made once when the router exists.
 pub struct HostShared {
     pub router: Router,
-    pub service: Service,
     pub devlog: DevLog,
     pub ajax_hosts: AjaxAllowList,
     /// Outbound HTTP for `$.ajax` (shared, so connections are reused across runs); it
@@ -53,21 +51,9 @@ pub struct SandboxHost {
     pub user_id: Option<String>,
     pub endpoint: String,
     pub runtime: tokio::runtime::Handle,
-    /// The run's own admin token, made on its first `getAppAdminContext()`.
-    pub admin_token: Mutex<Option<String>>,
-}
-
-impl Drop for SandboxHost {
-    /// The run is over (its callbacks too): its admin token stops working.
-    fn drop(&mut self) {
-        let token = self
-            .admin_token
-            .get_mut()
-            .unwrap_or_else(|e| e.into_inner());
-        if let Some(token) = token.take() {
-            self.shared.service.run_tokens.revoke(&token);
-        }
-    }
+    /// The run's own admin token, made on its first `getAppAdminContext()`. Only this run's
+    /// requests carry it, so it opens nothing elsewhere and nothing once the run is over.
+    pub admin_token: OnceLock<RunAdmin>,
 }
 
 /// Largest response body `$.ajax` hands to user code.
@@ -113,7 +99,9 @@ impl SandboxHost {
         builder = builder
             .header("x-kii-appid", self.app.id.as_str())
             .header("x-kii-appkey", self.app.key.as_str())
-            .extension(FromServerCode);
+            .extension(FromServerCode {
+                admin: self.admin_token.get().cloned(),
+            });
         builder
             .body(Body::from(request.body.unwrap_or_default()))
             .map_err(|e| e.to_string())
@@ -192,12 +180,10 @@ impl Host for SandboxHost {
         .unwrap_or_else(|TimedOut| Err(TimedOut::MESSAGE.to_owned()))
     }
 
-    /// The run's admin token: made on first use, accepted only on this server's in-process
-    /// requests, revoked when the run's host is dropped.
+    /// The run's admin token, made on first use (no storage, nothing to wait for).
     fn admin_token(&self, _deadline: Instant) -> Result<String, String> {
-        let mut held = self.admin_token.lock().unwrap_or_else(|e| e.into_inner());
-        let token = held.get_or_insert_with(|| self.shared.service.run_tokens.issue(&self.app.id));
-        Ok(token.clone())
+        let admin = self.admin_token.get_or_init(|| RunAdmin::new(&self.app.id));
+        Ok(admin.token.to_string())
     }
 
     fn finished(&self, logs: Vec<LogLine>) {

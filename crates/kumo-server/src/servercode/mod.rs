@@ -185,10 +185,9 @@ impl ServerCode {
             .contains_key(&(app_id.to_owned(), version_id.to_owned()))
     }
 
-    pub fn set_router(&self, service: &Service, router: Router) {
+    pub fn set_router(&self, router: Router) {
         let shared = host::HostShared {
             router,
-            service: service.clone(),
             devlog: self.devlog.clone(),
             ajax_hosts: self.ajax_hosts.clone(),
             http: self.http.clone(),
@@ -400,7 +399,7 @@ impl ServerCode {
             user_id: caller.user_id().map(str::to_owned),
             endpoint: endpoint.to_owned(),
             runtime: tokio::runtime::Handle::current(),
-            admin_token: Mutex::new(None),
+            admin_token: std::sync::OnceLock::new(),
         });
         let invocation = Invocation {
             program: loaded.program.clone(),

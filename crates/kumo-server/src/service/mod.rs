@@ -7,7 +7,6 @@ mod apps;
 mod cache;
 mod groups;
 mod objects;
-mod run_tokens;
 mod tokens;
 mod users;
 
@@ -21,7 +20,6 @@ pub use groups::{group_document, GroupInput};
 pub use objects::{
     object_document, object_fields, parse_if_match, AclTarget, BucketPath, ObjectWrite, QueryAnswer,
 };
-pub use run_tokens::RunTokens;
 pub use tokens::{TokenGrant, TokenRequest};
 pub use users::{registration_document, Registration, UserRef};
 
@@ -34,8 +32,6 @@ pub struct Service {
     pub storage: Arc<dyn Storage>,
     pub passwords: Passwords,
     pub(crate) cache: Arc<cache::AuthCache>,
-    /// Admin tokens of the server-code runs in progress.
-    pub run_tokens: Arc<RunTokens>,
 }
 
 impl Service {
@@ -52,7 +48,6 @@ impl Service {
             storage,
             passwords,
             cache: Arc::new(cache::AuthCache::new(token_ttl)),
-            run_tokens: Arc::new(RunTokens::default()),
         }
     }
 
