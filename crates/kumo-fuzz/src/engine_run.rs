@@ -73,7 +73,9 @@ pub fn run(data: &[u8]) {
     let endpoint = if checked.endpoints.contains_key("main") {
         "main".to_owned()
     } else {
-        endpoints.first().map_or("main".to_owned(), |e| e.to_string())
+        endpoints
+            .first()
+            .map_or("main".to_owned(), |e| e.to_string())
     };
     let Ok(program) = engine().program(source) else {
         return;

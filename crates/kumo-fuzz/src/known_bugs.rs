@@ -25,3 +25,17 @@ pub fn nests_too_deep(source: &[u8]) -> bool {
     }
     false
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_deep_nesting_is_skipped() {
+        assert!(!nests_too_deep(b"function f() { return [[1], {a: (2)}]; }"));
+        assert!(!nests_too_deep("[".repeat(MAX_BRACKET_DEPTH).as_bytes()));
+        assert!(nests_too_deep("[".repeat(1500).as_bytes()));
+        assert!(nests_too_deep("{".repeat(5000).as_bytes()));
+        assert!(!nests_too_deep("[]".repeat(5000).as_bytes()));
+    }
+}

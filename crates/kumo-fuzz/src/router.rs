@@ -206,7 +206,20 @@ async fn setup() -> Fixture {
         async move {
             let path = path.replace("{app}", &app.app_id);
             expect_json(
-                send(r, &app, if path.ends_with("current") { "PUT" } else { "POST" }, &path, Some(&token), Some(ct), body).await,
+                send(
+                    r,
+                    &app,
+                    if path.ends_with("current") {
+                        "PUT"
+                    } else {
+                        "POST"
+                    },
+                    &path,
+                    Some(&token),
+                    Some(ct),
+                    body,
+                )
+                .await,
                 "deploy",
             )
             .await
@@ -274,21 +287,53 @@ pub fn run(data: &[u8]) {
         content_type,
         body.to_vec(),
     ));
-    let shown = String::from_utf8_lossy(&reply.body).into_owned();
-    let context = format!("{method} {path} ({content_type:?}) -> {} {shown}", reply.status);
-    assert!(reply.status < 500, "server error: {context}");
-    if reply.body.is_empty() {
-        assert!(reply.status < 400, "an error without a body: {context}");
-        return;
-    }
-    let answer: Value = serde_json::from_slice(&reply.body)
-        .unwrap_or_else(|_| panic!("a body that is not JSON: {context}"));
-    if reply.status >= 400 {
-        assert!(
-            answer["errorCode"].is_string() && answer["message"].is_string(),
-            "an error that is not Kii-shaped: {context}"
+    if let Err(problem) = check_reply(reply.status, &reply.body) {
+        panic!(
+            "{problem}: {method} {path} ({content_type:?}) -> {} {}",
+            reply.status,
+            String::from_utf8_lossy(&reply.body)
         );
-    } else {
-        assert!(answer.get("errorCode").is_none(), "a success with errorCode: {context}");
+    }
+}
+
+/// What a client may get back: never a 5xx; an error is a Kii body with `errorCode` and
+/// `message` strings; a success is empty or JSON without `errorCode`.
+pub fn check_reply(status: u16, body: &[u8]) -> Result<(), &'static str> {
+    if status >= 500 {
+        return Err("a server error");
+    }
+    if body.is_empty() {
+        return if status >= 400 {
+            Err("an error without a body")
+        } else {
+            Ok(())
+        };
+    }
+    let answer: Value = serde_json::from_slice(body).map_err(|_| "a body that is not JSON")?;
+    if status >= 400 {
+        if !(answer["errorCode"].is_string() && answer["message"].is_string()) {
+            return Err("an error that is not Kii-shaped");
+        }
+    } else if answer.get("errorCode").is_some() {
+        return Err("a success with errorCode");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_reply;
+
+    #[test]
+    fn only_kii_shaped_answers_pass() {
+        assert!(check_reply(201, br#"{"userID":"u"}"#).is_ok());
+        assert!(check_reply(204, b"").is_ok());
+        assert!(check_reply(400, br#"{"errorCode":"INVALID_INPUT_DATA","message":"m"}"#).is_ok());
+        assert!(check_reply(500, br#"{"errorCode":"UNDEFINED_ERROR","message":"m"}"#).is_err());
+        assert!(check_reply(503, b"").is_err());
+        assert!(check_reply(404, b"").is_err());
+        assert!(check_reply(400, b"Bad Request").is_err());
+        assert!(check_reply(422, br#"{"error":"x"}"#).is_err());
+        assert!(check_reply(200, br#"{"errorCode":"X","message":"m"}"#).is_err());
     }
 }

@@ -56,3 +56,30 @@ pub fn run(data: &[u8]) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The oracle only means something if every placement is one the verifier walks.
+    #[test]
+    fn every_placement_of_every_refused_construct_is_refused_after_plain_code() {
+        for source in ["", "var x = 1", "function main() { return 1 }\n// end"] {
+            assert!(verify_and_instrument(source).is_ok(), "{source:?}");
+            for refused in REFUSED {
+                for (before, after) in PLACES {
+                    let embedded = format!("{source}{before}{refused}{after}");
+                    assert!(verify_and_instrument(&embedded).is_err(), "{embedded:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn placements_of_harmless_code_are_accepted() {
+        for (before, after) in PLACES {
+            let embedded = format!("var x = 1{before}x{after}");
+            assert!(verify_and_instrument(&embedded).is_ok(), "{embedded:?}");
+        }
+    }
+}
