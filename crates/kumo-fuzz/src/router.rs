@@ -145,8 +145,10 @@ async fn expect_json(reply: Reply, what: &str) -> Value {
 async fn setup() -> Fixture {
     let db = TestDb::sqlite();
     let store = Arc::new(kumo_storage::open(&db.url, 2).await.expect("open store"));
-    let mut config = Config::default();
-    config.hash_parallelism = 1;
+    let mut config = Config {
+        hash_parallelism: 1,
+        ..Config::default()
+    };
     config.server_code.limits.timeout = Duration::from_millis(200);
     let router = kumo_server::router(store.clone(), &config).expect("router");
     let app = create_app(store.as_ref(), "fuzz", "http://127.0.0.1/api")
