@@ -1,0 +1,2 @@
+// returns: "admin-token"
+function main(params, context) { return context.getAppAdminContext()._getToken(); }

@@ -1,0 +1,2 @@
+// returns: 1
+function main(params, context, done) { done(1); }

@@ -1,0 +1,3 @@
+// returns: 1
+// steps: 1
+function main(params, context) { return 1; }

@@ -1,0 +1,2 @@
+// returns: null
+function main(params, context) { return context.getAccessToken(); }

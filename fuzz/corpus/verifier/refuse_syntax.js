@@ -1,0 +1,4 @@
+// refused: syntax error
+function main(params, context) {
+  return {;
+}

@@ -1,0 +1,2 @@
+// returns: 5
+function main(params, context) { implicitGlobal = 5; return implicitGlobal; }

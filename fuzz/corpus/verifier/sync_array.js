@@ -1,0 +1,2 @@
+// returns: ["one","two"]
+function main(params, context) { return ["one", "two"]; }

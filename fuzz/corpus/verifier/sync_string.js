@@ -1,0 +1,2 @@
+// returns: "resp"
+function main(params, context) { return "resp"; }

@@ -1,0 +1,2 @@
+// returns: true
+function main(params, context) { return true; }

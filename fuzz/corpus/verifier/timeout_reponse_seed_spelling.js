@@ -1,0 +1,4 @@
+// timeout_response: {"customField":"my_custom_message"}
+function main(params, context, done) {
+    context._timeoutReponse = {customField: "my_custom_message"};
+}

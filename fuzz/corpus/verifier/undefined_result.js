@@ -1,0 +1,2 @@
+// returns: undefined
+function main(params, context) { }
