@@ -45,18 +45,40 @@ const COMPILE_STACK: usize = 256 << 20;
 /// Verifies, instruments and compiles user code, on a thread of its own: a stack overflow
 /// cannot be caught, and code is tenant input.
 pub fn compile(source: &str) -> Result<Program, CompileError> {
+    on_compile_thread(|| {
+        let checked = check_here(source)?;
+        // Instrumenting adds braces around single statements: a little more nesting.
+        let bytecode = compile_script(&checked.instrumented, "server-code.js", PARSE_STACK * 4)
+            .map_err(refusal)?;
+        Ok(Program {
+            bytecode,
+            needs: checked.needs,
+            endpoints: checked.endpoints,
+        })
+    })
+}
+
+/// The deploy-time checks and instrumentation alone (what [`compile`] does before compiling),
+/// as safely: on a thread of its own, within the nesting bound.
+pub fn check(source: &str) -> Result<verify::Checked, CompileError> {
+    on_compile_thread(|| check_here(source))
+}
+
+fn on_compile_thread<T: Send>(
+    work: impl FnOnce() -> Result<T, CompileError> + Send,
+) -> Result<T, CompileError> {
     std::thread::scope(|scope| {
         std::thread::Builder::new()
             .name("kumo-compile".into())
             .stack_size(COMPILE_STACK)
-            .spawn_scoped(scope, || compile_here(source))
+            .spawn_scoped(scope, work)
             .map_err(|e| CompileError::Engine(format!("could not start the compiler: {e}")))?
             .join()
             .unwrap_or_else(|_| Err(CompileError::Engine("the compiler failed".into())))
     })
 }
 
-fn compile_here(source: &str) -> Result<Program, CompileError> {
+fn check_here(source: &str) -> Result<verify::Checked, CompileError> {
     // QuickJS parses the code as sent first, so nothing below walks code nested deeper than
     // its parser accepts.
     if let Err(e) = compile_script(source, "server-code.js", PARSE_STACK) {
@@ -72,15 +94,7 @@ fn compile_here(source: &str) -> Result<Program, CompileError> {
             e => refusal(e),
         });
     }
-    let checked = verify::verify_and_instrument(source).map_err(CompileError::Refused)?;
-    // Instrumenting adds braces around single statements: a little more nesting.
-    let bytecode = compile_script(&checked.instrumented, "server-code.js", PARSE_STACK * 4)
-        .map_err(refusal)?;
-    Ok(Program {
-        bytecode,
-        needs: checked.needs,
-        endpoints: checked.endpoints,
-    })
+    verify::verify_and_instrument(source).map_err(CompileError::Refused)
 }
 
 /// QuickJS's message when its parser runs out of stack (it carries no position).

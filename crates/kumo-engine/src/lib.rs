@@ -19,7 +19,7 @@ pub mod verify;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-pub use bytecode::{compile, CompileError, Program};
+pub use bytecode::{check, compile, CompileError, Program};
 pub use pool::{Busy, Engine, EngineConfig};
 pub use scheduler::Load;
 

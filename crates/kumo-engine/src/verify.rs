@@ -140,8 +140,10 @@ pub struct Checked {
     pub endpoints: HashMap<String, Needs>,
 }
 
-/// Checks `source` and returns it instrumented for step counting.
-pub fn verify_and_instrument(source: &str) -> Result<Checked, Violation> {
+/// Checks `source` and returns it instrumented for step counting. Its walks recurse over the
+/// code's nesting: only ever call it within the bound [`crate::check`] and [`crate::compile`]
+/// put on that nesting first.
+pub(crate) fn verify_and_instrument(source: &str) -> Result<Checked, Violation> {
     let allocator = Allocator::default();
     let parsed = Parser::new(&allocator, source, SourceType::script()).parse();
     if let Some(diagnostic) = parsed.diagnostics.first() {

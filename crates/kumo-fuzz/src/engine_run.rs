@@ -4,14 +4,11 @@
 //! object, so runs exercise the SDK and bridge without a server.
 
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use kumo_engine::verify::verify_and_instrument;
 use kumo_engine::{
     AppEnv, Engine, EngineConfig, Host, HostRequest, HostResponse, Invocation, Limits, LogLine,
 };
-
-use crate::known_bugs;
 
 /// Short enough that a fuzzer gets many runs a second even from code that spins.
 fn limits() -> Limits {
@@ -30,17 +27,22 @@ const REPORT_BOUND: Duration = Duration::from_secs(10);
 struct NullHost;
 
 impl Host for NullHost {
-    fn kii(&self, _request: HostRequest) -> HostResponse {
+    fn kii(&self, _request: HostRequest, _deadline: Instant) -> HostResponse {
         HostResponse {
             status: 200,
             headers: vec![("content-type".into(), "application/json".into())],
             body: "{}".into(),
         }
     }
-    fn fetch(&self, url: &str, _request: HostRequest) -> Result<HostResponse, String> {
+    fn fetch(
+        &self,
+        url: &str,
+        _request: HostRequest,
+        _deadline: Instant,
+    ) -> Result<HostResponse, String> {
         Err(format!("outbound HTTP to {url} is not allowed"))
     }
-    fn admin_token(&self) -> Result<String, String> {
+    fn admin_token(&self, _deadline: Instant) -> Result<String, String> {
         Ok("admin-token".into())
     }
     fn finished(&self, _logs: Vec<LogLine>) {}
@@ -52,15 +54,20 @@ fn engine() -> &'static Engine {
         Engine::start(EngineConfig {
             workers: 2,
             queue: 8,
+            ..EngineConfig::default()
         })
         .expect("engine")
     })
 }
 
+/// The verifier as deploys run it: on its own thread, within the nesting bound.
+fn verify_and_instrument(
+    source: &str,
+) -> Result<kumo_engine::verify::Checked, kumo_engine::CompileError> {
+    kumo_engine::check(source)
+}
+
 pub fn run(data: &[u8]) {
-    if known_bugs::nests_too_deep(data) {
-        return;
-    }
     let Ok(source) = std::str::from_utf8(data) else {
         return;
     };

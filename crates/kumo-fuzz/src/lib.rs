@@ -7,7 +7,6 @@
 //! value made on first use, so one fuzzing process or one replay test reuses it across inputs.
 
 pub mod engine_run;
-pub mod known_bugs;
 pub mod query_sql;
 pub mod router;
 pub mod verifier;

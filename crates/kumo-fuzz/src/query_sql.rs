@@ -3,7 +3,7 @@
 //! the same count on SQLite and on PostgreSQL, matching the reference evaluator of
 //! `kumo_types::query`. Both databases hold the same fixed objects, made once per process.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex};
 
 use kumo_storage::testing::TestDb;
 use kumo_storage::{
@@ -156,10 +156,13 @@ async fn backend(dialect: Dialect, objects: &[(Object, Map<String, Value>)]) -> 
     }
 }
 
-fn fixture() -> &'static Fixture {
-    static FIXTURE: OnceLock<Fixture> = OnceLock::new();
-    FIXTURE.get_or_init(|| {
-        crate::runtime().block_on(async {
+/// The databases of every input (made on first use); [`release`] drops them.
+static FIXTURE: Mutex<Option<Arc<Fixture>>> = Mutex::new(None);
+
+fn fixture() -> Arc<Fixture> {
+    let mut held = FIXTURE.lock().unwrap_or_else(|e| e.into_inner());
+    held.get_or_insert_with(|| {
+        Arc::new(crate::runtime().block_on(async {
             let seeded = objects();
             let mut backends = Vec::new();
             for dialect in [Dialect::Sqlite, Dialect::Postgres] {
@@ -169,8 +172,15 @@ fn fixture() -> &'static Fixture {
                 backends,
                 objects: seeded.into_iter().map(|(_, fields)| fields).collect(),
             }
-        })
+        }))
     })
+    .clone()
+}
+
+/// Drops the scratch databases (the PostgreSQL schema included) once no input runs any more.
+pub fn release() {
+    let fixture = FIXTURE.lock().unwrap_or_else(|e| e.into_inner()).take();
+    drop(fixture);
 }
 
 /// The IDs the reference evaluator says a query returns, in order.

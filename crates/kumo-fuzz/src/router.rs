@@ -16,8 +16,6 @@ use kumo_storage::testing::TestDb;
 use serde_json::{json, Value};
 use tower::Service;
 
-use crate::known_bugs;
-
 #[derive(Clone, Copy)]
 enum Who {
     Anonymous,
@@ -265,9 +263,6 @@ pub fn run(data: &[u8]) {
     let route = *route as usize % ROUTES.len();
     let content_type = CONTENT_TYPES[*content_type as usize % CONTENT_TYPES.len()];
     let (method, path) = ROUTES[route];
-    if path.ends_with("/server-code") && known_bugs::nests_too_deep(body) {
-        return;
-    }
     let f = fixture();
     let path = path
         .replace("{app}", &f.app.app_id)

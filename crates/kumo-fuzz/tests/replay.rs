@@ -22,6 +22,7 @@ fn replay(target: &str, run: fn(&[u8])) {
 #[test]
 fn query_sql_corpus() {
     replay("query_sql", kumo_fuzz::query_sql::run);
+    kumo_fuzz::query_sql::release();
 }
 
 #[test]
