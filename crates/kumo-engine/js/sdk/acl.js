@@ -5,6 +5,7 @@
   const {
     _invalidArg: invalidArg, _raise: raise, _is: is, _ok: ok, _fail: fail, _settle: settle, _appPath: appPath,
     _tokenOf: tokenOf, _http: http, _user: userWithToken, _group: groupWithID, KiiAnonymousUser, KiiAnyAuthenticatedUser,
+    _TOK: TOK,
   } = sdk;
 
   const KiiACLAction = {
@@ -68,7 +69,7 @@
   class KiiACL {
     constructor(parent, tok) {
       this._parent = parent;
-      if (tok) this._tok = tok;
+      if (tok) this[TOK] = tok;
       this._entriesMap = {};
     }
     // Path under /apps/{app}, as 2.4.19's aclPath().
@@ -92,10 +93,10 @@
         if (action < 0 || !Array.isArray(j[key])) continue;
         for (const who of j[key]) {
           let subject;
-          if (who.groupID != null) subject = groupWithID(who.groupID, this._tok);
+          if (who.groupID != null) subject = groupWithID(who.groupID, this[TOK]);
           else if (who.userID === 'ANONYMOUS_USER') subject = new KiiAnonymousUser();
           else if (who.userID === 'ANY_AUTHENTICATED_USER') subject = new KiiAnyAuthenticatedUser();
-          else if (who.userID != null) subject = userWithToken(who.userID, this._tok);
+          else if (who.userID != null) subject = userWithToken(who.userID, this[TOK]);
           else continue; // things are not supported in server code
           entries.push(KiiACLEntry.entryWithSubject(subject, action));
         }
@@ -125,8 +126,7 @@
       return settle(callbacks, ok([this]));
     }
   }
-  KiiACL.aclWithParent = function (parent) { return new KiiACL(parent, parent && parent._tok); };
+  KiiACL.aclWithParent = function (parent) { return new KiiACL(parent, parent && parent[TOK]); };
 
-  sdk._secretFields(KiiACL.prototype, ['_tok']);
   Object.assign(sdk, { KiiACL, KiiACLEntry, KiiACLAction });
 })

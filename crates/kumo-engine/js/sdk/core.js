@@ -47,24 +47,27 @@
   // v instanceof the class `name` of a part, without loading the part (no instances without it).
   const is = (v, name) => !!sdk[name] && v instanceof sdk[name];
 
-  // Secrets (tokens, passwords) are kept under symbols, as non-enumerable properties:
-  // JSON.stringify, Object.keys, for-in and Object.assign never see them, so an SDK object that
-  // is returned, passed to done() or logged carries none. Code that reads one on purpose still
-  // can, by its usual name (`context.getAppAdminContext()._token`, `user._accessToken`),
-  // through accessors on the classes' prototypes.
-  const SECRETS = { _tok: Symbol('tok'), _token: Symbol('token'), _accessToken: Symbol('accessToken'), _password: Symbol('password') };
+  // Secrets (tokens, passwords) are kept under symbols: JSON.stringify, Object.keys and for-in
+  // never see a symbol-keyed property, so an SDK object that is returned, passed to done() or
+  // logged carries none. TOK holds the token an object made from an admin context (or a user,
+  // group or bucket derived from one) acts with. Code that reads a secret on purpose still can,
+  // by its usual name (`context.getAppAdminContext()._token`, `user._accessToken`), through
+  // accessors on the classes' prototypes.
+  const TOK = Symbol('tok');
+  const SECRETS = { _token: TOK, _accessToken: Symbol('accessToken'), _password: Symbol('password') };
   function secretFields(proto, names) {
     for (const name of names) {
       const key = SECRETS[name];
       Object.defineProperty(proto, name, {
         get() { return this[key]; },
-        set(value) { Object.defineProperty(this, key, { value, writable: true, configurable: true, enumerable: false }); },
+        set(value) { this[key] = value; },
         configurable: true,
       });
     }
   }
   // Copies the secrets `from` holds onto `to` (clones).
   function copySecrets(from, to) {
+    if (from[TOK] !== undefined) to[TOK] = from[TOK];
     for (const name of Object.keys(SECRETS)) if (from[name] !== undefined) to[name] = from[name];
   }
 
@@ -109,8 +112,8 @@
   const appPath = (p) => '/apps/' + env.appID + p;
   const userToken = () => (state.user ? state.user._accessToken : undefined);
   // Things created from an admin context (or a user/group/bucket derived from one) carry the
-  // admin token in _tok; everything else acts as the current user, or anonymously.
-  const tokenOf = (holder) => (holder && holder._tok) || userToken();
+  // admin token under TOK; everything else acts as the current user, or anonymously.
+  const tokenOf = (holder) => (holder && holder[TOK]) || userToken();
   const isJsonType = (ct) => /\+?json(;.*)?$/i.test(ct);
 
   // One request. o: {token, body, ctype, accept, headers}. Adds res.json, res.ok (2xx/3xx and no
@@ -259,7 +262,7 @@
     Kii, KiiAnonymousUser, KiiAnyAuthenticatedUser, KiiAppAdminContext,
     __adminContext: function (token) { return new KiiAppAdminContext({ token }); },
     // For the other parts.
-    _secretFields: secretFields, _copySecrets: copySecrets,
+    _TOK: TOK, _secretFields: secretFields, _copySecrets: copySecrets,
     _env: env, _state: state, _isStr: isStr, _isPlain: isPlain, _MSG_URI: MSG_URI, _invalidArg: invalidArg, _raise: raise, _is: is,
     _ok: ok, _ko: ko, _kiiError: kiiError, _fail: fail, _settle: settle,
     _appPath: appPath, _userToken: userToken, _tokenOf: tokenOf, _http: http, _statusError: statusError, _httpOK: httpOK,

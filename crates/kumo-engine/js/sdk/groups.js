@@ -6,12 +6,13 @@
     _state: state, _isStr: isStr, _MSG_URI: MSG_URI, _invalidArg: invalidArg, _raise: raise, _ok: ok, _ko: ko,
     _kiiError: kiiError, _fail: fail, _settle: settle, _appPath: appPath, _userToken: userToken, _tokenOf: tokenOf,
     _http: http, _statusError: statusError, _httpOK: httpOK, _getCurrent: getCurrent, _bucket: bucket, _user: userWithToken,
+    _TOK: TOK,
   } = sdk;
   const values = (map) => Object.keys(map).map((k) => map[k]);
 
   class KiiGroup {
     constructor(tok) {
-      if (tok) this._tok = tok;
+      if (tok) this[TOK] = tok;
       this._addMembers = {};
       this._removeMembers = {};
     }
@@ -20,8 +21,8 @@
     getName() { return this._groupName; }
     getCachedOwner() { return this._owner; }
     objectURI() { return this._uuid != null ? 'kiicloud://groups/' + this._uuid : null; }
-    bucketWithName(name) { return bucket(name, this, this._tok, false); }
-    encryptedBucketWithName(name) { return bucket(name, this, this._tok, true); }
+    bucketWithName(name) { return bucket(name, this, this[TOK], false); }
+    encryptedBucketWithName(name) { return bucket(name, this, this[TOK], true); }
     // Membership changes are pending until save().
     addUser(member) {
       if (member == null || member.getUUID() == null) return;
@@ -76,7 +77,7 @@
       if (this._uuid != null) return settle(callbacks, this._saveMembers());
       let owner;
       // A user-side group is owned by the current user; an admin-side one gets no owner.
-      if (!this._tok && state.user) {
+      if (!this[TOK] && state.user) {
         this._owner = getCurrent();
         owner = this._owner.getUUID();
       }
@@ -96,7 +97,7 @@
       const j = res.json || {};
       if (j.groupID != null) this._uuid = j.groupID;
       this._groupName = j.name != null ? j.name : null;
-      this._owner = j.owner != null ? userWithToken(j.owner, this._tok) : null;
+      this._owner = j.owner != null ? userWithToken(j.owner, this[TOK]) : null;
       return ok([this]);
     }
     getOwner(callbacks) {
@@ -119,7 +120,7 @@
     getMemberList(callbacks) {
       const res = this._req('GET', '/members', { accept: 'application/vnd.kii.MembersRetrievalResponse+json' });
       if (!res.ok) return settle(callbacks, fail(this, res.err));
-      const members = ((res.json && res.json.members) || []).map((m) => userWithToken(m.userID, this._tok));
+      const members = ((res.json && res.json.members) || []).map((m) => userWithToken(m.userID, this[TOK]));
       return settle(callbacks, ok([this, members], [this, members]));
     }
   }
@@ -193,7 +194,6 @@
     return groupWithID(parts[1], tok);
   }
 
-  sdk._secretFields(KiiGroup.prototype, ['_tok']);
   Object.assign(sdk, {
     KiiGroup, _groupFromJSON: groupFromJSON, _namedGroup: namedGroup, _groupWithID: groupWithID, _registerGroup: registerGroup,
     _groupWithURI: adminGroupWithURI,

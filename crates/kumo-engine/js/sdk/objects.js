@@ -6,6 +6,7 @@
     _isStr: isStr, _MSG_URI: MSG_URI, _invalidArg: invalidArg, _raise: raise, _is: is, _ok: ok, _fail: fail,
     _settle: settle, _appPath: appPath, _tokenOf: tokenOf, _http: http, _user: userWithToken, _group: groupWithID,
     _env: env,
+    _TOK: TOK,
   } = sdk;
   const isObjectID = (v) => typeof v === 'string' && /^[a-zA-Z0-9-_.]{2,100}$/.test(v);
   const REFRESH_FIRST = 'IllegalState! Call KiiObject#refresh() prior call this method.';
@@ -16,7 +17,7 @@
       if (crypto && name.indexOf('CRYPTO:') === 0) name = name.substr(7);
       this._bucketName = name;
       this._crypto = !!crypto;
-      if (tok) this._tok = tok;
+      if (tok) this[TOK] = tok;
       if (is(parent, 'KiiGroup')) this._group = parent;
       else if (is(parent, 'KiiUser')) this._user = parent;
     }
@@ -31,11 +32,11 @@
       return '';
     }
     _path() { return appPath(this._scope() + '/buckets/' + this._qualifiedName()); }
-    createObject() { return new KiiObject(this, null, this._tok); }
-    createObjectWithType(type) { return new KiiObject(this, type, this._tok); }
+    createObject() { return new KiiObject(this, null, this[TOK]); }
+    createObjectWithType(type) { return new KiiObject(this, type, this[TOK]); }
     createObjectWithID(id) {
       if (!isObjectID(id)) raise(invalidArg('Specified obejctID is invalid.'));
-      const o = new KiiObject(this, null, this._tok);
+      const o = new KiiObject(this, null, this[TOK]);
       o._uuid = id;
       return o;
     }
@@ -44,7 +45,7 @@
       o._update(json);
       return o;
     }
-    acl() { return new (sdk.need('acl').KiiACL)(this, this._tok); }
+    acl() { return new (sdk.need('acl').KiiACL)(this, this[TOK]); }
 
     _query(data) {
       return http('POST', this._path() + '/query', {
@@ -89,10 +90,10 @@
   // first read, so that reading objects does not load `users`.
   function setOwner(o, id) {
     if (sdk.KiiUser) {
-      o._owner = userWithToken(id, o._tok);
+      o._owner = userWithToken(id, o[TOK]);
       return;
     }
-    const tok = o._tok;
+    const tok = o[TOK];
     const set = (value) => Object.defineProperty(o, '_owner', { value, writable: true, enumerable: true, configurable: true });
     const get = () => {
       const user = userWithToken(id, tok);
@@ -108,7 +109,7 @@
       this._alteredFields = [];
       this._bucket = bucket;
       this._objectType = type;
-      if (tok) this._tok = tok;
+      if (tok) this[TOK] = tok;
     }
     getUUID() { return this._uuid; }
     getID() { return this._uuid; }
@@ -138,7 +139,7 @@
       const p = this._customInfo[key];
       return sdk.need('misc').KiiGeoPoint.geoPoint(p.lat, p.lon);
     }
-    objectACL() { return new (sdk.need('acl').KiiACL)(this, this._tok); }
+    objectACL() { return new (sdk.need('acl').KiiACL)(this, this[TOK]); }
     acl() { return this.objectACL(); } // Kumo alias of objectACL()
     objectURI() {
       if (this._bucket == null || this._uuid == null) return undefined;
@@ -253,7 +254,5 @@
     isValidObjectID: function (id) { return isObjectID(id); },
   });
 
-  sdk._secretFields(KiiBucket.prototype, ['_tok']);
-  sdk._secretFields(KiiObject.prototype, ['_tok']);
   Object.assign(sdk, { KiiBucket, KiiObject, _objectWithURI: objectWithURI });
 })

@@ -7,6 +7,7 @@
     _ok: ok, _ko: ko, _kiiError: kiiError, _fail: fail, _settle: settle, _appPath: appPath, _userToken: userToken,
     _tokenOf: tokenOf, _http: http, _statusError: statusError, _httpOK: httpOK, _setCurrent: setCurrent,
     _getCurrent: getCurrent, _bucket: bucket, _secretFields: secretFields, _copySecrets: copySecrets,
+    _TOK: TOK,
   } = sdk;
   const MAX_DATE_MS = 100000000 * 24 * 60 * 60 * 1000; // 2.4.19's "never expires"
 
@@ -97,8 +98,8 @@
     }
     get(key) { return this._customInfo[key]; }
     remove(key) { delete this._customInfo[key]; } // Kumo addition: drop a custom field before save()
-    bucketWithName(name) { return bucket(name, this, this._tok, false); }
-    encryptedBucketWithName(name) { return bucket(name, this, this._tok, true); }
+    bucketWithName(name) { return bucket(name, this, this[TOK], false); }
+    encryptedBucketWithName(name) { return bucket(name, this, this[TOK], true); }
 
     register(callbacks) {
       return settle(callbacks, this._register());
@@ -230,7 +231,7 @@
         token: tokenOf(this), accept: 'application/vnd.kii.GroupsRetrievalResponse+json',
       });
       if (!res.ok) return settle(callbacks, fail(this, res.err));
-      const list = ((res.json && res.json.groups) || []).map((g) => sdk.need('groups')._groupFromJSON(g, this._tok));
+      const list = ((res.json && res.json.groups) || []).map((g) => sdk.need('groups')._groupFromJSON(g, this[TOK]));
       return settle(callbacks, ok([this, list], [this, list]));
     }
 
@@ -267,7 +268,7 @@
       return u;
     }
   }
-  secretFields(KiiUser.prototype, ['_tok', '_accessToken', '_password']);
+  secretFields(KiiUser.prototype, ['_accessToken', '_password']);
 
   function localPhoneOK(phone, country) {
     if (phone != null && !valid.globalPhone(phone)) return country != null && valid.country(country);
@@ -327,7 +328,7 @@
   function userWithToken(id, tok) {
     const u = new KiiUser();
     u._uuid = id;
-    if (tok) u._tok = tok;
+    if (tok) u[TOK] = tok;
     return u;
   }
 

@@ -1,7 +1,7 @@
-// returns: [[-1, -1, -1, -1, -1, -1], [true, true, true, true, true], [false, false]]
+// returns: [[-1, -1, -1, -1, -1, -1], [0, 0, 0, 0, 0, 0], [false, false], true]
 // never: admin-token
 // SDK objects made from the admin context carry its token, but never where serialisation,
-// Object.keys or for-in can see it.
+// Object.keys or for-in can see it; code may still read it on purpose.
 function main(params, context) {
   var admin = context.getAppAdminContext();
   var token = admin._token;
@@ -15,7 +15,8 @@ function main(params, context) {
   things.forEach(function (t) { for (var k in t) keys.push(k); });
   return [
     things.map(function (t) { return JSON.stringify(t).indexOf(token); }),
-    [bucket._tok === token, object._tok === token, user._tok === token, group._tok === token, acl._tok === token],
+    things.map(function (t) { return Object.keys(t).filter(function (k) { return String(t[k]).indexOf(token) >= 0; }).length; }),
     [keys.indexOf("_tok") >= 0, keys.indexOf("_token") >= 0],
+    token === admin._getToken() && token.length > 0,
   ];
 }
