@@ -5,7 +5,7 @@
 //! Input layout: byte 0 picks the route, byte 1 the content type, the rest is the body. The
 //! server runs in-process over a SQLite scratch database, made once per process.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::body::Body;
@@ -251,9 +251,19 @@ async fn setup() -> Fixture {
     }
 }
 
-fn fixture() -> &'static Fixture {
-    static FIXTURE: OnceLock<Fixture> = OnceLock::new();
-    FIXTURE.get_or_init(|| crate::runtime().block_on(setup()))
+/// The server of every input (made on first use); [`release`] drops it.
+static FIXTURE: Mutex<Option<Arc<Fixture>>> = Mutex::new(None);
+
+fn fixture() -> Arc<Fixture> {
+    let mut held = FIXTURE.lock().unwrap_or_else(|e| e.into_inner());
+    held.get_or_insert_with(|| Arc::new(crate::runtime().block_on(setup())))
+        .clone()
+}
+
+/// Drops the server and its scratch database once no input runs any more.
+pub fn release() {
+    let fixture = FIXTURE.lock().unwrap_or_else(|e| e.into_inner()).take();
+    drop(fixture);
 }
 
 pub fn run(data: &[u8]) {

@@ -28,6 +28,7 @@ fn query_sql_corpus() {
 #[test]
 fn router_corpus() {
     replay("router", kumo_fuzz::router::run);
+    kumo_fuzz::router::release();
 }
 
 #[test]
