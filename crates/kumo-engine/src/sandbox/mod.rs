@@ -28,7 +28,7 @@ use outcome::{
     describe_thrown, engine_failure, exception_outcome, failure_from, limit_failure, to_json,
     with_stack,
 };
-use state::{Current, CurrentRun, State};
+use state::{Current, CurrentRun, State, Thrown};
 
 /// Extra time a run gets to turn its `_timeoutResponse` into JSON after the deadline.
 const GRACE: Duration = Duration::from_millis(100);
@@ -116,11 +116,22 @@ pub(crate) fn run(
                     // The promise's address tells a later "handled" which rejection it was.
                     // SAFETY: a promise is an object, whose value holds its pointer.
                     let key = unsafe { promise.as_raw().u.ptr } as usize;
-                    let mut unhandled = state.unhandled.borrow_mut();
                     if is_handled {
-                        unhandled.retain(|(k, _)| *k != key);
-                    } else if unhandled.len() < MAX_UNHANDLED {
-                        unhandled.push((key, describe_thrown(&ctx, &reason)));
+                        state.unhandled.borrow_mut().retain(|(k, _)| *k != key);
+                    } else if state.unhandled.borrow().len() < MAX_UNHANDLED {
+                        // Its place is taken first and it is described with the list not
+                        // borrowed: describing runs the reason's own code (`toJSON`, getters),
+                        // which may reject more promises, and those come after it.
+                        let pending = Thrown {
+                            message: "thrown: (being described)".into(),
+                            stack: None,
+                        };
+                        state.unhandled.borrow_mut().push((key, pending));
+                        let thrown = describe_thrown(&ctx, &reason);
+                        let mut unhandled = state.unhandled.borrow_mut();
+                        if let Some(entry) = unhandled.iter_mut().find(|(k, _)| *k == key) {
+                            entry.1 = thrown;
+                        }
                     }
                 },
             )));
