@@ -104,8 +104,8 @@ pub(super) fn describe_thrown<'js>(ctx: &Ctx<'js>, thrown: &Value<'js>) -> Throw
             .unwrap_or_else(|_| "Error".into());
         let message = exception.message().unwrap_or_default();
         return Thrown {
-            message: format!("{name}: {message}"),
-            stack: exception.stack(),
+            message: at_most(format!("{name}: {message}"), MAX_DESCRIBED),
+            stack: exception.stack().map(|s| at_most(s, MAX_DESCRIBED)),
         };
     }
     let json = if thrown.is_object() && !thrown.is_function() {
@@ -127,9 +127,26 @@ pub(super) fn describe_thrown<'js>(ctx: &Ctx<'js>, thrown: &Value<'js>) -> Throw
         }
     });
     Thrown {
-        message: format!("thrown: {text}"),
+        message: at_most(format!("thrown: {text}"), MAX_DESCRIBED),
         stack: None,
     }
+}
+
+/// The most of a thrown value's description (message, stack) a failure carries: enough for any
+/// error, and a thrown 10 MB object does not become a 10 MB error body and log record.
+const MAX_DESCRIBED: usize = 8 << 10;
+
+/// `text` cut to at most `max` bytes (on a character boundary), marked with `…` when cut.
+fn at_most(mut text: String, max: usize) -> String {
+    if text.len() > max {
+        let mut end = max;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+        text.push('…');
+    }
+    text
 }
 
 pub(super) fn with_stack(message: String, stack: Option<String>) -> String {
@@ -150,5 +167,20 @@ pub(super) fn engine_failure(state: &State, message: String) -> Outcome {
             format!("engine error: {message}"),
         )),
         steps: state.steps.get(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::at_most;
+
+    #[test]
+    fn descriptions_are_cut_on_a_character_boundary() {
+        assert_eq!(at_most("short".into(), 8), "short");
+        assert_eq!(at_most("abcdefghij".into(), 4), "abcd…");
+        // 'é' is two bytes: a cut inside it moves back before it.
+        assert_eq!(at_most("aé".into(), 2), "a…");
+        let huge = at_most("x".repeat(2_000_000), super::MAX_DESCRIBED);
+        assert!(huge.len() <= super::MAX_DESCRIBED + '…'.len_utf8());
     }
 }
