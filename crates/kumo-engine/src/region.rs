@@ -55,14 +55,9 @@ pub(crate) struct Region {
     /// How much of the region is writable (outside it: putting the snapshot back does not
     /// make pages read-only again).
     writable: Rc<Cell<usize>>,
-    limits: Rc<Limits>,
-    snapshot: Vec<u8>,
-}
-
-/// The memory limit the allocator enforces.
-struct Limits {
     /// Bytes in use, the saved realm's included, beyond which an allocation is refused.
-    most: Cell<usize>,
+    limit: Rc<Cell<usize>>,
+    snapshot: Vec<u8>,
 }
 
 thread_local! {
@@ -102,9 +97,7 @@ impl Region {
             base: NonNull::new(base.cast())?,
             size,
             writable: Rc::new(Cell::new(0)),
-            limits: Rc::new(Limits {
-                most: Cell::new(usize::MAX),
-            }),
+            limit: Rc::new(Cell::new(usize::MAX)),
             snapshot: Vec::new(),
         };
         let book = std::mem::size_of::<Book>().next_multiple_of(GRAIN);
@@ -124,13 +117,13 @@ impl Region {
             base: self.base,
             size: self.size,
             writable: self.writable.clone(),
-            limits: self.limits.clone(),
+            limit: self.limit.clone(),
         }
     }
 
     /// From now on, allocations that would take the bytes in use past `bytes` are refused.
     pub(crate) fn limit(&self, bytes: usize) {
-        self.limits.most.set(bytes);
+        self.limit.set(bytes);
     }
 
     /// Keeps the region's used part as the state to return to.
@@ -196,7 +189,7 @@ pub(crate) struct RegionAllocator {
     base: NonNull<u8>,
     size: usize,
     writable: Rc<Cell<usize>>,
-    limits: Rc<Limits>,
+    limit: Rc<Cell<usize>>,
 }
 
 /// `(free-list index, block size)` for a request of `size` bytes.
@@ -263,7 +256,7 @@ impl RegionAllocator {
     /// is remembered.
     fn over_limit(&mut self, size: usize, freed: usize) -> bool {
         let after = (self.book().live + size).saturating_sub(freed);
-        if after > self.limits.most.get() {
+        if after > self.limit.get() {
             refuse();
             return true;
         }

@@ -108,6 +108,18 @@ fn start(
         .unwrap_or_else(|_| panic!("the engine is busy"))
 }
 
+/// `count` runs of `app`'s endpoint that loops until its `timeout`, started on the runtime.
+fn spinning_runs(
+    engine: &Engine,
+    app: &str,
+    count: usize,
+    timeout: Duration,
+) -> Vec<tokio::task::JoinHandle<Outcome>> {
+    (0..count)
+        .map(|_| tokio::spawn(start(engine, app, "spin", timeout, Behaviour::Prompt)))
+        .collect()
+}
+
 fn try_start(
     engine: &Engine,
     app: &str,
@@ -210,17 +222,7 @@ fn spinning_runs_of_one_app_leave_threads_for_another() {
     let engine = engine(2, 0);
     let rt = runtime();
     rt.block_on(async {
-        let spinning: Vec<_> = (0..2)
-            .map(|_| {
-                tokio::spawn(start(
-                    &engine,
-                    "a",
-                    "spin",
-                    Duration::from_secs(4),
-                    Behaviour::Prompt,
-                ))
-            })
-            .collect();
+        let spinning = spinning_runs(&engine, "a", 2, Duration::from_secs(4));
         tokio::time::sleep(Duration::from_millis(100)).await;
         assert!(engine.load().saturated(), "{:?}", engine.load());
         let trivial = start(
@@ -250,17 +252,7 @@ fn an_app_beyond_its_share_waits_and_a_run_expires_in_the_queue() {
     let engine = engine(1, 2);
     let rt = runtime();
     rt.block_on(async {
-        let spinning: Vec<_> = (0..2)
-            .map(|_| {
-                tokio::spawn(start(
-                    &engine,
-                    "a",
-                    "spin",
-                    Duration::from_millis(1_500),
-                    Behaviour::Prompt,
-                ))
-            })
-            .collect();
+        let spinning = spinning_runs(&engine, "a", 2, Duration::from_millis(1_500));
         tokio::time::sleep(Duration::from_millis(100)).await;
         // Over app a's share: queued behind its spinning runs, its time runs out there.
         let queued = start(

@@ -60,32 +60,23 @@ fn engine() -> &'static Engine {
     })
 }
 
-/// The verifier as deploys run it: on its own thread, within the nesting bound.
-fn verify_and_instrument(
-    source: &str,
-) -> Result<kumo_engine::verify::Checked, kumo_engine::CompileError> {
-    kumo_engine::check(source)
-}
-
 pub fn run(data: &[u8]) {
     let Ok(source) = std::str::from_utf8(data) else {
         return;
     };
-    let Ok(checked) = verify_and_instrument(source) else {
+    // Verified and compiled once, as a deploy is; refused code is the verifier target's business.
+    let Ok(program) = engine().program(source) else {
         return;
     };
     // `main` when the code has one, else its first function: every accepted input runs.
-    let mut endpoints: Vec<&String> = checked.endpoints.keys().collect();
-    endpoints.sort();
-    let endpoint = if checked.endpoints.contains_key("main") {
+    let endpoint = if program.endpoints.contains_key("main") {
         "main".to_owned()
     } else {
-        endpoints
-            .first()
+        program
+            .endpoints
+            .keys()
+            .min()
             .map_or("main".to_owned(), |e| e.to_string())
-    };
-    let Ok(program) = engine().program(source) else {
-        return;
     };
     let invocation = Invocation {
         program,

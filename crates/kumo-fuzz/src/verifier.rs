@@ -2,7 +2,10 @@
 //! (never a panic); an accepted source keeps its line count after instrumentation (error
 //! positions depend on it); and every construct the verifier refuses, placed in an accepted
 //! source at the top level, inside a function or inside an arrow function, gets it refused.
-//! That last check is an oracle independent of where the walker happens to look.
+//! That last check is an oracle independent of where the walker happens to look. Sources go
+//! through [`check`], the verifier as deploys run it (own thread, bounded nesting).
+
+use kumo_engine::check;
 
 /// Expressions the verifier must refuse wherever they appear (see `kumo_engine::verify`).
 pub const REFUSED: &[&str] = &[
@@ -27,18 +30,11 @@ const PLACES: &[(&str, &str)] = &[
     ("\n;try { x = 1 } finally { x = ", " }\n"),
 ];
 
-/// The verifier as deploys run it: on its own thread, within the nesting bound.
-fn verify_and_instrument(
-    source: &str,
-) -> Result<kumo_engine::verify::Checked, kumo_engine::CompileError> {
-    kumo_engine::check(source)
-}
-
 pub fn run(data: &[u8]) {
     let Ok(source) = std::str::from_utf8(data) else {
         return;
     };
-    let Ok(checked) = verify_and_instrument(source) else {
+    let Ok(checked) = check(source) else {
         return;
     };
     assert_eq!(
@@ -50,7 +46,7 @@ pub fn run(data: &[u8]) {
         for (before, after) in PLACES {
             let embedded = format!("{source}{before}{refused}{after}");
             assert!(
-                verify_and_instrument(&embedded).is_err(),
+                check(&embedded).is_err(),
                 "the verifier accepted `{refused}` in {embedded:?}"
             );
         }
@@ -65,11 +61,11 @@ mod tests {
     #[test]
     fn every_placement_of_every_refused_construct_is_refused_after_plain_code() {
         for source in ["", "var x = 1", "function main() { return 1 }\n// end"] {
-            assert!(verify_and_instrument(source).is_ok(), "{source:?}");
+            assert!(check(source).is_ok(), "{source:?}");
             for refused in REFUSED {
                 for (before, after) in PLACES {
                     let embedded = format!("{source}{before}{refused}{after}");
-                    assert!(verify_and_instrument(&embedded).is_err(), "{embedded:?}");
+                    assert!(check(&embedded).is_err(), "{embedded:?}");
                 }
             }
         }
@@ -79,7 +75,7 @@ mod tests {
     fn placements_of_harmless_code_are_accepted() {
         for (before, after) in PLACES {
             let embedded = format!("var x = 1{before}x{after}");
-            assert!(verify_and_instrument(&embedded).is_ok(), "{embedded:?}");
+            assert!(check(&embedded).is_ok(), "{embedded:?}");
         }
     }
 }

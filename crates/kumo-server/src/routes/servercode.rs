@@ -42,8 +42,8 @@ pub fn routes(router: Router<AppState>) -> Router<AppState> {
 /// `POST /apps/{app}/server-code`: the raw source, or multipart with `metadata`
 /// (`{"environmentVersion": …}`) and `server-code` parts.
 async fn deploy(State(state): State<AppState>, caller: Caller, req: Request) -> Result<Response> {
-    let headers = req.headers().clone();
-    let content_type = headers
+    let content_type = req
+        .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()

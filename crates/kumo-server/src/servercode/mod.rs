@@ -217,6 +217,13 @@ impl ServerCode {
         environment_version: Option<String>,
     ) -> Result<String> {
         require_admin(caller)?;
+        // Bounded before anything looks at it.
+        if source.len() > MAX_SOURCE_BYTES {
+            return Err(Error::new(
+                ErrorCode::RequestTooLarge,
+                format!("A server-code file may have at most {MAX_SOURCE_BYTES} bytes"),
+            ));
+        }
         let source = String::from_utf8(source)
             .map_err(|_| ApiError::invalid_field("server-code", "The server code must be UTF-8"))?;
         if source.trim().is_empty() {
@@ -226,12 +233,6 @@ impl ServerCode {
             Some(v) => check_environment_version(&v)?,
             None => DEFAULT_ENVIRONMENT_VERSION.to_owned(),
         };
-        if source.len() > MAX_SOURCE_BYTES {
-            return Err(Error::new(
-                ErrorCode::RequestTooLarge,
-                format!("A server-code file may have at most {MAX_SOURCE_BYTES} bytes"),
-            ));
-        }
         let (program, source) = self.compile(source).await?;
         let now = now_ms();
         let version = CodeVersion {
