@@ -34,6 +34,7 @@ async fn main() -> anyhow::Result<()> {
         app,
         principal: Principal::User(user_id.clone()),
         from_server_code: false,
+        by_hook: false,
     };
     let started = Instant::now();
     let workers = 16;

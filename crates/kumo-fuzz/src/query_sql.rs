@@ -132,6 +132,7 @@ async fn backend(dialect: Dialect, objects: &[(Object, Map<String, Value>)]) -> 
     let actor = Actor {
         principal: "admin".into(),
         from_server_code: false,
+        by_hook: false,
     };
     let new = NewBucket {
         creator: None,

@@ -27,6 +27,30 @@ use crate::AppState;
 pub struct FromServerCode {
     /// The run's own admin token, once it asked for one (`context.getAppAdminContext()`).
     pub admin: Option<RunAdmin>,
+    /// A trigger run's stand-in for the user who caused the event
+    /// (`context.getAccessToken()`): a user token only on the run's own requests.
+    pub user: Option<RunUser>,
+    /// The run was started by a server hook: its writes fire no hooks.
+    pub by_hook: bool,
+}
+
+/// A trigger run's token for the user whose change fired it: made for the run, never stored,
+/// and that user's token only on the run's own requests (like [`RunAdmin`]).
+#[derive(Debug, Clone)]
+pub struct RunUser {
+    pub app_id: Arc<str>,
+    pub user_id: Arc<str>,
+    pub token: Arc<str>,
+}
+
+impl RunUser {
+    pub fn new(app_id: &str, user_id: &str) -> RunUser {
+        RunUser {
+            app_id: app_id.into(),
+            user_id: user_id.into(),
+            token: new_token().0.into(),
+        }
+    }
 }
 
 /// A run's admin token: made for the run, never stored, and an admin token only on the run's
@@ -51,9 +75,12 @@ impl RunAdmin {
     }
 }
 
-/// Whether `extensions` carry the in-process mark.
-pub fn is_from_server_code(extensions: &axum::http::Extensions) -> bool {
-    extensions.get::<FromServerCode>().is_some()
+/// Whether `extensions` carry the in-process mark, and whether a hook started that run.
+pub fn server_code_mark(extensions: &axum::http::Extensions) -> (bool, bool) {
+    match extensions.get::<FromServerCode>() {
+        Some(mark) => (true, mark.by_hook),
+        None => (false, false),
+    }
 }
 
 /// Every handler of an app's routes (`/apps/{app}/…`) takes its caller as an argument.
@@ -85,6 +112,7 @@ pub async fn authenticate(
     mark: Option<&FromServerCode>,
 ) -> Result<Caller> {
     let from_server_code = mark.is_some();
+    let by_hook = mark.is_some_and(|m| m.by_hook);
     let app = service
         .app(app_id)
         .await?
@@ -94,6 +122,7 @@ pub async fn authenticate(
             app,
             principal: Principal::Anonymous,
             from_server_code,
+            by_hook,
         });
     };
     let value = value
@@ -104,14 +133,21 @@ pub async fn authenticate(
     let credentials = credentials.trim();
     if scheme.eq_ignore_ascii_case("bearer") {
         let run_admin = mark.and_then(|m| m.admin.as_ref());
-        let principal = match run_admin {
-            Some(run) if run.admits(&app.id, credentials) => Principal::Admin,
+        let run_user = mark.and_then(|m| m.user.as_ref());
+        let principal = match (run_admin, run_user) {
+            (Some(run), _) if run.admits(&app.id, credentials) => Principal::Admin,
+            (_, Some(run))
+                if *run.app_id == *app.id && digests_equal(&run.token, credentials) =>
+            {
+                Principal::User(run.user_id.to_string())
+            }
             _ => principal_for_token(service, &app, credentials).await?,
         };
         Ok(Caller {
             app,
             principal,
             from_server_code,
+            by_hook,
         })
     } else if scheme.eq_ignore_ascii_case("basic") {
         // Kii's "Basic appID:anything" means anonymous access to that app.
@@ -128,6 +164,7 @@ pub async fn authenticate(
             app,
             principal: Principal::Anonymous,
             from_server_code,
+            by_hook,
         })
     } else {
         Err(unauthorized("Unsupported Authorization scheme; use Bearer"))

@@ -20,6 +20,8 @@ pub struct Caller {
     pub principal: Principal,
     /// The request was made by running server code (through the in-sandbox SDK).
     pub from_server_code: bool,
+    /// That server code was started by a server hook (its writes fire no hooks).
+    pub by_hook: bool,
 }
 
 impl Caller {

@@ -7,6 +7,7 @@
 pub mod auth;
 mod caller;
 pub mod error;
+pub mod hooks;
 mod http;
 mod routes;
 mod secrets;

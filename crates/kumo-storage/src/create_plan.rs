@@ -111,7 +111,7 @@ impl<'a> CreatePlan<'a> {
              VALUES ({app}, 'object.created', {}, {}, {}, {now}); ",
             p.add(Param::S(self.target.to_string())),
             p.add(Param::S(actor.principal.clone())),
-            p.add(Param::I(actor.from_server_code as i64)),
+            p.add(Param::I(actor.origin())),
         ));
     }
 
@@ -129,7 +129,7 @@ impl<'a> CreatePlan<'a> {
             "modified_at": o.modified_at,
             "target": self.target.to_string(),
             "actor": self.actor.principal,
-            "from_server_code": self.actor.from_server_code as i64,
+            "from_server_code": self.actor.origin(),
         })
     }
 

@@ -27,7 +27,7 @@ pub(crate) async fn record(
     .bind(kind)
     .bind(target.to_string())
     .bind(&actor.principal)
-    .bind(actor.from_server_code as i64)
+    .bind(actor.origin())
     .bind(now_ms())
     .execute(conn)
     .await?;

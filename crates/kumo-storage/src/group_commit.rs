@@ -241,6 +241,7 @@ mod tests {
             actor: Actor {
                 principal: "admin".into(),
                 from_server_code: false,
+                by_hook: false,
             },
         }
     }

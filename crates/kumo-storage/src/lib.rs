@@ -10,6 +10,7 @@ mod dialect;
 mod error;
 mod events;
 mod group_commit;
+mod hooks_model;
 mod migrations;
 mod model;
 mod object_model;
@@ -42,6 +43,7 @@ pub use object_model::{
 pub use servercode_model::{
     CodeVersion, CodeVersionInfo, DevLogFilter, DevLogLevel, DevLogRecord, NewDevLogRecord,
 };
+pub use hooks_model::{ExecutionStatus, ScheduleExecution};
 pub use sql::{open, SqlStore};
 
 pub type Result<T> = std::result::Result<T, StorageError>;
@@ -237,4 +239,12 @@ pub trait Storage: Send + Sync + 'static {
     ) -> Result<Vec<DevLogRecord>>;
     /// Drops records older than `min_time_ms`, then the oldest until at most `max_bytes` remain.
     async fn trim_dev_logs(&self, app_id: &str, max_bytes: i64, min_time_ms: i64) -> Result<u64>;
+
+    // ---- hook configs -----------------------------------------------------------------------
+
+    // ---- schedule executions: claiming, leases, completing ------------------------------------
+
+    // ---- schedule executions: reading and retention -------------------------------------------
+
+    // ---- trigger delivery -------------------------------------------------------------------
 }

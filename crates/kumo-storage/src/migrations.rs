@@ -400,7 +400,107 @@ END $$;
         sqlite: TOKEN_EXPIRY_INDEX,
         postgres: TOKEN_EXPIRY_INDEX,
     },
+    Migration {
+        version: 9,
+        name: "server hooks: hook configs, schedule executions, trigger delivery",
+        sqlite: HOOKS_SQLITE,
+        postgres: HOOKS_POSTGRES,
+    },
 ];
+
+/// A version's hook config is kept as uploaded (GET returns the same bytes) and goes with the
+/// version. A firing is recorded once per `firing` key: `{version}/{job}/{scheduled_at}` for a
+/// cron firing, so nodes racing for it insert one row; `hand/{id}` for a run by hand. `node`,
+/// `fence` and `lease_until` fence a RUNNING record to the node that claimed it. Trigger
+/// delivery keeps one cursor per app over `events` (held by one node at a time under a lease)
+/// and the failed runs waiting for another attempt.
+const HOOKS_SQLITE: &str = r#"
+ALTER TABLE server_code_versions ADD COLUMN hook_config TEXT;
+CREATE TABLE schedule_executions (
+    id TEXT PRIMARY KEY,
+    app_id TEXT NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+    firing TEXT NOT NULL,
+    version_id TEXT NOT NULL,
+    job TEXT NOT NULL,
+    scheduled_at BIGINT NOT NULL,
+    by_hand BIGINT NOT NULL,
+    status TEXT NOT NULL,
+    started_at BIGINT NOT NULL,
+    finished_at BIGINT,
+    result TEXT,
+    node TEXT NOT NULL,
+    fence BIGINT NOT NULL,
+    lease_until BIGINT NOT NULL,
+    UNIQUE (app_id, firing)
+);
+CREATE INDEX schedule_executions_started_idx ON schedule_executions(app_id, started_at, id);
+CREATE INDEX schedule_executions_running_idx ON schedule_executions(lease_until) WHERE status = 'RUNNING';
+CREATE TABLE hook_cursors (
+    app_id TEXT PRIMARY KEY REFERENCES apps(id) ON DELETE CASCADE,
+    last_seq BIGINT NOT NULL,
+    node TEXT,
+    lease_until BIGINT NOT NULL
+);
+CREATE TABLE hook_retries (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    app_id TEXT NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+    event_seq BIGINT NOT NULL,
+    version_id TEXT NOT NULL,
+    endpoint TEXT NOT NULL,
+    trigger_name TEXT NOT NULL,
+    params TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    attempts BIGINT NOT NULL,
+    not_before BIGINT NOT NULL,
+    node TEXT,
+    lease_until BIGINT NOT NULL
+);
+CREATE INDEX hook_retries_due_idx ON hook_retries(not_before);
+"#;
+
+const HOOKS_POSTGRES: &str = r#"
+ALTER TABLE server_code_versions ADD COLUMN hook_config TEXT;
+CREATE TABLE schedule_executions (
+    id TEXT PRIMARY KEY,
+    app_id TEXT NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+    firing TEXT NOT NULL,
+    version_id TEXT NOT NULL,
+    job TEXT NOT NULL,
+    scheduled_at BIGINT NOT NULL,
+    by_hand BIGINT NOT NULL,
+    status TEXT NOT NULL,
+    started_at BIGINT NOT NULL,
+    finished_at BIGINT,
+    result TEXT,
+    node TEXT NOT NULL,
+    fence BIGINT NOT NULL,
+    lease_until BIGINT NOT NULL,
+    UNIQUE (app_id, firing)
+);
+CREATE INDEX schedule_executions_started_idx ON schedule_executions(app_id, started_at, id);
+CREATE INDEX schedule_executions_running_idx ON schedule_executions(lease_until) WHERE status = 'RUNNING';
+CREATE TABLE hook_cursors (
+    app_id TEXT PRIMARY KEY REFERENCES apps(id) ON DELETE CASCADE,
+    last_seq BIGINT NOT NULL,
+    node TEXT,
+    lease_until BIGINT NOT NULL
+);
+CREATE TABLE hook_retries (
+    id BIGSERIAL PRIMARY KEY,
+    app_id TEXT NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+    event_seq BIGINT NOT NULL,
+    version_id TEXT NOT NULL,
+    endpoint TEXT NOT NULL,
+    trigger_name TEXT NOT NULL,
+    params TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    attempts BIGINT NOT NULL,
+    not_before BIGINT NOT NULL,
+    node TEXT,
+    lease_until BIGINT NOT NULL
+);
+CREATE INDEX hook_retries_due_idx ON hook_retries(not_before);
+"#;
 
 const TOKEN_EXPIRY_INDEX: &str =
     "CREATE INDEX tokens_expiry_idx ON tokens(expires_at) WHERE expires_at IS NOT NULL;";

@@ -74,6 +74,21 @@ pub struct Actor {
     /// `anonymous`, `admin` or `user:{id}`.
     pub principal: String,
     pub from_server_code: bool,
+    /// The write was made by code a server hook ran (a trigger or a schedule): its events
+    /// fire no hooks (Kii's loop prevention).
+    pub by_hook: bool,
+}
+
+impl Actor {
+    /// What the events table's `from_server_code` column holds: 0 a client, 1 server code run
+    /// by hand, 2 server code run by a hook.
+    pub fn origin(&self) -> i64 {
+        match (self.from_server_code, self.by_hook) {
+            (_, true) => 2,
+            (true, false) => 1,
+            (false, false) => 0,
+        }
+    }
 }
 
 /// One durable change event (the outbox the hooks issue will consume).
@@ -84,6 +99,8 @@ pub struct Event {
     pub target: Value,
     pub actor: String,
     pub from_server_code: bool,
+    /// Made by hook-run code: fires no hooks.
+    pub by_hook: bool,
     pub created_at: i64,
 }
 

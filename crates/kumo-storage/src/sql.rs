@@ -886,6 +886,14 @@ impl Storage for SqlStore {
     async fn trim_dev_logs(&self, app_id: &str, max_bytes: i64, min_time_ms: i64) -> Result<u64> {
         self.do_trim_dev_logs(app_id, max_bytes, min_time_ms).await
     }
+
+    // ---- hook configs (sql_hook_configs.rs) ---------------------------------------------------
+
+    // ---- schedule executions: claiming, leases, completing (sql_firings.rs) -------------------
+
+    // ---- schedule executions: reading and retention (sql_executions.rs) -----------------------
+
+    // ---- trigger delivery (sql_triggers.rs) ---------------------------------------------------
 }
 
 #[cfg(test)]

@@ -408,6 +408,7 @@ impl SqlStore {
                     target: serde_json::from_str(&target).unwrap_or(Value::Null),
                     actor: r.try_get("actor")?,
                     from_server_code: r.try_get::<i64, _>("from_server_code")? != 0,
+                    by_hook: r.try_get::<i64, _>("from_server_code")? == 2,
                     created_at: r.try_get("created_at")?,
                 })
             })

@@ -76,6 +76,7 @@ async fn setup(s: &SqlStore) {
     let actor = Actor {
         principal: "admin".into(),
         from_server_code: false,
+        by_hook: false,
     };
     s.create_object(&bucket(), &new, &object, &actor)
         .await

@@ -56,6 +56,7 @@ fn actor() -> Actor {
     Actor {
         principal: "user:u1".into(),
         from_server_code: false,
+        by_hook: false,
     }
 }
 
@@ -377,6 +378,7 @@ async fn events_are_recorded_with_each_change(s: Arc<SqlStore>, _: String) {
     let sc = Actor {
         principal: "admin".into(),
         from_server_code: true,
+        by_hook: false,
     };
     s.create_object(&b, &nb(), &object("o1", json!({})), &actor())
         .await

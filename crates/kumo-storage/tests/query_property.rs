@@ -180,6 +180,7 @@ async fn random_queries_match_the_reference(s: Arc<SqlStore>, _: String) {
     let actor = Actor {
         principal: "admin".into(),
         from_server_code: false,
+        by_hook: false,
     };
     let mut stored = Vec::new();
     for i in 0..OBJECTS {

@@ -29,6 +29,7 @@ fn actor() -> Actor {
     Actor {
         principal: "admin".into(),
         from_server_code: false,
+        by_hook: false,
     }
 }
 
@@ -511,6 +512,7 @@ async fn user_and_group_changes_record_events(s: std::sync::Arc<SqlStore>, _: St
     let by_code = Actor {
         principal: "user:u-1".into(),
         from_server_code: true,
+        by_hook: false,
     };
     let mut u = s.get_user("a1", "u-1").await.unwrap().unwrap();
     u.display_name = Some("x".into());

@@ -25,7 +25,7 @@ pub async fn register(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|ct| ct.to_ascii_lowercase().starts_with(PSEUDO_USER_TYPE));
-    let from_server_code = crate::auth::is_from_server_code(req.extensions());
+    let (from_server_code, by_hook) = crate::auth::server_code_mark(req.extensions());
     let bytes = read_body(req, &state).await?;
     // A pseudo user may be registered with no fields at all.
     let body = if pseudo && bytes.iter().all(u8::is_ascii_whitespace) {
@@ -46,6 +46,7 @@ pub async fn register(
                 pseudo,
                 body,
                 from_server_code,
+                by_hook,
             },
         )
         .await?;

@@ -17,7 +17,7 @@ use std::time::Instant;
 
 use super::ajax_allow::AjaxAllowList;
 use super::devlog::{self, DevLog};
-use crate::auth::{FromServerCode, RunAdmin};
+use crate::auth::{FromServerCode, RunAdmin, RunUser};
 
 /// Largest response body the sandbox receives from an in-process call.
 const MAX_RESPONSE_BYTES: usize = 16 << 20;
@@ -54,6 +54,10 @@ pub struct SandboxHost {
     /// The run's own admin token, made on its first `getAppAdminContext()`. Only this run's
     /// requests carry it, so it opens nothing elsewhere and nothing once the run is over.
     pub admin_token: OnceLock<RunAdmin>,
+    /// A trigger run's stand-in token for the user who caused the event.
+    pub run_user: Option<RunUser>,
+    /// Started by a server hook: the run's writes fire no hooks.
+    pub by_hook: bool,
 }
 
 /// Largest response body `$.ajax` hands to user code.
@@ -101,6 +105,8 @@ impl SandboxHost {
             .header("x-kii-appkey", self.app.key.as_str())
             .extension(FromServerCode {
                 admin: self.admin_token.get().cloned(),
+                user: self.run_user.clone(),
+                by_hook: self.by_hook,
             });
         builder
             .body(Body::from(request.body.unwrap_or_default()))

@@ -401,6 +401,8 @@ impl ServerCode {
             endpoint: endpoint.to_owned(),
             runtime: tokio::runtime::Handle::current(),
             admin_token: std::sync::OnceLock::new(),
+            run_user: None,
+            by_hook: false,
         });
         let invocation = Invocation {
             program: loaded.program.clone(),

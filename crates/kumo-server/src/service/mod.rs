@@ -86,6 +86,7 @@ pub fn actor_of(caller: &Caller) -> Actor {
     Actor {
         principal,
         from_server_code: caller.from_server_code,
+        by_hook: caller.by_hook,
     }
 }
 
@@ -94,5 +95,6 @@ pub fn anonymous_actor() -> Actor {
     Actor {
         principal: "anonymous".to_owned(),
         from_server_code: false,
+        by_hook: false,
     }
 }

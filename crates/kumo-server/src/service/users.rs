@@ -41,6 +41,7 @@ pub struct Registration {
     pub body: Map<String, Value>,
     /// Registered by running server code (marks the change event).
     pub from_server_code: bool,
+    pub by_hook: bool,
 }
 
 /// Fields with a meaning of their own; everything else is a custom field.
@@ -252,6 +253,7 @@ impl Service {
                 &user,
                 &Actor {
                     from_server_code: reg.from_server_code,
+                    by_hook: reg.by_hook,
                     ..anonymous_actor()
                 },
             )
