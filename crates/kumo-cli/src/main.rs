@@ -104,6 +104,46 @@ struct ServeArgs {
     token_cache_seconds: u64,
     #[command(flatten)]
     server_code: ServerCodeArgs,
+    #[command(flatten)]
+    hooks: HookArgs,
+}
+
+/// How server hooks (triggers and schedules) run.
+#[derive(Args)]
+struct HookArgs {
+    /// Trigger runs this node keeps on the engine at once, and as many schedule runs (hook
+    /// work waits beyond that, so manual calls always find room in the engine's queue).
+    #[arg(long, env = "KUMO_HOOK_CONCURRENCY", default_value_t = 8)]
+    hook_concurrency: usize,
+    /// Attempts of a failing trigger run, the first included, before it is given up and
+    /// logged as failed.
+    #[arg(long, env = "KUMO_HOOK_MAX_ATTEMPTS", default_value_t = 5)]
+    hook_max_attempts: i64,
+    /// Wait before a failed trigger run's second attempt, in milliseconds; doubled for each
+    /// further attempt.
+    #[arg(long, env = "KUMO_HOOK_RETRY_MS", default_value_t = 1_000)]
+    hook_retry_ms: u64,
+    /// When a node starts, a job's latest firing missed while no node ran still runs if it fell
+    /// due within this many seconds; older missed firings are skipped.
+    #[arg(long, env = "KUMO_HOOK_MISFIRE_GRACE_SECONDS", default_value_t = 60)]
+    hook_misfire_grace_seconds: u64,
+    /// Seconds a schedule firing or trigger cursor stays with a node that stopped renewing it
+    /// (a node that dies: its running firings are recorded FAILED after this).
+    #[arg(long, env = "KUMO_HOOK_LEASE_SECONDS", default_value_t = 10)]
+    hook_lease_seconds: u64,
+}
+
+impl HookArgs {
+    fn config(&self) -> kumo_server::hooks::HooksConfig {
+        kumo_server::hooks::HooksConfig {
+            concurrency: self.hook_concurrency.max(1),
+            max_attempts: self.hook_max_attempts.max(1),
+            retry_backoff: std::time::Duration::from_millis(self.hook_retry_ms),
+            misfire_grace: std::time::Duration::from_secs(self.hook_misfire_grace_seconds),
+            lease: std::time::Duration::from_secs(self.hook_lease_seconds.max(1)),
+            ..kumo_server::hooks::HooksConfig::default()
+        }
+    }
 }
 
 /// Limits and resources of server code.
@@ -178,6 +218,7 @@ impl ServerCodeArgs {
             },
             ajax_hosts: self.ajax_allow_hosts.clone(),
             base_url: base_url.to_owned(),
+            ..defaults
         }
     }
 }
@@ -283,12 +324,13 @@ async fn serve(args: ServeArgs, started: Instant) -> Result<()> {
         );
         println!("{}", serde_json::to_string_pretty(&creds)?);
     }
-    let config = Config {
+    let mut config = Config {
         max_body_bytes: args.max_body_bytes,
         token_cache_ttl: std::time::Duration::from_secs(args.token_cache_seconds),
         server_code: args.server_code.config(&site_url),
         ..Config::default()
     };
+    config.server_code.hooks = args.hooks.config();
     tracing::info!(
         %addr,
         storage = storage.backend(),

@@ -136,9 +136,7 @@ pub async fn authenticate(
         let run_user = mark.and_then(|m| m.user.as_ref());
         let principal = match (run_admin, run_user) {
             (Some(run), _) if run.admits(&app.id, credentials) => Principal::Admin,
-            (_, Some(run))
-                if *run.app_id == *app.id && digests_equal(&run.token, credentials) =>
-            {
+            (_, Some(run)) if *run.app_id == *app.id && digests_equal(&run.token, credentials) => {
                 Principal::User(run.user_id.to_string())
             }
             _ => principal_for_token(service, &app, credentials).await?,

@@ -69,10 +69,7 @@ pub fn router(storage: Arc<dyn Storage>, config: &Config) -> std::io::Result<Rou
     build(storage, config).map(|(router, _)| router)
 }
 
-fn build(
-    storage: Arc<dyn Storage>,
-    config: &Config,
-) -> std::io::Result<(Router, Arc<servercode::ServerCode>)> {
+fn build(storage: Arc<dyn Storage>, config: &Config) -> std::io::Result<(Router, AppState)> {
     let service = Service::with_token_cache(
         storage,
         auth::Passwords::new(config.hash_parallelism),
@@ -96,10 +93,10 @@ fn build(
         .fallback(http::not_found)
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
         .layer(from_fn(http::edge))
-        .with_state(state);
+        .with_state(state.clone());
     // The in-sandbox SDK is served by this same router, in-process.
     server_code.set_router(router.clone());
-    Ok((router, server_code))
+    Ok((router, state))
 }
 
 async fn health(State(state): State<AppState>) -> Response {
@@ -143,8 +140,9 @@ pub async fn serve(
     use axum::ServiceExt;
     use tower::Layer;
     // Path normalisation must run before routing, so it wraps the router from outside.
-    let (router, server_code) = build(storage.clone(), config)?;
+    let (router, state) = build(storage.clone(), config)?;
     let purge = token_purge::spawn(storage, config.token_purge_interval);
+    let hooks = hooks::Hooks::start(state.service.clone(), state.server_code.clone());
     let app = from_fn(http::normalize_path).layer(router);
     // Responses leave at once rather than waiting on Nagle's algorithm for the client's ACK.
     let listener = listener.tap_io(|tcp| {
@@ -157,7 +155,8 @@ pub async fn serve(
     .with_graceful_shutdown(shutdown)
     .await;
     purge.abort();
-    server_code.shutdown().await;
+    hooks.stop().await;
+    state.server_code.shutdown().await;
     served
 }
 

@@ -6,6 +6,7 @@
 
 mod columns;
 mod create_plan;
+mod delivery_model;
 mod dialect;
 mod error;
 mod events;
@@ -22,8 +23,11 @@ mod servercode_model;
 mod sql;
 mod sql_acl;
 mod sql_devlog;
+mod sql_firings;
 mod sql_objects;
 mod sql_servercode;
+mod sql_tmp_hooks;
+mod sql_triggers;
 mod sqlite_reader;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -33,8 +37,10 @@ use async_trait::async_trait;
 use kumo_types::query::{BucketQuery, Clause};
 use serde_json::{Map, Value};
 
+pub use delivery_model::{Claim, HookRetry, NewFiring};
 pub use dialect::Dialect;
 pub use error::{Entity, StorageError, Unique};
+pub use hooks_model::{ExecutionStatus, ScheduleExecution};
 pub use model::{App, Group, Token, User, UserKey};
 pub use object_model::{
     AclChange, AclHolder, Actor, Bucket, BucketRef, Event, Hit, NewBucket, Object, Precondition,
@@ -43,7 +49,6 @@ pub use object_model::{
 pub use servercode_model::{
     CodeVersion, CodeVersionInfo, DevLogFilter, DevLogLevel, DevLogRecord, NewDevLogRecord,
 };
-pub use hooks_model::{ExecutionStatus, ScheduleExecution};
 pub use sql::{open, SqlStore};
 
 pub type Result<T> = std::result::Result<T, StorageError>;
@@ -241,10 +246,85 @@ pub trait Storage: Send + Sync + 'static {
     async fn trim_dev_logs(&self, app_id: &str, max_bytes: i64, min_time_ms: i64) -> Result<u64>;
 
     // ---- hook configs -----------------------------------------------------------------------
+    async fn put_hook_config(&self, app_id: &str, version_id: &str, config: &str) -> Result<()>;
+    async fn get_hook_config(
+        &self,
+        app_id: &str,
+        version_id: Option<&str>,
+    ) -> Result<Option<String>>;
+    async fn live_hook_configs(&self) -> Result<Vec<(String, String, String)>>;
+    async fn get_schedule_execution(
+        &self,
+        app_id: &str,
+        id: &str,
+    ) -> Result<Option<ScheduleExecution>>;
 
     // ---- schedule executions: claiming, leases, completing ------------------------------------
+    /// Records each firing once per firing key and only while its version is the app's
+    /// current one (RUNNING under `node`'s lease, or FAILED at once when it is to be skipped),
+    /// all in one transaction; says for each what happened. Any number of nodes may claim the
+    /// same firings: exactly one records each.
+    async fn claim_firings(
+        &self,
+        firings: &[NewFiring],
+        node: &str,
+        lease_until: i64,
+    ) -> Result<Vec<Claim>>;
+    /// Extends the lease of every RUNNING firing `node` holds; returns how many.
+    async fn renew_firing_leases(&self, node: &str, lease_until: i64) -> Result<u64>;
+    /// Completes a RUNNING firing if `fence` is still its claim's; false if it is not (its
+    /// lease expired and it was recorded FAILED meanwhile).
+    async fn finish_firing(
+        &self,
+        app_id: &str,
+        id: &str,
+        fence: i64,
+        status: ExecutionStatus,
+        finished_at: i64,
+        result: &str,
+    ) -> Result<bool>;
+    /// Records FAILED (with `result`) every RUNNING firing whose lease ran out by `now`:
+    /// its node died. Returns them.
+    async fn fail_expired_firings(&self, now: i64, result: &str) -> Result<Vec<ScheduleExecution>>;
 
     // ---- schedule executions: reading and retention -------------------------------------------
 
     // ---- trigger delivery -------------------------------------------------------------------
+    /// Gives the app a trigger cursor if it has none, starting after its newest event.
+    async fn ensure_hook_cursor(&self, app_id: &str) -> Result<()>;
+    /// Apps whose cursor is behind their newest event and free for `node` (held by it, or
+    /// its lease ran out).
+    async fn hook_cursors_with_work(&self, node: &str, now: i64) -> Result<Vec<String>>;
+    /// Takes or renews the lease on the app's cursor for `node`; the cursor's position if
+    /// `node` holds it now, `None` if another node does.
+    async fn lease_hook_cursor(
+        &self,
+        app_id: &str,
+        node: &str,
+        now: i64,
+        lease_until: i64,
+    ) -> Result<Option<i64>>;
+    /// Moves the cursor to `seq` and renews the lease, if `node` still holds it.
+    async fn advance_hook_cursor(
+        &self,
+        app_id: &str,
+        node: &str,
+        seq: i64,
+        lease_until: i64,
+    ) -> Result<bool>;
+    /// Gives up every cursor lease `node` holds (a node stopping).
+    async fn release_hook_cursors(&self, node: &str) -> Result<()>;
+    /// Keeps a failed trigger run for another attempt at `not_before`.
+    async fn add_hook_retry(&self, retry: &HookRetry, not_before: i64) -> Result<()>;
+    /// Leases up to `limit` retries that are due, for `node`.
+    async fn claim_hook_retries(
+        &self,
+        node: &str,
+        now: i64,
+        lease_until: i64,
+        limit: i64,
+    ) -> Result<Vec<HookRetry>>;
+    /// Ends a leased retry: gone (`None`), or back in the queue with its attempt count and
+    /// next time.
+    async fn finish_hook_retry(&self, id: i64, node: &str, next: Option<(i64, i64)>) -> Result<()>;
 }

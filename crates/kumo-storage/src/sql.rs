@@ -23,9 +23,10 @@ use crate::events::record;
 use crate::migrations::MIGRATIONS;
 use crate::model::normalize;
 use crate::{
-    AclChange, AclHolder, Actor, App, Bucket, BucketRef, CodeVersion, CodeVersionInfo,
-    DevLogFilter, DevLogRecord, Entity, Event, Group, Hit, NewBucket, NewDevLogRecord, Object,
-    Precondition, Result, Scope, Storage, StorageError, Token, User, UserKey,
+    AclChange, AclHolder, Actor, App, Bucket, BucketRef, Claim, CodeVersion, CodeVersionInfo,
+    DevLogFilter, DevLogRecord, Entity, Event, ExecutionStatus, Group, Hit, HookRetry, NewBucket,
+    NewDevLogRecord, NewFiring, Object, Precondition, Result, ScheduleExecution, Scope, Storage,
+    StorageError, Token, User, UserKey,
 };
 use kumo_types::query::{BucketQuery, Clause};
 
@@ -888,12 +889,113 @@ impl Storage for SqlStore {
     }
 
     // ---- hook configs (sql_hook_configs.rs) ---------------------------------------------------
+    async fn put_hook_config(&self, app_id: &str, version_id: &str, config: &str) -> Result<()> {
+        self.tmp_put_hook_config(app_id, version_id, config).await
+    }
+    async fn get_hook_config(
+        &self,
+        app_id: &str,
+        version_id: Option<&str>,
+    ) -> Result<Option<String>> {
+        self.tmp_get_hook_config(app_id, version_id).await
+    }
+    async fn live_hook_configs(&self) -> Result<Vec<(String, String, String)>> {
+        self.tmp_live_hook_configs().await
+    }
+    async fn get_schedule_execution(
+        &self,
+        app_id: &str,
+        id: &str,
+    ) -> Result<Option<ScheduleExecution>> {
+        self.tmp_get_schedule_execution(app_id, id).await
+    }
 
     // ---- schedule executions: claiming, leases, completing (sql_firings.rs) -------------------
+    async fn claim_firings(
+        &self,
+        firings: &[NewFiring],
+        node: &str,
+        lease_until: i64,
+    ) -> Result<Vec<Claim>> {
+        self.do_claim_firings(firings, node, lease_until).await
+    }
+
+    async fn renew_firing_leases(&self, node: &str, lease_until: i64) -> Result<u64> {
+        self.do_renew_firing_leases(node, lease_until).await
+    }
+
+    async fn finish_firing(
+        &self,
+        app_id: &str,
+        id: &str,
+        fence: i64,
+        status: ExecutionStatus,
+        finished_at: i64,
+        result: &str,
+    ) -> Result<bool> {
+        self.do_finish_firing(app_id, id, fence, status, finished_at, result)
+            .await
+    }
+
+    async fn fail_expired_firings(&self, now: i64, result: &str) -> Result<Vec<ScheduleExecution>> {
+        self.do_fail_expired_firings(now, result).await
+    }
 
     // ---- schedule executions: reading and retention (sql_executions.rs) -----------------------
 
     // ---- trigger delivery (sql_triggers.rs) ---------------------------------------------------
+    async fn ensure_hook_cursor(&self, app_id: &str) -> Result<()> {
+        self.do_ensure_hook_cursor(app_id).await
+    }
+
+    async fn hook_cursors_with_work(&self, node: &str, now: i64) -> Result<Vec<String>> {
+        self.do_hook_cursors_with_work(node, now).await
+    }
+
+    async fn lease_hook_cursor(
+        &self,
+        app_id: &str,
+        node: &str,
+        now: i64,
+        lease_until: i64,
+    ) -> Result<Option<i64>> {
+        self.do_lease_hook_cursor(app_id, node, now, lease_until)
+            .await
+    }
+
+    async fn advance_hook_cursor(
+        &self,
+        app_id: &str,
+        node: &str,
+        seq: i64,
+        lease_until: i64,
+    ) -> Result<bool> {
+        self.do_advance_hook_cursor(app_id, node, seq, lease_until)
+            .await
+    }
+
+    async fn release_hook_cursors(&self, node: &str) -> Result<()> {
+        self.do_release_hook_cursors(node).await
+    }
+
+    async fn add_hook_retry(&self, retry: &HookRetry, not_before: i64) -> Result<()> {
+        self.do_add_hook_retry(retry, not_before).await
+    }
+
+    async fn claim_hook_retries(
+        &self,
+        node: &str,
+        now: i64,
+        lease_until: i64,
+        limit: i64,
+    ) -> Result<Vec<HookRetry>> {
+        self.do_claim_hook_retries(node, now, lease_until, limit)
+            .await
+    }
+
+    async fn finish_hook_retry(&self, id: i64, node: &str, next: Option<(i64, i64)>) -> Result<()> {
+        self.do_finish_hook_retry(id, node, next).await
+    }
 }
 
 #[cfg(test)]

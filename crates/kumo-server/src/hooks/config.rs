@@ -15,6 +15,8 @@ pub const MAX_CONFIG_BYTES: usize = 256 * 1024;
 pub struct HookConfig {
     pub triggers: Vec<TriggerHook>,
     pub jobs: Vec<Job>,
+    /// A hash of the text it was parsed from (set by the hook runtime; 0 from `parse`).
+    pub source_hash: u64,
 }
 
 /// One `{"when", "what", "endpoint"}` entry under a trigger path.
@@ -100,6 +102,14 @@ pub struct Job {
 pub struct Schedule {}
 
 impl Schedule {
+    pub fn text(&self) -> &str {
+        todo!("FOUNDATION")
+    }
+
+    pub fn timezone(&self) -> Option<chrono_tz::Tz> {
+        todo!("FOUNDATION")
+    }
+
     /// The first firing strictly after `after_ms` (epoch ms), if any.
     pub fn next_after(&self, after_ms: i64) -> Option<i64> {
         let _ = after_ms;

@@ -2,6 +2,7 @@
 //! render Kii's response shapes. Paths are relative to the `/api` prefix.
 
 mod groups;
+mod hook_jobs;
 mod oauth;
 mod objects;
 mod servercode;
@@ -45,7 +46,7 @@ pub fn api() -> Router<AppState> {
             "/apps/{app}/groups/{group}/members/{user}",
             put(groups::add_member).delete(groups::remove_member),
         );
-    servercode::routes(objects::routes(router))
+    hook_jobs::routes(servercode::routes(objects::routes(router)))
 }
 
 /// A JSON response with an explicit status.

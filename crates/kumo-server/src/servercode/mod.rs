@@ -19,7 +19,7 @@ use kumo_storage::{App, CodeVersion, CodeVersionInfo, DevLogFilter, DevLogLevel,
 use kumo_types::{ids, now_ms, ApiError, ErrorCode};
 use serde_json::{json, Map};
 
-use crate::auth::Caller;
+use crate::auth::{Caller, RunUser};
 use crate::error::{Error, Result};
 use crate::service::Service;
 pub use devlog::{DevLog, DevLogConfig};
@@ -44,6 +44,8 @@ pub struct ServerCodeConfig {
     pub ajax_hosts: Vec<String>,
     /// What `Kii.getBaseURL()` reports inside server code (the public API URL).
     pub base_url: String,
+    /// How server hooks run.
+    pub hooks: crate::hooks::HooksConfig,
 }
 
 impl Default for ServerCodeConfig {
@@ -54,6 +56,7 @@ impl Default for ServerCodeConfig {
             devlog: DevLogConfig::default(),
             ajax_hosts: Vec::new(),
             base_url: "http://127.0.0.1:8080/api".into(),
+            hooks: crate::hooks::HooksConfig::default(),
         }
     }
 }
@@ -81,6 +84,8 @@ pub struct ServerCode {
     current_ttl: Duration,
     ajax_hosts: ajax_allow::AjaxAllowList,
     http: reqwest::Client,
+    /// This process's name in the leases of schedule firings and trigger cursors.
+    node: String,
 }
 
 /// One call of an endpoint.
@@ -94,6 +99,16 @@ pub struct RunRequest {
     pub params: axum::body::Bytes,
     /// `?environment-version=`, as sent.
     pub environment_override: Option<String>,
+}
+
+/// Whom a run acts for.
+struct RunAs {
+    /// `context.getAccessToken()`.
+    token: Option<String>,
+    /// For filtering the developer log by user.
+    user_id: Option<String>,
+    run_user: Option<RunUser>,
+    by_hook: bool,
 }
 
 /// What a run produced, ready to render.
@@ -130,6 +145,7 @@ impl ServerCode {
             current_ttl,
             ajax_hosts,
             http,
+            node: ids::version_id(),
         });
         // Current versions are compiled now, in the background, so that after a restart no
         // request pays for compiling them either.
@@ -335,11 +351,21 @@ impl ServerCode {
             )
             .into());
         }
-        service
-            .storage
+        let storage = &service.storage;
+        storage
             .set_current_version(&caller.app.id, version_id)
             .await?;
         self.forget_current(&caller.app.id);
+        // Its trigger hooks fire for changes from now on, not only once a hook loop notices.
+        if let Some(version_id) = version_id {
+            if storage
+                .get_hook_config(&caller.app.id, Some(version_id))
+                .await?
+                .is_some()
+            {
+                storage.ensure_hook_cursor(&caller.app.id).await?;
+            }
+        }
         Ok(())
     }
 
@@ -388,43 +414,20 @@ impl ServerCode {
             Some(v) => v,
             None => loaded.environment_version.clone(),
         };
-        let shared = self
-            .hosts
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
-            .ok_or_else(|| Error::new(ErrorCode::TemporarilyUnavailable, "shutting down"))?;
-        let host = Arc::new(host::SandboxHost {
-            shared,
-            app: app.clone(),
-            user_id: caller.user_id().map(str::to_owned),
-            endpoint: endpoint.to_owned(),
-            runtime: tokio::runtime::Handle::current(),
-            admin_token: std::sync::OnceLock::new(),
-            run_user: None,
-            by_hook: false,
-        });
-        let invocation = Invocation {
-            program: loaded.program.clone(),
-            endpoint: endpoint.to_owned(),
-            params_json: params_json.clone(),
-            caller_token: token.clone(),
-            env: AppEnv {
-                app_id: app.id.clone(),
-                app_key: app.key.clone(),
-                base_url: self.config.base_url.clone(),
-            },
-            limits: self.config.limits.clone(),
-            host,
-        };
-        // 503 carries Retry-After (error.rs).
-        let run = self.engine.invoke(invocation).map_err(|_| {
-            Error::new(
-                ErrorCode::TemporarilyUnavailable,
-                "Too many server code runs are waiting; retry shortly",
-            )
-        })?;
-        let outcome = run.await;
+        let outcome = self
+            .run(
+                &loaded,
+                app,
+                endpoint,
+                params_json.clone(),
+                RunAs {
+                    token: token.clone(),
+                    user_id: caller.user_id().map(str::to_owned),
+                    run_user: None,
+                    by_hook: false,
+                },
+            )?
+            .await;
         let mut fields = Map::new();
         fields.insert("description".into(), json!("Invoked Server Code"));
         fields.insert("versionID".into(), json!(loaded.version_id));
@@ -450,6 +453,107 @@ impl ServerCode {
             outcome,
             environment_version,
         })
+    }
+
+    /// Queues a run of `endpoint` on the engine; the future is its outcome. `Busy` (503) when
+    /// the engine's queue is full.
+    fn run(
+        &self,
+        loaded: &Loaded,
+        app: &App,
+        endpoint: &str,
+        params_json: String,
+        run_as: RunAs,
+    ) -> Result<impl std::future::Future<Output = Outcome> + Send + 'static> {
+        let shared = self
+            .hosts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+            .ok_or_else(|| Error::new(ErrorCode::TemporarilyUnavailable, "shutting down"))?;
+        let host = Arc::new(host::SandboxHost {
+            shared,
+            app: app.clone(),
+            user_id: run_as.user_id,
+            endpoint: endpoint.to_owned(),
+            runtime: tokio::runtime::Handle::current(),
+            admin_token: std::sync::OnceLock::new(),
+            run_user: run_as.run_user,
+            by_hook: run_as.by_hook,
+        });
+        let invocation = Invocation {
+            program: loaded.program.clone(),
+            endpoint: endpoint.to_owned(),
+            params_json,
+            caller_token: run_as.token,
+            env: AppEnv {
+                app_id: app.id.clone(),
+                app_key: app.key.clone(),
+                base_url: self.config.base_url.clone(),
+            },
+            limits: self.config.limits.clone(),
+            host,
+        };
+        // 503 carries Retry-After (error.rs).
+        self.engine.invoke(invocation).map_err(|_| {
+            Error::new(
+                ErrorCode::TemporarilyUnavailable,
+                "Too many server code runs are waiting; retry shortly",
+            )
+        })
+    }
+
+    /// Runs `endpoint` of `version_id` for a server hook: its writes fire no hooks, and
+    /// `context.getAccessToken()` acts as `user_id` (the user whose change fired a trigger;
+    /// `None` for schedules and for changes an admin or anonymous caller made). Errs only when
+    /// the run could not start (no such version, engine queue full, shutting down).
+    pub async fn run_for_hook(
+        &self,
+        service: &Service,
+        app: &App,
+        version_id: &str,
+        endpoint: &str,
+        params_json: String,
+        user_id: Option<&str>,
+    ) -> Result<Outcome> {
+        let loaded = self.load(service, app, version_id).await?;
+        let run_user = user_id.map(|id| RunUser::new(&app.id, id));
+        let run = self.run(
+            &loaded,
+            app,
+            endpoint,
+            params_json,
+            RunAs {
+                token: run_user.as_ref().map(|u| u.token.to_string()),
+                user_id: user_id.map(str::to_owned),
+                run_user,
+                by_hook: true,
+            },
+        )?;
+        Ok(run.await)
+    }
+
+    /// This process's name in hook leases.
+    pub fn node(&self) -> &str {
+        &self.node
+    }
+
+    pub fn hooks_config(&self) -> &crate::hooks::HooksConfig {
+        &self.config.hooks
+    }
+
+    /// The developer log's writer (hook runs record their own lines).
+    pub fn devlog(&self) -> &DevLog {
+        &self.devlog
+    }
+
+    /// The app's current version ID, as cached for runs of `current`.
+    pub async fn current_version_id(
+        &self,
+        service: &Service,
+        app_id: &str,
+    ) -> Result<Option<String>> {
+        self.current_version(service, app_id).await
     }
 
     /// The newest developer-log records that match `filter`, oldest first (admin only).
@@ -559,7 +663,7 @@ impl ServerCode {
     }
 }
 
-fn require_admin(caller: &Caller) -> Result<()> {
+pub(crate) fn require_admin(caller: &Caller) -> Result<()> {
     if caller.is_admin() {
         return Ok(());
     }

@@ -1,0 +1,54 @@
+//! Running a schedule job by hand (a Kumo extension; admin only).
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::post;
+use axum::Router;
+use kumo_storage::ScheduleExecution;
+use serde_json::{json, Value};
+
+use super::json;
+use crate::auth::Caller;
+use crate::error::Result;
+use crate::servercode::require_admin;
+use crate::AppState;
+
+pub fn routes(router: Router<AppState>) -> Router<AppState> {
+    router.route(
+        "/apps/{app}/hooks/versions/current/jobs/{job}/run",
+        post(run_now),
+    )
+}
+
+/// `POST /apps/{app}/hooks/versions/current/jobs/{job}/run`: runs the current version's job
+/// once, now, and answers its execution record when it ends.
+async fn run_now(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((_app, job)): Path<(String, String)>,
+) -> Result<Response> {
+    require_admin(&caller)?;
+    let execution =
+        crate::hooks::run_job_now(&state.service, &state.server_code, &caller.app, &job).await?;
+    Ok(json(StatusCode::OK, execution_json(&execution)))
+}
+
+fn execution_json(e: &ScheduleExecution) -> Value {
+    let mut v = json!({
+        "scheduleExecutionID": e.id,
+        "name": e.job,
+        "versionID": e.version_id,
+        "status": e.status.as_str(),
+        "scheduledAt": e.scheduled_at,
+        "startedAt": e.started_at,
+        "byHand": e.by_hand,
+    });
+    if let Some(finished) = e.finished_at {
+        v["finishedAt"] = json!(finished);
+    }
+    if let Some(result) = &e.result {
+        v["result"] = json!(result);
+    }
+    v
+}
