@@ -11,7 +11,7 @@
 //! - a job with a wildcard, range, list or step in those fields fires by the wall clock: its
 //!   times inside a gap are skipped, its times inside a repeated hour fire in both passes.
 
-use chrono::{DateTime, Offset, TimeZone, Utc};
+use chrono::{DateTime, Datelike, Offset, TimeZone, Utc};
 use chrono_tz::Tz;
 use croner::parser::{CronParser, Seconds, Year};
 use croner::{Cron, JobType};
@@ -56,6 +56,34 @@ impl Schedule {
     /// The job's time zone; `None` is UTC.
     pub fn timezone(&self) -> Option<Tz> {
         self.timezone
+    }
+
+    /// Whether some day in the `years` from `from_ms` matches the day-of-month, month and
+    /// day-of-week fields (the time fields always match some time of day). croner's own search
+    /// for a schedule that never fires walks on to the year 5000, which takes far too long to
+    /// run for every job of an upload; this walks whole days, a few thousand at most.
+    pub(super) fn has_a_day_within(&self, from_ms: i64, years: u32) -> bool {
+        let Some(start) = DateTime::from_timestamp_millis(from_ms) else {
+            return false;
+        };
+        let mut day = match self.timezone {
+            Some(tz) => start.with_timezone(&tz).date_naive(),
+            None => start.date_naive(),
+        };
+        let pattern = &self.cron.pattern;
+        for _ in 0..years * 366 {
+            let (y, m, d) = (day.year(), day.month(), day.day());
+            if pattern.month_match(m).unwrap_or(false)
+                && pattern.day_match(y, m, d).unwrap_or(false)
+            {
+                return true;
+            }
+            match day.succ_opt() {
+                Some(next) => day = next,
+                None => return false,
+            }
+        }
+        false
     }
 
     /// The first firing strictly after `after_ms` (epoch ms), if any.
@@ -134,5 +162,297 @@ impl Schedule {
             chrono::LocalResult::Ambiguous(_, late) => Some(late.timestamp()),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(rfc3339: &str) -> i64 {
+        DateTime::parse_from_rfc3339(rfc3339)
+            .unwrap()
+            .timestamp_millis()
+    }
+
+    fn at(ms: i64) -> String {
+        DateTime::from_timestamp_millis(ms)
+            .unwrap()
+            .format("%Y-%m-%dT%H:%M:%SZ")
+            .to_string()
+    }
+
+    fn schedule(text: &str, tz: Option<&str>) -> Schedule {
+        Schedule::parse(text, tz.map(|t| t.parse().unwrap())).unwrap()
+    }
+
+    /// The first `n` firings after `from`, as UTC times.
+    fn firings(s: &Schedule, from: &str, n: usize) -> Vec<String> {
+        let mut t = ms(from);
+        (0..n)
+            .map(|_| {
+                t = s.next_after(t).unwrap();
+                at(t)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn five_fields_in_utc_strictly_after() {
+        let hourly = schedule("0 * * * *", None);
+        assert_eq!(hourly.text(), "0 * * * *");
+        assert_eq!(hourly.timezone(), None);
+        let t = ms("2024-01-01T00:00:00Z");
+        assert_eq!(at(hourly.next_after(t).unwrap()), "2024-01-01T01:00:00Z");
+        assert_eq!(
+            at(hourly.next_after(t - 1).unwrap()),
+            "2024-01-01T00:00:00Z"
+        );
+        assert_eq!(
+            at(hourly.next_after(t + 1).unwrap()),
+            "2024-01-01T01:00:00Z"
+        );
+    }
+
+    #[test]
+    fn kii_documented_examples() {
+        assert_eq!(
+            firings(&schedule("1 0 * * *", None), "2024-01-01T12:00:00Z", 2),
+            ["2024-01-02T00:01:00Z", "2024-01-03T00:01:00Z"]
+        );
+        // 2024-01-05 is a Friday.
+        assert_eq!(
+            firings(
+                &schedule("0 5 * * MON-FRI", None),
+                "2024-01-05T06:00:00Z",
+                2
+            ),
+            ["2024-01-08T05:00:00Z", "2024-01-09T05:00:00Z"]
+        );
+        assert_eq!(
+            firings(&schedule("0 0/2 * * *", None), "2024-01-01T00:00:00Z", 3),
+            [
+                "2024-01-01T02:00:00Z",
+                "2024-01-01T04:00:00Z",
+                "2024-01-01T06:00:00Z"
+            ]
+        );
+        assert_eq!(
+            firings(&schedule("0/5 14 * * *", None), "2024-01-01T14:50:00Z", 2),
+            ["2024-01-01T14:55:00Z", "2024-01-02T14:00:00Z"]
+        );
+        assert_eq!(
+            firings(
+                &schedule("0 0 * * MON,WED,FRI", None),
+                "2024-01-01T00:00:00Z",
+                3
+            ),
+            [
+                "2024-01-03T00:00:00Z",
+                "2024-01-05T00:00:00Z",
+                "2024-01-08T00:00:00Z"
+            ]
+        );
+    }
+
+    #[test]
+    fn ranges_lists_and_month_names() {
+        assert_eq!(
+            firings(
+                &schedule("15,45 9-10 * * *", None),
+                "2024-01-01T00:00:00Z",
+                5
+            ),
+            [
+                "2024-01-01T09:15:00Z",
+                "2024-01-01T09:45:00Z",
+                "2024-01-01T10:15:00Z",
+                "2024-01-01T10:45:00Z",
+                "2024-01-02T09:15:00Z"
+            ]
+        );
+        assert_eq!(
+            firings(
+                &schedule("0 0 1 jan,Jul *", None),
+                "2024-02-01T00:00:00Z",
+                2
+            ),
+            ["2024-07-01T00:00:00Z", "2025-01-01T00:00:00Z"]
+        );
+    }
+
+    #[test]
+    fn day_of_month_or_day_of_week_as_vixie_cron() {
+        // The 13th, or any Friday: 2024-01-05 is a Friday (with AND it would be 2024-09-13).
+        assert_eq!(
+            firings(&schedule("0 0 13 * FRI", None), "2024-01-01T00:00:00Z", 3),
+            [
+                "2024-01-05T00:00:00Z",
+                "2024-01-12T00:00:00Z",
+                "2024-01-13T00:00:00Z"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_leading_seconds_field() {
+        let s = schedule("*/10 * * * * *", None);
+        assert_eq!(
+            firings(&s, "2024-01-01T12:00:00.500Z", 2),
+            ["2024-01-01T12:00:10Z", "2024-01-01T12:00:20Z"]
+        );
+        assert_eq!(
+            firings(&schedule("30 0 12 * * *", None), "2024-01-01T00:00:00Z", 1),
+            ["2024-01-01T12:00:30Z"]
+        );
+    }
+
+    #[test]
+    fn nicknames_are_croners() {
+        assert_eq!(
+            firings(&schedule("@hourly", None), "2024-01-01T00:30:00Z", 1),
+            ["2024-01-01T01:00:00Z"]
+        );
+        assert_eq!(
+            firings(&schedule("@daily", None), "2024-01-01T00:30:00Z", 1),
+            ["2024-01-02T00:00:00Z"]
+        );
+    }
+
+    #[test]
+    fn bad_expressions_are_refused() {
+        for bad in [
+            "",
+            "61 * * * *",
+            "* 24 * * *",
+            "* * 32 * *",
+            "* * * 13 *",
+            "* * * * 8",
+            "* * * *",
+            "0 0 0 1 1 * 2030",
+            "@reboot",
+            "every minute",
+            "0 0 * * MONDAY",
+        ] {
+            assert!(Schedule::parse(bad, None).is_err(), "{bad:?} was accepted");
+        }
+    }
+
+    #[test]
+    fn a_schedule_that_never_fires_has_no_day_and_no_next() {
+        let t = ms("2024-01-01T00:00:00Z");
+        let s = schedule("0 0 31 2 *", None);
+        assert!(!s.has_a_day_within(t, 28));
+        assert_eq!(s.next_after(t), None);
+        assert!(schedule("0 0 31 * *", None).has_a_day_within(t, 28));
+        // February 29th on a Monday: 2044, within 28 years of 2024.
+        let rare = schedule("0 0 29 2 +MON", None);
+        assert!(rare.has_a_day_within(t, 28));
+        assert_eq!(at(rare.next_after(t).unwrap()), "2044-02-29T00:00:00Z");
+        // Leap days come.
+        assert_eq!(
+            firings(&schedule("0 0 29 2 *", None), "2024-03-01T00:00:00Z", 1),
+            ["2028-02-29T00:00:00Z"]
+        );
+    }
+
+    #[test]
+    fn in_a_time_zone() {
+        let s = schedule("0 9 * * *", Some("Asia/Tokyo"));
+        assert_eq!(s.timezone(), Some(chrono_tz::Asia::Tokyo));
+        assert_eq!(
+            firings(&s, "2024-01-01T00:00:00Z", 2),
+            ["2024-01-02T00:00:00Z", "2024-01-03T00:00:00Z"]
+        );
+    }
+
+    // Europe/Berlin, 2024-03-31: at 01:00 UTC the clocks jump from 02:00 CET to 03:00 CEST.
+    #[test]
+    fn spring_forward_a_fixed_time_in_the_gap_fires_once_right_after_it() {
+        let s = schedule("30 2 * * *", Some("Europe/Berlin"));
+        assert_eq!(
+            firings(&s, "2024-03-30T12:00:00Z", 3),
+            [
+                "2024-03-31T01:00:00Z", // 03:00 CEST, the first instant after the gap
+                "2024-04-01T00:30:00Z", // 02:30 CEST
+                "2024-04-02T00:30:00Z",
+            ]
+        );
+    }
+
+    #[test]
+    fn spring_forward_an_interval_job_skips_the_gap() {
+        let s = schedule("*/30 * * * *", Some("Europe/Berlin"));
+        assert_eq!(
+            firings(&s, "2024-03-31T00:15:00Z", 3),
+            [
+                "2024-03-31T00:30:00Z", // 01:30 CET
+                "2024-03-31T01:00:00Z", // 03:00 CEST: 02:00 and 02:30 do not exist
+                "2024-03-31T01:30:00Z",
+            ]
+        );
+    }
+
+    // Europe/Berlin, 2024-10-27: at 01:00 UTC the clocks go back from 03:00 CEST to 02:00 CET,
+    // so 02:00-03:00 local happens twice (00:00-01:00 and 01:00-02:00 UTC).
+    #[test]
+    fn fall_back_a_fixed_time_that_occurs_twice_fires_once() {
+        let s = schedule("30 2 * * *", Some("Europe/Berlin"));
+        assert_eq!(
+            firings(&s, "2024-10-26T12:00:00Z", 2),
+            [
+                "2024-10-27T00:30:00Z", // 02:30 CEST, the first occurrence
+                "2024-10-28T01:30:00Z", // 02:30 CET the next day
+            ]
+        );
+        // Asked from the second pass (a node starting then), it does not go back in time nor
+        // fire the second 02:30.
+        assert_eq!(
+            firings(&s, "2024-10-27T01:10:00Z", 1),
+            ["2024-10-28T01:30:00Z"]
+        );
+    }
+
+    #[test]
+    fn fall_back_an_interval_job_fires_in_both_passes_in_order() {
+        let s = schedule("*/30 * * * *", Some("Europe/Berlin"));
+        assert_eq!(
+            firings(&s, "2024-10-26T23:45:00Z", 5),
+            [
+                "2024-10-27T00:00:00Z", // 02:00 CEST
+                "2024-10-27T00:30:00Z", // 02:30 CEST
+                "2024-10-27T01:00:00Z", // 02:00 CET
+                "2024-10-27T01:30:00Z", // 02:30 CET
+                "2024-10-27T02:00:00Z", // 03:00 CET
+            ]
+        );
+        // From inside the second pass.
+        assert_eq!(
+            firings(&s, "2024-10-27T01:10:00Z", 2),
+            ["2024-10-27T01:30:00Z", "2024-10-27T02:00:00Z"]
+        );
+    }
+
+    // America/New_York, 2024-11-03: at 06:00 UTC the clocks go back from 02:00 EDT to 01:00 EST.
+    #[test]
+    fn fall_back_every_second_never_stops() {
+        let s = schedule("* * * * * *", Some("America/New_York"));
+        assert_eq!(
+            firings(&s, "2024-11-03T05:59:58Z", 3),
+            [
+                "2024-11-03T05:59:59Z",
+                "2024-11-03T06:00:00Z",
+                "2024-11-03T06:00:01Z"
+            ]
+        );
+        let hourly = schedule("0 * * * *", Some("America/New_York"));
+        assert_eq!(
+            firings(&hourly, "2024-11-03T04:30:00Z", 3),
+            [
+                "2024-11-03T05:00:00Z", // 01:00 EDT
+                "2024-11-03T06:00:00Z", // 01:00 EST
+                "2024-11-03T07:00:00Z", // 02:00 EST
+            ]
+        );
     }
 }

@@ -11,6 +11,9 @@ use super::{
 
 /// Longest accepted job name (it names the job in the history and in URLs).
 const MAX_JOB_NAME_BYTES: usize = 256;
+/// A schedule with no day in this many years is refused as never firing (28 years hold every
+/// combination of date and weekday, leap days included, within a century).
+const NEVER_YEARS: u32 = 28;
 const JOB_KEYS: &[&str] = &[
     "cron",
     "endpoint",
@@ -40,8 +43,7 @@ pub(super) fn parse_jobs(
 
 fn parse_job(name: &str, job: &Value, defines: &dyn Fn(&str) -> bool) -> Result<Job, ApiError> {
     let at = format!("{SCHEDULER}: job {}", quote(name));
-    if name.is_empty() || name.len() > MAX_JOB_NAME_BYTES || name.chars().any(char::is_control)
-    {
+    if name.is_empty() || name.len() > MAX_JOB_NAME_BYTES || name.chars().any(char::is_control) {
         return Err(invalid(format!(
             "{at}: a job name is 1 to {MAX_JOB_NAME_BYTES} bytes without control characters"
         )));
@@ -67,9 +69,9 @@ fn parse_job(name: &str, job: &Value, defines: &dyn Fn(&str) -> bool) -> Result<
     let text = required_str(&at, job, "cron")?;
     let schedule = Schedule::parse(text, timezone)
         .map_err(|why| invalid(format!("{at}: invalid cron {}: {why}", quote(text))))?;
-    if schedule.next_after(kumo_types::now_ms()).is_none() {
+    if !schedule.has_a_day_within(kumo_types::now_ms(), NEVER_YEARS) {
         return Err(invalid(format!(
-            "{at}: cron {} never fires",
+            "{at}: cron {} does not fire within {NEVER_YEARS} years",
             quote(text)
         )));
     }

@@ -120,7 +120,10 @@ mod tests {
     #[test]
     fn multibyte_text_in_comments_is_blanked_whole() {
         let stripped = strip("{/* 日本語 */}");
-        assert!(stripped.trim_matches(|c| c == '{' || c == '}').trim().is_empty());
+        assert!(stripped
+            .trim_matches(|c| c == '{' || c == '}')
+            .trim()
+            .is_empty());
     }
 
     #[test]

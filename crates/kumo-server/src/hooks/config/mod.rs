@@ -120,7 +120,9 @@ pub fn parse(bytes: &[u8], defines: &dyn Fn(&str) -> bool) -> Result<HookConfig,
     let json = jsonc::strip_comments(bytes, MAX_DEPTH).map_err(|e| match e {
         jsonc::Malformed::UnterminatedComment { line } => ApiError::new(
             ErrorCode::InvalidJson,
-            format!("The hook config is not JSON: the comment opened on line {line} is never closed"),
+            format!(
+                "The hook config is not JSON: the comment opened on line {line} is never closed"
+            ),
         ),
         jsonc::Malformed::TooDeep { limit, line } => invalid(format!(
             "The hook config nests arrays and objects deeper than {limit} levels (line {line})"
@@ -184,7 +186,7 @@ fn parse_path_hooks(
             Some((when, k)) if k == kind => when,
             Some((_, k)) => {
                 return Err(invalid(format!(
-                    "{at}.when: {} is a {} trigger, not one for {at_path}; {}",
+                    "{at}.when: {} is a trigger for {}s, not for {at_path}; {}",
                     quote(name),
                     k.noun(),
                     fitting(kind),
@@ -223,11 +225,7 @@ fn take_room(room: &mut usize) -> Result<(), ApiError> {
 fn fitting(kind: paths::Kind) -> String {
     match kind {
         paths::Kind::Things => "Kumo knows no trigger for things yet".to_owned(),
-        _ => format!(
-            "{} triggers are {}",
-            kind.noun(),
-            paths::whens_of(kind)
-        ),
+        _ => format!("{} triggers are {}", kind.noun(), paths::whens_of(kind)),
     }
 }
 

@@ -17,22 +17,54 @@ const WHENS: &[(When, &str, Kind)] = &[
     (When::DataObjectCreated, "DATA_OBJECT_CREATED", Kind::Bucket),
     (When::DataObjectUpdated, "DATA_OBJECT_UPDATED", Kind::Bucket),
     (When::DataObjectDeleted, "DATA_OBJECT_DELETED", Kind::Bucket),
-    (When::DataObjectBodyUpdated, "DATA_OBJECT_BODY_UPDATED", Kind::Bucket),
-    (When::DataObjectBodyDeleted, "DATA_OBJECT_BODY_DELETED", Kind::Bucket),
-    (When::DataObjectBodyPublished, "DATA_OBJECT_BODY_PUBLISHED", Kind::Bucket),
+    (
+        When::DataObjectBodyUpdated,
+        "DATA_OBJECT_BODY_UPDATED",
+        Kind::Bucket,
+    ),
+    (
+        When::DataObjectBodyDeleted,
+        "DATA_OBJECT_BODY_DELETED",
+        Kind::Bucket,
+    ),
+    (
+        When::DataObjectBodyPublished,
+        "DATA_OBJECT_BODY_PUBLISHED",
+        Kind::Bucket,
+    ),
     (When::UserCreated, "USER_CREATED", Kind::Users),
     (When::UserEmailVerified, "USER_EMAIL_VERIFIED", Kind::Users),
     (When::UserPhoneVerified, "USER_PHONE_VERIFIED", Kind::Users),
-    (When::UserPasswordResetCompleted, "USER_PASSWORD_RESET_COMPLETED", Kind::Users),
-    (When::UserPasswordChanged, "USER_PASSWORD_CHANGED", Kind::Users),
+    (
+        When::UserPasswordResetCompleted,
+        "USER_PASSWORD_RESET_COMPLETED",
+        Kind::Users,
+    ),
+    (
+        When::UserPasswordChanged,
+        "USER_PASSWORD_CHANGED",
+        Kind::Users,
+    ),
     (When::UserDeleted, "USER_DELETED", Kind::Users),
     (When::UserUpdated, "USER_UPDATED", Kind::Users),
     (When::GroupCreated, "GROUP_CREATED", Kind::Groups),
     (When::GroupDeleted, "GROUP_DELETED", Kind::Groups),
     (When::GroupMembersAdded, "GROUP_MEMBERS_ADDED", Kind::Groups),
-    (When::GroupMembersRemoved, "GROUP_MEMBERS_REMOVED", Kind::Groups),
-    (When::InstallationCreated, "INSTALLATION_CREATED", Kind::Installations),
-    (When::InstallationDeleted, "INSTALLATION_DELETED", Kind::Installations),
+    (
+        When::GroupMembersRemoved,
+        "GROUP_MEMBERS_REMOVED",
+        Kind::Groups,
+    ),
+    (
+        When::InstallationCreated,
+        "INSTALLATION_CREATED",
+        Kind::Installations,
+    ),
+    (
+        When::InstallationDeleted,
+        "INSTALLATION_DELETED",
+        Kind::Installations,
+    ),
 ];
 
 impl When {
@@ -167,7 +199,10 @@ mod tests {
             assert_eq!(parse_path(unknown), Err(None), "{unknown}");
         }
         for bad_bucket in ["kiicloud://buckets/x", "kiicloud://users/*/buckets/a b"] {
-            assert!(matches!(parse_path(bad_bucket), Err(Some(_))), "{bad_bucket}");
+            assert!(
+                matches!(parse_path(bad_bucket), Err(Some(_))),
+                "{bad_bucket}"
+            );
         }
     }
 }
