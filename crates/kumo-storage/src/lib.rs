@@ -24,6 +24,7 @@ mod sql;
 mod sql_acl;
 mod sql_devlog;
 mod sql_firings;
+mod sql_hook_configs;
 mod sql_objects;
 mod sql_servercode;
 mod sql_tmp_hooks;
@@ -246,18 +247,22 @@ pub trait Storage: Send + Sync + 'static {
     async fn trim_dev_logs(&self, app_id: &str, max_bytes: i64, min_time_ms: i64) -> Result<u64>;
 
     // ---- hook configs -----------------------------------------------------------------------
+    /// Sets a version's hook config text (kept byte for byte); `NotFound(CodeVersion)` if the
+    /// version does not exist.
     async fn put_hook_config(&self, app_id: &str, version_id: &str, config: &str) -> Result<()>;
+    /// A version's hook config, or the current version's when `version_id` is `None`; `None`
+    /// when it has none, `NotFound(CodeVersion)` when there is no such version (or no current
+    /// one).
     async fn get_hook_config(
         &self,
         app_id: &str,
         version_id: Option<&str>,
     ) -> Result<Option<String>>;
+    /// Removes a version's hook config: false if it had none, `NotFound(CodeVersion)` if the
+    /// version does not exist.
+    async fn delete_hook_config(&self, app_id: &str, version_id: &str) -> Result<bool>;
+    /// (app, version, config text) of every app whose current version has a hook config.
     async fn live_hook_configs(&self) -> Result<Vec<(String, String, String)>>;
-    async fn get_schedule_execution(
-        &self,
-        app_id: &str,
-        id: &str,
-    ) -> Result<Option<ScheduleExecution>>;
 
     // ---- schedule executions: claiming, leases, completing ------------------------------------
     /// Records each firing once per firing key and only while its version is the app's
@@ -288,6 +293,11 @@ pub trait Storage: Send + Sync + 'static {
     async fn fail_expired_firings(&self, now: i64, result: &str) -> Result<Vec<ScheduleExecution>>;
 
     // ---- schedule executions: reading and retention -------------------------------------------
+    async fn get_schedule_execution(
+        &self,
+        app_id: &str,
+        id: &str,
+    ) -> Result<Option<ScheduleExecution>>;
 
     // ---- trigger delivery -------------------------------------------------------------------
     /// Gives the app a trigger cursor if it has none, starting after its newest event.

@@ -890,24 +890,23 @@ impl Storage for SqlStore {
 
     // ---- hook configs (sql_hook_configs.rs) ---------------------------------------------------
     async fn put_hook_config(&self, app_id: &str, version_id: &str, config: &str) -> Result<()> {
-        self.tmp_put_hook_config(app_id, version_id, config).await
+        self.do_put_hook_config(app_id, version_id, config).await
     }
+
     async fn get_hook_config(
         &self,
         app_id: &str,
         version_id: Option<&str>,
     ) -> Result<Option<String>> {
-        self.tmp_get_hook_config(app_id, version_id).await
+        self.do_get_hook_config(app_id, version_id).await
     }
+
+    async fn delete_hook_config(&self, app_id: &str, version_id: &str) -> Result<bool> {
+        self.do_delete_hook_config(app_id, version_id).await
+    }
+
     async fn live_hook_configs(&self) -> Result<Vec<(String, String, String)>> {
-        self.tmp_live_hook_configs().await
-    }
-    async fn get_schedule_execution(
-        &self,
-        app_id: &str,
-        id: &str,
-    ) -> Result<Option<ScheduleExecution>> {
-        self.tmp_get_schedule_execution(app_id, id).await
+        self.do_live_hook_configs().await
     }
 
     // ---- schedule executions: claiming, leases, completing (sql_firings.rs) -------------------
@@ -942,6 +941,13 @@ impl Storage for SqlStore {
     }
 
     // ---- schedule executions: reading and retention (sql_executions.rs) -----------------------
+    async fn get_schedule_execution(
+        &self,
+        app_id: &str,
+        id: &str,
+    ) -> Result<Option<ScheduleExecution>> {
+        self.tmp_get_schedule_execution(app_id, id).await
+    }
 
     // ---- trigger delivery (sql_triggers.rs) ---------------------------------------------------
     async fn ensure_hook_cursor(&self, app_id: &str) -> Result<()> {
