@@ -36,6 +36,7 @@ pub enum ErrorCode {
     ObjectNotFound,
     ThingNotFound,
     ServerCodeVersionNotFound,
+    ServerCodeHookVersionNotFound,
     NotFound,
     // 405
     MethodNotAllowed,
@@ -90,6 +91,7 @@ impl ErrorCode {
             ObjectNotFound => (404, "OBJECT_NOT_FOUND"),
             ThingNotFound => (404, "THING_NOT_FOUND"),
             ServerCodeVersionNotFound => (404, "SERVER_CODE_VERSION_NOT_FOUND"),
+            ServerCodeHookVersionNotFound => (404, "SERVER_CODE_HOOK_VERSION_NOT_FOUND"),
             NotFound => (404, "NOT_FOUND"),
             MethodNotAllowed => (405, "METHOD_NOT_ALLOWED"),
             UserAlreadyExists => (409, "USER_ALREADY_EXISTS"),

@@ -3,6 +3,7 @@
 
 mod groups;
 mod hook_jobs;
+mod hooks;
 mod oauth;
 mod objects;
 mod servercode;
@@ -46,7 +47,7 @@ pub fn api() -> Router<AppState> {
             "/apps/{app}/groups/{group}/members/{user}",
             put(groups::add_member).delete(groups::remove_member),
         );
-    hook_jobs::routes(servercode::routes(objects::routes(router)))
+    hooks::routes(hook_jobs::routes(servercode::routes(objects::routes(router))))
 }
 
 /// A JSON response with an explicit status.

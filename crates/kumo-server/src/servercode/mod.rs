@@ -4,6 +4,7 @@
 
 mod ajax_allow;
 pub mod devlog;
+mod hook_config;
 mod host;
 pub mod multipart;
 

@@ -117,6 +117,15 @@ pub fn parse(bytes: &[u8], defines: &dyn Fn(&str) -> bool) -> Result<HookConfig,
             format!("A hook config may have at most {MAX_CONFIG_BYTES} bytes"),
         ));
     }
+    // PostgreSQL cannot store a NUL in text, and JSON has none outside a comment.
+    if bytes.contains(&0) {
+        return Err(ApiError::new(
+            ErrorCode::InvalidJson,
+            "The hook config is not JSON: it contains a NUL byte",
+        ));
+    }
+    // Editors on Windows like to start UTF-8 files with a byte-order mark.
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let json = jsonc::strip_comments(bytes, MAX_DEPTH).map_err(|e| match e {
         jsonc::Malformed::UnterminatedComment { line } => ApiError::new(
             ErrorCode::InvalidJson,

@@ -279,6 +279,14 @@ fn not_json() {
         "{m}"
     );
     assert!(bad("[]").contains("must be a JSON object of paths"));
+    let m = refused("{} /* \0 */", ErrorCode::InvalidJson);
+    assert!(m.contains("NUL byte"), "{m}");
+}
+
+#[test]
+fn a_byte_order_mark_is_allowed() {
+    let text = format!("\u{FEFF}{}", hook("kiicloud://users", "USER_CREATED"));
+    assert_eq!(ok(&text).triggers.len(), 1);
 }
 
 #[test]
