@@ -292,6 +292,11 @@ mod tests {
                 "2024-01-13T00:00:00Z"
             ]
         );
+        // `+` asks for both: Friday the 13th.
+        assert_eq!(
+            firings(&schedule("0 0 13 * +FRI", None), "2024-01-01T00:00:00Z", 2),
+            ["2024-09-13T00:00:00Z", "2024-12-13T00:00:00Z"]
+        );
     }
 
     #[test]
