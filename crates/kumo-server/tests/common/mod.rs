@@ -75,6 +75,15 @@ impl TestServer {
         }
     }
 
+    /// Starts a server again over the same store (after [`Self::stop_server`]): a restart.
+    pub async fn restart_server(&mut self, config: Config) {
+        assert!(self.running.is_none(), "stop the server first");
+        let running = Running::start("127.0.0.1:0".parse().unwrap(), self.store.clone(), config)
+            .await
+            .expect("restart server");
+        self.running = Some(running);
+    }
+
     pub async fn stop(mut self) {
         if let Some(r) = self.running.take() {
             r.stop().await.expect("clean shutdown");
