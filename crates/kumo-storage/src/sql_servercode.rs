@@ -5,7 +5,7 @@ use sqlx::Row;
 
 use crate::sql::SqlStore;
 use crate::tx::in_transaction;
-use crate::{CodeVersion, CodeVersionInfo, Result, StorageError};
+use crate::{CodeVersion, CodeVersionInfo, Invalidation, Result, StorageError};
 
 impl SqlStore {
     pub(crate) async fn do_create_code_version(
@@ -105,7 +105,15 @@ impl SqlStore {
             .bind(version_id)
             .execute(&mut *tx)
             .await?;
-            Ok(done.rows_affected() > 0)
+            if done.rows_affected() == 0 {
+                return Ok(false);
+            }
+            let event = Invalidation::VersionDeleted {
+                app_id: app_id.to_owned(),
+                version_id: version_id.to_owned(),
+            };
+            self.notify(tx, event).await?;
+            Ok(true)
         })
         .await
     }
@@ -157,7 +165,10 @@ impl SqlStore {
                     return Err(StorageError::NotFound(crate::Entity::CodeVersion));
                 }
             }
-            Ok(())
+            let event = Invalidation::CurrentVersion {
+                app_id: app_id.to_owned(),
+            };
+            self.notify(tx, event).await
         })
         .await
     }
