@@ -71,6 +71,20 @@ pub enum Invalidation {
 }
 
 impl Invalidation {
+    /// The app it concerns; `None` for `Everything`.
+    pub fn app_id(&self) -> Option<&str> {
+        match self {
+            Invalidation::CurrentVersion { app_id }
+            | Invalidation::VersionDeleted { app_id, .. }
+            | Invalidation::UserTokens { app_id, .. }
+            | Invalidation::ScopeAcl { app_id, .. } => Some(app_id),
+            Invalidation::BucketAcl(b)
+            | Invalidation::BucketDropped(b)
+            | Invalidation::ObjectAcl { bucket: b, .. } => Some(&b.app_id),
+            Invalidation::Everything => None,
+        }
+    }
+
     /// The NOTIFY payload. Every ID in it is bounded by its field rule (at most a few hundred
     /// bytes), far below PostgreSQL's 8000-byte payload limit.
     fn to_payload(&self) -> String {
@@ -237,9 +251,10 @@ async fn listen(
         match connect(&url).await {
             Ok((mut listener, backend)) => {
                 backoff = RECONNECT_MIN;
-                pid.send_replace(Some(backend));
-                // Whatever was sent while no connection listened is lost.
+                // Whatever was sent while no connection listened is lost. Sent before the pid
+                // is published, so a first subscriber (which waits for the pid) skips it.
                 let _ = sender.send(Invalidation::Everything);
+                pid.send_replace(Some(backend));
                 relay(&mut listener, &sender).await;
                 pid.send_replace(None);
             }

@@ -151,6 +151,12 @@ impl SqlStore {
                 .bind(app_id)
                 .execute(&mut *tx)
                 .await?;
+            // Sent before the new pointer is checked: when there is no such version the whole
+            // transaction rolls back, and the notification with it.
+            let event = Invalidation::CurrentVersion {
+                app_id: app_id.to_owned(),
+            };
+            self.notify(tx, event).await?;
             if let Some(id) = version_id {
                 let inserted = sqlx::query(
                     "INSERT INTO server_code_current (app_id, version_id) \
@@ -165,10 +171,7 @@ impl SqlStore {
                     return Err(StorageError::NotFound(crate::Entity::CodeVersion));
                 }
             }
-            let event = Invalidation::CurrentVersion {
-                app_id: app_id.to_owned(),
-            };
-            self.notify(tx, event).await
+            Ok(())
         })
         .await
     }
