@@ -12,6 +12,7 @@ mod error;
 mod events;
 mod group_commit;
 mod hooks_model;
+mod invalidation;
 mod migrations;
 mod model;
 mod object_model;
@@ -41,6 +42,7 @@ pub use delivery_model::{Claim, HookRetry, NewFiring};
 pub use dialect::Dialect;
 pub use error::{Entity, StorageError, Unique};
 pub use hooks_model::{ExecutionStatus, ScheduleExecution};
+pub use invalidation::Invalidation;
 pub use model::{App, Group, Token, User, UserKey};
 pub use object_model::{
     AclChange, AclHolder, Actor, Bucket, BucketRef, Event, Hit, NewBucket, Object, Precondition,
@@ -66,6 +68,12 @@ pub trait Storage: Send + Sync + 'static {
 
     /// Releases connections; pending writes finish first.
     async fn close(&self);
+
+    /// What other processes sharing the database changed that a cache may hold, from now on
+    /// (see `invalidation.rs`). `Everything` when some may have been missed; a receiver that
+    /// lags behind must treat that as `Everything` too. Never yields on SQLite, where one
+    /// process owns the database.
+    async fn subscribe_invalidations(&self) -> tokio::sync::broadcast::Receiver<Invalidation>;
 
     // ---- apps -----------------------------------------------------------------------------
     async fn create_app(&self, app: &App) -> Result<()>;
