@@ -150,7 +150,9 @@ pub(super) fn make_settlers<'js>(
                 if !open(state) {
                     return Ok(());
                 }
-                let reason = reason.0.unwrap_or_else(|| Value::new_undefined(ctx.clone()));
+                let reason = reason
+                    .0
+                    .unwrap_or_else(|| Value::new_undefined(ctx.clone()));
                 let described = describe_thrown(&ctx, &reason);
                 if !open(state) {
                     return Ok(());

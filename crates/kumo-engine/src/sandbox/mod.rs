@@ -24,12 +24,12 @@ use crate::realm::{self, Building, Kind, Natives};
 use crate::scheduler::{Scheduler, SLICE};
 use crate::sdk;
 use crate::{Failure, FailureKind, Invocation, LogLevel, Outcome, Returned};
+use awaiting::Awaiting;
 use natives::{install_natives, make_context, set_env};
 use outcome::{
     describe_thrown, engine_failure, exception_outcome, failure_from, limit_failure, to_json,
     with_stack,
 };
-use awaiting::Awaiting;
 use state::{Current, CurrentRun, State, Thrown};
 
 /// Extra time a run gets to turn its `_timeoutResponse` into JSON after the deadline.
