@@ -147,14 +147,27 @@ pub(super) fn make_settlers<'js>(
         |ctx: Ctx<'js>, reason: Opt<Value<'js>>| -> rquickjs::Result<()> {
             with_current(&ctx, |current| {
                 let state = &current.state;
-                if !open(state) {
+                if state.abort.get().is_some() {
                     return Ok(());
                 }
                 let reason = reason
                     .0
                     .unwrap_or_else(|| Value::new_undefined(ctx.clone()));
                 let described = describe_thrown(&ctx, &reason);
-                if !open(state) {
+                if state.abort.get().is_some() {
+                    return Ok(());
+                }
+                if state.done.borrow().is_some() {
+                    // `done` gave the result; the failure still deserves its author's eyes,
+                    // as an exception thrown after `done` does.
+                    state.log(
+                        LogLevel::Error,
+                        format!(
+                            "the promise the endpoint returned was rejected after done(): {}",
+                            with_stack(described.message, described.stack)
+                        ),
+                        true,
+                    );
                     return Ok(());
                 }
                 let failure = thrown_failure(state, described.clone());
