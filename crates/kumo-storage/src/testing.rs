@@ -139,3 +139,13 @@ impl Drop for TestDb {
         }
     }
 }
+
+/// Writes a schedule execution exactly as given (times, status, result), outside any firing,
+/// so that history tests need not wait for a clock. A RUNNING one stays running: no lease
+/// check ever fails it.
+pub async fn insert_schedule_execution(
+    store: &crate::SqlStore,
+    execution: &crate::ScheduleExecution,
+) -> crate::Result<()> {
+    store.insert_schedule_execution(execution).await
+}
