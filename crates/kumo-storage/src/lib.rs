@@ -10,6 +10,8 @@ mod delivery_model;
 mod dialect;
 mod error;
 mod events;
+mod execution_query;
+mod executions_sql;
 mod group_commit;
 mod hooks_model;
 mod invalidation;
@@ -24,6 +26,7 @@ mod servercode_model;
 mod sql;
 mod sql_acl;
 mod sql_devlog;
+mod sql_executions;
 mod sql_firings;
 mod sql_objects;
 mod sql_servercode;
@@ -41,6 +44,10 @@ use serde_json::{Map, Value};
 pub use delivery_model::{Claim, HookRetry, NewFiring};
 pub use dialect::Dialect;
 pub use error::{Entity, StorageError, Unique};
+pub use execution_query::{
+    ExecutionClause, ExecutionOrder, ExecutionPage, ExecutionQuery, ExecutionTime, TextTest,
+    TimeBound,
+};
 pub use hooks_model::{ExecutionStatus, ScheduleExecution};
 pub use invalidation::Invalidation;
 pub use model::{App, Group, Token, User, UserKey};
@@ -261,11 +268,6 @@ pub trait Storage: Send + Sync + 'static {
         version_id: Option<&str>,
     ) -> Result<Option<String>>;
     async fn live_hook_configs(&self) -> Result<Vec<(String, String, String)>>;
-    async fn get_schedule_execution(
-        &self,
-        app_id: &str,
-        id: &str,
-    ) -> Result<Option<ScheduleExecution>>;
 
     // ---- schedule executions: claiming, leases, completing ------------------------------------
     /// Records each firing once per firing key and only while its version is the app's
@@ -296,6 +298,33 @@ pub trait Storage: Send + Sync + 'static {
     async fn fail_expired_firings(&self, now: i64, result: &str) -> Result<Vec<ScheduleExecution>>;
 
     // ---- schedule executions: reading and retention -------------------------------------------
+    async fn get_schedule_execution(
+        &self,
+        app_id: &str,
+        id: &str,
+    ) -> Result<Option<ScheduleExecution>>;
+    /// One page of the app's history: up to `limit` records after the cursor `after`, in the
+    /// query's order, and the cursor of the next page if there is one. Records added later
+    /// neither repeat nor hide records on the following pages. `InvalidCursor` if `after` was
+    /// not made for this query's order.
+    async fn query_schedule_executions(
+        &self,
+        app_id: &str,
+        query: &ExecutionQuery,
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<ExecutionPage>;
+    /// Deletes the app's finished records that ended before `finished_before`, and the finished
+    /// ones beyond its `keep_at_most` newest (by start). Never a RUNNING one. Returns how many
+    /// went.
+    async fn trim_schedule_executions(
+        &self,
+        app_id: &str,
+        finished_before: i64,
+        keep_at_most: i64,
+    ) -> Result<u64>;
+    /// The apps that have any history (to trim each).
+    async fn schedule_execution_apps(&self) -> Result<Vec<String>>;
 
     // ---- trigger delivery -------------------------------------------------------------------
     /// Gives the app a trigger cursor if it has none, starting after its newest event.

@@ -24,8 +24,9 @@ use crate::migrations::MIGRATIONS;
 use crate::model::normalize;
 use crate::{
     AclChange, AclHolder, Actor, App, Bucket, BucketRef, Claim, CodeVersion, CodeVersionInfo,
-    DevLogFilter, DevLogRecord, Entity, Event, ExecutionStatus, Group, Hit, HookRetry,
-    Invalidation, NewBucket, NewDevLogRecord, NewFiring, Object, Precondition, Result,
+    DevLogFilter, DevLogRecord, Entity, Event, ExecutionPage, ExecutionQuery, ExecutionStatus,
+    Group, Hit, HookRetry, Invalidation, NewBucket, NewDevLogRecord, NewFiring, Object,
+    Precondition, Result,
     ScheduleExecution, Scope, Storage, StorageError, Token, User, UserKey,
 };
 use kumo_types::query::{BucketQuery, Clause};
@@ -928,13 +929,6 @@ impl Storage for SqlStore {
     async fn live_hook_configs(&self) -> Result<Vec<(String, String, String)>> {
         self.tmp_live_hook_configs().await
     }
-    async fn get_schedule_execution(
-        &self,
-        app_id: &str,
-        id: &str,
-    ) -> Result<Option<ScheduleExecution>> {
-        self.tmp_get_schedule_execution(app_id, id).await
-    }
 
     // ---- schedule executions: claiming, leases, completing (sql_firings.rs) -------------------
     async fn claim_firings(
@@ -968,6 +962,38 @@ impl Storage for SqlStore {
     }
 
     // ---- schedule executions: reading and retention (sql_executions.rs) -----------------------
+    async fn get_schedule_execution(
+        &self,
+        app_id: &str,
+        id: &str,
+    ) -> Result<Option<ScheduleExecution>> {
+        self.do_get_schedule_execution(app_id, id).await
+    }
+
+    async fn query_schedule_executions(
+        &self,
+        app_id: &str,
+        query: &ExecutionQuery,
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<ExecutionPage> {
+        self.do_query_schedule_executions(app_id, query, after, limit)
+            .await
+    }
+
+    async fn trim_schedule_executions(
+        &self,
+        app_id: &str,
+        finished_before: i64,
+        keep_at_most: i64,
+    ) -> Result<u64> {
+        self.do_trim_schedule_executions(app_id, finished_before, keep_at_most)
+            .await
+    }
+
+    async fn schedule_execution_apps(&self) -> Result<Vec<String>> {
+        self.do_schedule_execution_apps().await
+    }
 
     // ---- trigger delivery (sql_triggers.rs) ---------------------------------------------------
     async fn ensure_hook_cursor(&self, app_id: &str) -> Result<()> {

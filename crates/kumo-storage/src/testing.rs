@@ -164,3 +164,13 @@ pub async fn delete_tokens_silently(url: &str, app_id: &str, user_id: &str) {
         .expect("delete tokens");
     let _ = conn.close().await;
 }
+
+/// Writes a schedule execution exactly as given (times, status, result), outside any firing,
+/// so that history tests need not wait for a clock. A RUNNING one stays running: no lease
+/// check ever fails it.
+pub async fn insert_schedule_execution(
+    store: &crate::SqlStore,
+    execution: &crate::ScheduleExecution,
+) -> crate::Result<()> {
+    store.insert_schedule_execution(execution).await
+}

@@ -36,6 +36,7 @@ pub enum ErrorCode {
     ObjectNotFound,
     ThingNotFound,
     ServerCodeVersionNotFound,
+    ScheduleExecutionNotFound,
     NotFound,
     // 405
     MethodNotAllowed,
@@ -90,6 +91,7 @@ impl ErrorCode {
             ObjectNotFound => (404, "OBJECT_NOT_FOUND"),
             ThingNotFound => (404, "THING_NOT_FOUND"),
             ServerCodeVersionNotFound => (404, "SERVER_CODE_VERSION_NOT_FOUND"),
+            ScheduleExecutionNotFound => (404, "SCHEDULE_EXECUTION_NOT_FOUND"),
             NotFound => (404, "NOT_FOUND"),
             MethodNotAllowed => (405, "METHOD_NOT_ALLOWED"),
             UserAlreadyExists => (409, "USER_ALREADY_EXISTS"),
