@@ -1195,3 +1195,164 @@ test('servercode devlog: an anonymous run is logged without a user; a failed run
   assert.ok(bad, 'a failed run is logged as well');
   assert.equal(String(bad.responseStep), failed.headers.get('x-step-count'));
 });
+
+// ------------------------------------------------------------------------------------------
+// Server hooks (docs/hooks.md): every trigger a client app can cause through the SDK runs its
+// endpoint once, with Kii's params and the acting user's token.
+
+/** Every hook endpoint records what it saw into the app bucket `hooklog`. */
+const HOOK_RECORDER = `
+function record(when, params, context, done) {
+  var token = context.getAccessToken();
+  var save = function (userID) {
+    var o = context.getAppAdminContext().bucketWithName('hooklog').createObject();
+    o.set('when', when);
+    o.set('params', params);
+    o.set('actingUser', userID);
+    o.save().then(function () { done('recorded'); }, function (e) { done('failed: ' + e.message); });
+  };
+  if (token === null) { save(null); return; }
+  KiiUser.authenticateWithToken(token).then(function (u) { save(u.getID()); },
+    function (e) { save('bad token: ' + e.message); });
+}
+`;
+
+/** Deploys `source` with `hooks` and makes it current; resolves with the versionID. */
+async function deployWithHooks(source, hooks) {
+  const versionID = await deploy(source);
+  const put = await api('PUT', `/hooks/versions/${versionID}`, {
+    token: 'admin',
+    body: JSON.stringify(hooks),
+    type: 'application/vnd.kii.HooksDeploymentRequest+json',
+  });
+  assert.ok(put.status >= 200 && put.status < 300, `attaching the hook config\n  ${put.describe}`);
+  await setCurrent(versionID);
+  return versionID;
+}
+
+/** Every record in `hooklog` (admin query). */
+async function hookRecords() {
+  const res = await api('POST', '/buckets/hooklog/query', {
+    token: 'admin',
+    body: { bucketQuery: { clause: { type: 'all' } }, bestEffortLimit: 1000 },
+  });
+  if (res.status === 404) return [];
+  expectStatus(res, 200, 'querying hooklog');
+  return res.json.results;
+}
+
+test('hooks: every user, group and object trigger fires once per SDK change, with Kii params and the acting user', async () => {
+  const tag = randomHex(3);
+  const appBucket = `hk_items_${tag}`;
+  const userBucket = `hk_diary_${tag}`;
+  const groupBucket = `hk_board_${tag}`;
+  const triggers = {
+    'kiicloud://users': ['USER_CREATED', 'USER_UPDATED', 'USER_PASSWORD_CHANGED', 'USER_DELETED'],
+    'kiicloud://groups': ['GROUP_CREATED', 'GROUP_MEMBERS_ADDED', 'GROUP_MEMBERS_REMOVED', 'GROUP_DELETED'],
+    [`kiicloud://buckets/${appBucket}`]: ['DATA_OBJECT_CREATED', 'DATA_OBJECT_UPDATED', 'DATA_OBJECT_DELETED'],
+    [`kiicloud://users/*/buckets/${userBucket}`]: ['DATA_OBJECT_CREATED', 'DATA_OBJECT_UPDATED', 'DATA_OBJECT_DELETED'],
+    [`kiicloud://groups/*/buckets/${groupBucket}`]: ['DATA_OBJECT_CREATED', 'DATA_OBJECT_UPDATED', 'DATA_OBJECT_DELETED'],
+  };
+  let source = HOOK_RECORDER;
+  const hooks = {};
+  Object.entries(triggers).forEach(([path, whens], i) => {
+    hooks[path] = whens.map((when) => {
+      const endpoint = `on${i}_${when}`;
+      source += `function ${endpoint}(params, context, done) { record('${i}:${when}', params, context, done); }\n`;
+      return { when, what: 'EXECUTE_SERVER_CODE', endpoint };
+    });
+  });
+  await deployWithHooks(source, hooks);
+  try {
+    // Users: a sign-up, a profile save, a password change; the user deletes itself at the end.
+    const a = await registerUser({ prefix: 'hooka' });
+    const b = await registerUser({ prefix: 'hookb' });
+    a.user.set('nickname', 'ace');
+    await a.user.save();
+    // Groups: created by a; b added, then removed; deleted.
+    const group = a.sdk.Kii.groupWithName(`hooks_${tag}`);
+    await group.save();
+    group.addUser(a.sdk.KiiUser.userWithID(b.id));
+    await group.save();
+    group.removeUser(a.sdk.KiiUser.userWithID(b.id));
+    await group.save();
+    // Objects in each scope: create, update, delete.
+    const objectIDs = {};
+    for (const [scope, bucket] of [
+      ['app', a.sdk.Kii.bucketWithName(appBucket)],
+      ['user', a.user.bucketWithName(userBucket)],
+      ['group', group.bucketWithName(groupBucket)],
+    ]) {
+      const obj = bucket.createObject();
+      obj.set('v', 1);
+      await obj.save();
+      obj.set('v', 2);
+      await obj.save();
+      await obj.delete();
+      objectIDs[scope] = obj.getID();
+    }
+    await group.delete();
+    // The password change revokes a's tokens: a signs in again to delete itself.
+    await a.user.updatePassword(a.password, 'secret456');
+    const again = await a.sdk.KiiUser.authenticate(a.user.getUsername(), 'secret456');
+    await again.delete();
+
+    const mine = (records) =>
+      records.filter((r) => {
+        const p = r.params || {};
+        return [a.id, b.id].includes(p.userID) || p.groupID === group.getID() || Object.values(objectIDs).includes(p.objectID);
+      });
+    const expected = 4 + 1 + 4 + 9; // a's four user triggers, b's sign-up, four group, nine object
+    const deadline = Date.now() + 20000;
+    let records = [];
+    while (Date.now() < deadline) {
+      records = mine(await hookRecords());
+      if (records.length >= expected) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await new Promise((r) => setTimeout(r, 800)); // room for a duplicate to show up
+    records = mine(await hookRecords());
+    const count = (when, pred = () => true) => records.filter((r) => r.when === when && pred(r)).length;
+    const one = (when, pred = () => true) => {
+      const found = records.filter((r) => r.when === when && pred(r));
+      assert.equal(found.length, 1, `${when}: ${JSON.stringify(found)} of ${JSON.stringify(records.map((r) => r.when))}`);
+      return found[0];
+    };
+    assert.equal(records.length, expected, JSON.stringify(records.map((r) => r.when)));
+
+    const created = one('0:USER_CREATED', (r) => r.params.userID === a.id);
+    assert.deepEqual(created.params, { userID: a.id, uri: `kiicloud://users/${a.id}` });
+    assert.equal(created.actingUser, null, 'a sign-up is anonymous');
+    assert.equal(count('0:USER_CREATED', (r) => r.params.userID === b.id), 1);
+    assert.equal(one('0:USER_UPDATED').actingUser, a.id);
+    assert.equal(one('0:USER_PASSWORD_CHANGED').params.userID, a.id);
+    assert.equal(one('0:USER_DELETED').params.userID, a.id);
+
+    const g = one('1:GROUP_CREATED');
+    assert.deepEqual(g.params, { groupID: group.getID(), uri: `kiicloud://groups/${group.getID()}` });
+    assert.equal(g.actingUser, a.id);
+    assert.deepEqual(one('1:GROUP_MEMBERS_ADDED').params.members, [b.id]);
+    assert.deepEqual(one('1:GROUP_MEMBERS_REMOVED').params.members, [b.id]);
+    one('1:GROUP_DELETED');
+
+    for (const when of ['DATA_OBJECT_CREATED', 'DATA_OBJECT_UPDATED', 'DATA_OBJECT_DELETED']) {
+      const app = one(`2:${when}`);
+      assert.deepEqual(app.params, {
+        objectScope: { appID: env.appId },
+        bucketID: appBucket,
+        objectID: objectIDs.app,
+        uri: `kiicloud://buckets/${appBucket}/objects/${objectIDs.app}`,
+      });
+      assert.equal(app.actingUser, a.id);
+      const user = one(`3:${when}`);
+      assert.deepEqual(user.params.objectScope, { appID: env.appId, userID: a.id });
+      assert.equal(user.params.uri, `kiicloud://users/${a.id}/buckets/${userBucket}/objects/${objectIDs.user}`);
+      const grp = one(`4:${when}`);
+      assert.deepEqual(grp.params.objectScope, { appID: env.appId, groupID: group.getID() });
+      assert.equal(grp.params.bucketID, groupBucket);
+    }
+  } finally {
+    // Other test files register users and write objects: stop the hooks.
+    await deploy('function idle(params, context) { return 0; }\n').then(setCurrent);
+  }
+});

@@ -131,6 +131,13 @@ struct HookArgs {
     /// (a node that dies: its running firings are recorded FAILED after this).
     #[arg(long, env = "KUMO_HOOK_LEASE_SECONDS", default_value_t = 10)]
     hook_lease_seconds: u64,
+    /// Days a finished schedule execution stays in the history (trimmed every minute).
+    #[arg(long, env = "KUMO_SC_HISTORY_DAYS", default_value_t = 30)]
+    sc_history_days: u64,
+    /// Most schedule executions each app's history keeps: the newest by start time. Running
+    /// executions are never trimmed.
+    #[arg(long, env = "KUMO_SC_HISTORY_MAX", default_value_t = 10_000)]
+    sc_history_max: i64,
 }
 
 impl HookArgs {
@@ -141,6 +148,10 @@ impl HookArgs {
             retry_backoff: std::time::Duration::from_millis(self.hook_retry_ms),
             misfire_grace: std::time::Duration::from_secs(self.hook_misfire_grace_seconds),
             lease: std::time::Duration::from_secs(self.hook_lease_seconds.max(1)),
+            history_max_age: std::time::Duration::from_secs(
+                self.sc_history_days.saturating_mul(24 * 3600),
+            ),
+            history_max_per_app: self.sc_history_max.max(0),
             ..kumo_server::hooks::HooksConfig::default()
         }
     }

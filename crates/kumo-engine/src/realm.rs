@@ -36,6 +36,9 @@ pub(crate) struct Kind {
 /// The natives a run reaches from Rust, and every native installed in the realm.
 pub(crate) struct Natives {
     pub done: Persistent<Function<'static>>,
+    /// The reactions that end a run when the promise its endpoint returned settles.
+    pub settle_fulfilled: Persistent<Function<'static>>,
+    pub settle_rejected: Persistent<Function<'static>>,
     pub context_methods: Vec<(&'static str, Persistent<Function<'static>>)>,
     /// `__kii_env`: its values are the running app's, set at the start of each run.
     pub env: Persistent<Object<'static>>,
@@ -47,11 +50,15 @@ pub(crate) struct Natives {
 impl Natives {
     pub(crate) fn new(
         done: Persistent<Function<'static>>,
+        settle: [Persistent<Function<'static>>; 2],
         context_methods: Vec<(&'static str, Persistent<Function<'static>>)>,
         env: Persistent<Object<'static>>,
     ) -> Natives {
+        let [settle_fulfilled, settle_rejected] = settle;
         Natives {
             done,
+            settle_fulfilled,
+            settle_rejected,
             context_methods,
             env,
             held: Vec::new(),

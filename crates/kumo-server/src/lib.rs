@@ -9,6 +9,7 @@ mod caller;
 pub mod error;
 pub mod hooks;
 mod http;
+pub mod invalidation;
 mod routes;
 mod secrets;
 pub mod servercode;
@@ -61,10 +62,13 @@ impl Default for Config {
 pub struct AppState {
     pub service: Service,
     pub server_code: Arc<servercode::ServerCode>,
+    /// What this node applied of other nodes' changes (`invalidation.rs`).
+    pub invalidations: Arc<invalidation::Counters>,
 }
 
 /// The complete HTTP application. Starts the server-code engine's threads and the developer
-/// log writer (on the current Tokio runtime).
+/// log writer (on the current Tokio runtime). It does not follow other nodes' changes (nor
+/// run hooks): [`serve`] does.
 pub fn router(storage: Arc<dyn Storage>, config: &Config) -> std::io::Result<Router> {
     build(storage, config).map(|(router, _)| router)
 }
@@ -83,6 +87,7 @@ fn build(storage: Arc<dyn Storage>, config: &Config) -> std::io::Result<(Router,
     let state = AppState {
         service: service.clone(),
         server_code: server_code.clone(),
+        invalidations: Arc::default(),
     };
     let api = routes::api()
         .fallback(http::not_found)
@@ -116,9 +121,18 @@ async fn health(State(state): State<AppState>) -> Response {
         // Every engine thread holds a run and no more may be lent: server code cannot run.
         return unhealthy("the server-code engine has no free thread", engine);
     }
+    let invalidations = json!({
+        "applied": state.invalidations.applied(),
+        "flushes": state.invalidations.flushes(),
+    });
     (
         StatusCode::OK,
-        axum::Json(json!({"status": "ok", "storage": storage.backend(), "engine": engine})),
+        axum::Json(json!({
+            "status": "ok",
+            "storage": storage.backend(),
+            "engine": engine,
+            "invalidations": invalidations,
+        })),
     )
         .into_response()
 }
@@ -139,8 +153,16 @@ pub async fn serve(
     use axum::serve::ListenerExt;
     use axum::ServiceExt;
     use tower::Layer;
+    // Subscribed before anything is cached, so no other node's change can slip past.
+    let invalidations = storage.subscribe_invalidations().await;
     // Path normalisation must run before routing, so it wraps the router from outside.
     let (router, state) = build(storage.clone(), config)?;
+    let invalidating = invalidation::spawn(
+        invalidations,
+        state.service.clone(),
+        state.server_code.clone(),
+        state.invalidations.clone(),
+    );
     let purge = token_purge::spawn(storage, config.token_purge_interval);
     let hooks = hooks::Hooks::start(state.service.clone(), state.server_code.clone());
     let app = from_fn(http::normalize_path).layer(router);
@@ -155,6 +177,7 @@ pub async fn serve(
     .with_graceful_shutdown(shutdown)
     .await;
     purge.abort();
+    invalidating.abort();
     hooks.stop().await;
     state.server_code.shutdown().await;
     served

@@ -10,8 +10,11 @@ mod delivery_model;
 mod dialect;
 mod error;
 mod events;
+mod execution_query;
+mod executions_sql;
 mod group_commit;
 mod hooks_model;
+mod invalidation;
 mod migrations;
 mod model;
 mod object_model;
@@ -23,11 +26,11 @@ mod servercode_model;
 mod sql;
 mod sql_acl;
 mod sql_devlog;
+mod sql_executions;
 mod sql_firings;
 mod sql_hook_configs;
 mod sql_objects;
 mod sql_servercode;
-mod sql_tmp_hooks;
 mod sql_triggers;
 mod sqlite_reader;
 #[cfg(feature = "testing")]
@@ -41,7 +44,12 @@ use serde_json::{Map, Value};
 pub use delivery_model::{Claim, HookRetry, NewFiring};
 pub use dialect::Dialect;
 pub use error::{Entity, StorageError, Unique};
+pub use execution_query::{
+    ExecutionClause, ExecutionOrder, ExecutionPage, ExecutionQuery, ExecutionTime, TextTest,
+    TimeBound,
+};
 pub use hooks_model::{ExecutionStatus, ScheduleExecution};
+pub use invalidation::Invalidation;
 pub use model::{App, Group, Token, User, UserKey};
 pub use object_model::{
     AclChange, AclHolder, Actor, Bucket, BucketRef, Event, Hit, NewBucket, Object, Precondition,
@@ -67,6 +75,12 @@ pub trait Storage: Send + Sync + 'static {
 
     /// Releases connections; pending writes finish first.
     async fn close(&self);
+
+    /// What other processes sharing the database changed that a cache may hold, from now on
+    /// (see `invalidation.rs`). `Everything` when some may have been missed; a receiver that
+    /// lags behind must treat that as `Everything` too. Never yields on SQLite, where one
+    /// process owns the database.
+    async fn subscribe_invalidations(&self) -> tokio::sync::broadcast::Receiver<Invalidation>;
 
     // ---- apps -----------------------------------------------------------------------------
     async fn create_app(&self, app: &App) -> Result<()>;
@@ -298,6 +312,28 @@ pub trait Storage: Send + Sync + 'static {
         app_id: &str,
         id: &str,
     ) -> Result<Option<ScheduleExecution>>;
+    /// One page of the app's history: up to `limit` records after the cursor `after`, in the
+    /// query's order, and the cursor of the next page if there is one. Records added later
+    /// neither repeat nor hide records on the following pages. `InvalidCursor` if `after` was
+    /// not made for this query's order.
+    async fn query_schedule_executions(
+        &self,
+        app_id: &str,
+        query: &ExecutionQuery,
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<ExecutionPage>;
+    /// Deletes the app's finished records that ended before `finished_before`, and the finished
+    /// ones beyond its `keep_at_most` newest (by start). Never a RUNNING one. Returns how many
+    /// went.
+    async fn trim_schedule_executions(
+        &self,
+        app_id: &str,
+        finished_before: i64,
+        keep_at_most: i64,
+    ) -> Result<u64>;
+    /// The apps that have any history (to trim each).
+    async fn schedule_execution_apps(&self) -> Result<Vec<String>>;
 
     // ---- trigger delivery -------------------------------------------------------------------
     /// Gives the app a trigger cursor if it has none, starting after its newest event.

@@ -406,7 +406,20 @@ END $$;
         sqlite: HOOKS_SQLITE,
         postgres: HOOKS_POSTGRES,
     },
+    Migration {
+        version: 10,
+        name: "schedule-execution history indexed for queries and trimming",
+        // Ranges on `finishedAt` and the age trim read the first; clauses on a job's name (and
+        // the overlap check of a claim, by job) the second. Ranges on and pages by `startedAt`
+        // already have `schedule_executions_started_idx`.
+        sqlite: EXECUTION_INDEXES,
+        postgres: EXECUTION_INDEXES,
+    },
 ];
+
+const EXECUTION_INDEXES: &str =
+    "CREATE INDEX schedule_executions_finished_idx ON schedule_executions(app_id, finished_at);
+CREATE INDEX schedule_executions_job_idx ON schedule_executions(app_id, job, started_at);";
 
 /// A version's hook config is kept as uploaded (GET returns the same bytes) and goes with the
 /// version. A firing is recorded once per `firing` key: `{version}/{job}/{scheduled_at}` for a

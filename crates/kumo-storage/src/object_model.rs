@@ -17,6 +17,18 @@ impl Scope {
             Scope::Group(id) => format!("group:{id}"),
         }
     }
+
+    /// The scope a stored key names; `None` if it names none.
+    pub fn from_key(key: &str) -> Option<Scope> {
+        if key.is_empty() {
+            Some(Scope::App)
+        } else if let Some(id) = key.strip_prefix("user:") {
+            Some(Scope::User(id.to_owned()))
+        } else {
+            key.strip_prefix("group:")
+                .map(|id| Scope::Group(id.to_owned()))
+        }
+    }
 }
 
 /// A bucket as its path names it.

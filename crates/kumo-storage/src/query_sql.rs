@@ -23,7 +23,7 @@ pub(crate) const KIND_POINT: i64 = 4;
 
 /// The least string greater than every string that starts with `prefix` (in code-point
 /// order, which is UTF-8 byte order), or `None` if there is none.
-fn prefix_successor(prefix: &str) -> Option<String> {
+pub(crate) fn prefix_successor(prefix: &str) -> Option<String> {
     let mut chars: Vec<char> = prefix.chars().collect();
     while let Some(last) = chars.pop() {
         let next = (last as u32 + 1..=0x10FFFF).find_map(char::from_u32);

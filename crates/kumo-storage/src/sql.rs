@@ -24,9 +24,10 @@ use crate::migrations::MIGRATIONS;
 use crate::model::normalize;
 use crate::{
     AclChange, AclHolder, Actor, App, Bucket, BucketRef, Claim, CodeVersion, CodeVersionInfo,
-    DevLogFilter, DevLogRecord, Entity, Event, ExecutionStatus, Group, Hit, HookRetry, NewBucket,
-    NewDevLogRecord, NewFiring, Object, Precondition, Result, ScheduleExecution, Scope, Storage,
-    StorageError, Token, User, UserKey,
+    DevLogFilter, DevLogRecord, Entity, Event, ExecutionPage, ExecutionQuery, ExecutionStatus,
+    Group, Hit, HookRetry, Invalidation, NewBucket, NewDevLogRecord, NewFiring, Object,
+    Precondition, Result,
+    ScheduleExecution, Scope, Storage, StorageError, Token, User, UserKey,
 };
 use kumo_types::query::{BucketQuery, Clause};
 
@@ -39,6 +40,7 @@ pub struct SqlStore {
     /// The hot SQLite reads, on the calling thread (`sqlite_reader.rs`); `None` on PostgreSQL
     /// and for an in-memory SQLite database.
     pub(crate) reader: Option<crate::sqlite_reader::SqliteReader>,
+    invalidations: crate::invalidation::Invalidations,
 }
 
 const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
@@ -82,6 +84,7 @@ pub async fn open(url: &str, max_connections: u32) -> Result<SqlStore> {
             Dialect::Sqlite => crate::sqlite_reader::SqliteReader::for_url(url),
             Dialect::Postgres => None,
         },
+        invalidations: crate::invalidation::Invalidations::new(dialect, url),
     };
     store.migrate().await?;
     Ok(store)
@@ -104,6 +107,17 @@ fn redact(url: &str) -> String {
 impl SqlStore {
     pub fn dialect(&self) -> Dialect {
         self.dialect
+    }
+
+    /// The backend process of the connection that listens for invalidations, while it does
+    /// (PostgreSQL, after the first subscription; for diagnostics and tests).
+    pub fn invalidation_listener_pid(&self) -> Option<i32> {
+        self.invalidations.listener_pid()
+    }
+
+    /// Sends `event` from the write transaction on `conn` (`invalidation.rs`).
+    pub(crate) async fn notify(&self, conn: &mut AnyConnection, event: Invalidation) -> Result<()> {
+        crate::invalidation::notify(conn, self.dialect, &event).await
     }
 
     async fn migrate(&self) -> Result<()> {
@@ -164,6 +178,13 @@ async fn apply_migrations(conn: &mut AnyConnection, dialect: Dialect) -> Result<
             .await?;
     }
     Ok(())
+}
+
+fn user_tokens(app_id: &str, user_id: &str) -> Invalidation {
+    Invalidation::UserTokens {
+        app_id: app_id.to_owned(),
+        user_id: user_id.to_owned(),
+    }
 }
 
 const USER_COLS: &str = "seq, id, login_name, email, email_verified, phone, phone_verified, \
@@ -272,7 +293,12 @@ impl Storage for SqlStore {
         Ok(())
     }
 
+    async fn subscribe_invalidations(&self) -> tokio::sync::broadcast::Receiver<Invalidation> {
+        self.invalidations.subscribe().await
+    }
+
     async fn close(&self) {
+        self.invalidations.stop();
         self.write.close().await;
         self.read.close().await;
     }
@@ -433,7 +459,7 @@ impl Storage for SqlStore {
                 .await?;
             let target = json!({ "userID": user_id });
             record(tx, app_id, "user.password_changed", target, actor).await?;
-            Ok(())
+            self.notify(tx, user_tokens(app_id, user_id)).await
         })
         .await
     }
@@ -467,6 +493,7 @@ impl Storage for SqlStore {
                 actor,
             )
             .await?;
+            self.notify(tx, user_tokens(app_id, user_id)).await?;
             Ok(true)
         })
         .await
@@ -946,7 +973,32 @@ impl Storage for SqlStore {
         app_id: &str,
         id: &str,
     ) -> Result<Option<ScheduleExecution>> {
-        self.tmp_get_schedule_execution(app_id, id).await
+        self.do_get_schedule_execution(app_id, id).await
+    }
+
+    async fn query_schedule_executions(
+        &self,
+        app_id: &str,
+        query: &ExecutionQuery,
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<ExecutionPage> {
+        self.do_query_schedule_executions(app_id, query, after, limit)
+            .await
+    }
+
+    async fn trim_schedule_executions(
+        &self,
+        app_id: &str,
+        finished_before: i64,
+        keep_at_most: i64,
+    ) -> Result<u64> {
+        self.do_trim_schedule_executions(app_id, finished_before, keep_at_most)
+            .await
+    }
+
+    async fn schedule_execution_apps(&self) -> Result<Vec<String>> {
+        self.do_schedule_execution_apps().await
     }
 
     // ---- trigger delivery (sql_triggers.rs) ---------------------------------------------------

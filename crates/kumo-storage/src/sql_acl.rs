@@ -11,7 +11,7 @@ use sqlx::{AnyConnection, Row};
 use crate::dialect::Dialect;
 use crate::sql::SqlStore;
 use crate::tx::in_transaction;
-use crate::{AclChange, AclHolder, Entity, Result, StorageError};
+use crate::{AclChange, AclHolder, Entity, Invalidation, Result, StorageError};
 
 /// How the locked row is found again to write the ACL back.
 enum RowKey<'a> {
@@ -113,6 +113,17 @@ impl SqlStore {
             return Ok(());
         }
         let text = acl.to_json();
+        let event = match holder {
+            AclHolder::Scope { app_id, scope, .. } => Invalidation::ScopeAcl {
+                app_id: app_id.clone(),
+                scope: scope.clone(),
+            },
+            AclHolder::Bucket(b) => Invalidation::BucketAcl(b.clone()),
+            AclHolder::Object(b, id) => Invalidation::ObjectAcl {
+                bucket: b.clone(),
+                object_id: id.clone(),
+            },
+        };
         match row_key {
             RowKey::Scope(app_id, scope) => {
                 sqlx::query("UPDATE scope_acls SET acl = $1 WHERE app_id = $2 AND scope = $3")
@@ -130,6 +141,6 @@ impl SqlStore {
                     .await?;
             }
         }
-        Ok(())
+        self.notify(conn, event).await
     }
 }

@@ -14,8 +14,8 @@ use crate::sql::SqlStore;
 use crate::sqlite_reader;
 use crate::tx::in_transaction;
 use crate::{
-    Actor, Bucket, BucketRef, Entity, Event, Hit, NewBucket, Object, Precondition, Result, Scope,
-    StorageError,
+    Actor, Bucket, BucketRef, Entity, Event, Hit, Invalidation, NewBucket, Object, Precondition,
+    Result, Scope, StorageError,
 };
 
 const OBJECT_COLS: &str =
@@ -287,43 +287,55 @@ impl SqlStore {
                 .execute(&mut *tx)
                 .await?;
             record(tx, &b.app_id, "bucket.deleted", bucket_target(b), actor).await?;
+            self.notify(tx, Invalidation::BucketDropped(b.clone()))
+                .await?;
             Ok(true)
         })
         .await
     }
 
     pub(crate) async fn do_set_bucket_acl(&self, b: &BucketRef, acl: &str) -> Result<()> {
-        let done = sqlx::query(
-            "UPDATE buckets SET acl = $1 WHERE app_id = $2 AND scope = $3 AND name = $4",
-        )
-        .bind(acl)
-        .bind(&b.app_id)
-        .bind(b.scope.key())
-        .bind(&b.name)
-        .execute(&mut *self.write.get().await?)
-        .await?;
-        if done.rows_affected() == 0 {
-            return Err(StorageError::NotFound(Entity::Bucket));
-        }
-        Ok(())
+        in_transaction(&self.write, async |tx| {
+            let done = sqlx::query(
+                "UPDATE buckets SET acl = $1 WHERE app_id = $2 AND scope = $3 AND name = $4",
+            )
+            .bind(acl)
+            .bind(&b.app_id)
+            .bind(b.scope.key())
+            .bind(&b.name)
+            .execute(&mut *tx)
+            .await?;
+            if done.rows_affected() == 0 {
+                return Err(StorageError::NotFound(Entity::Bucket));
+            }
+            self.notify(tx, Invalidation::BucketAcl(b.clone())).await
+        })
+        .await
     }
 
     pub(crate) async fn do_set_object_acl(&self, b: &BucketRef, id: &str, acl: &str) -> Result<()> {
-        let done = sqlx::query(
-            "UPDATE objects SET acl = $1 WHERE id = $2 AND bucket_seq = \
-             (SELECT seq FROM buckets WHERE app_id = $3 AND scope = $4 AND name = $5)",
-        )
-        .bind(acl)
-        .bind(id)
-        .bind(&b.app_id)
-        .bind(b.scope.key())
-        .bind(&b.name)
-        .execute(&mut *self.write.get().await?)
-        .await?;
-        if done.rows_affected() == 0 {
-            return Err(StorageError::NotFound(Entity::Object));
-        }
-        Ok(())
+        in_transaction(&self.write, async |tx| {
+            let done = sqlx::query(
+                "UPDATE objects SET acl = $1 WHERE id = $2 AND bucket_seq = \
+                 (SELECT seq FROM buckets WHERE app_id = $3 AND scope = $4 AND name = $5)",
+            )
+            .bind(acl)
+            .bind(id)
+            .bind(&b.app_id)
+            .bind(b.scope.key())
+            .bind(&b.name)
+            .execute(&mut *tx)
+            .await?;
+            if done.rows_affected() == 0 {
+                return Err(StorageError::NotFound(Entity::Object));
+            }
+            let event = Invalidation::ObjectAcl {
+                bucket: b.clone(),
+                object_id: id.to_owned(),
+            };
+            self.notify(tx, event).await
+        })
+        .await
     }
 
     pub(crate) async fn do_get_scope_acl(
@@ -345,16 +357,23 @@ impl SqlStore {
         scope: &Scope,
         acl: &str,
     ) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO scope_acls (app_id, scope, acl) VALUES ($1, $2, $3) \
-             ON CONFLICT (app_id, scope) DO UPDATE SET acl = excluded.acl",
-        )
-        .bind(app_id)
-        .bind(scope.key())
-        .bind(acl)
-        .execute(&mut *self.write.get().await?)
-        .await?;
-        Ok(())
+        in_transaction(&self.write, async |tx| {
+            sqlx::query(
+                "INSERT INTO scope_acls (app_id, scope, acl) VALUES ($1, $2, $3) \
+                 ON CONFLICT (app_id, scope) DO UPDATE SET acl = excluded.acl",
+            )
+            .bind(app_id)
+            .bind(scope.key())
+            .bind(acl)
+            .execute(&mut *tx)
+            .await?;
+            let event = Invalidation::ScopeAcl {
+                app_id: app_id.to_owned(),
+                scope: scope.clone(),
+            };
+            self.notify(tx, event).await
+        })
+        .await
     }
 
     pub(crate) async fn do_query_objects(

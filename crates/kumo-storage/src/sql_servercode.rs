@@ -5,7 +5,7 @@ use sqlx::Row;
 
 use crate::sql::SqlStore;
 use crate::tx::in_transaction;
-use crate::{CodeVersion, CodeVersionInfo, Result, StorageError};
+use crate::{CodeVersion, CodeVersionInfo, Invalidation, Result, StorageError};
 
 impl SqlStore {
     pub(crate) async fn do_create_code_version(
@@ -105,7 +105,15 @@ impl SqlStore {
             .bind(version_id)
             .execute(&mut *tx)
             .await?;
-            Ok(done.rows_affected() > 0)
+            if done.rows_affected() == 0 {
+                return Ok(false);
+            }
+            let event = Invalidation::VersionDeleted {
+                app_id: app_id.to_owned(),
+                version_id: version_id.to_owned(),
+            };
+            self.notify(tx, event).await?;
+            Ok(true)
         })
         .await
     }
@@ -143,6 +151,12 @@ impl SqlStore {
                 .bind(app_id)
                 .execute(&mut *tx)
                 .await?;
+            // Sent before the new pointer is checked: when there is no such version the whole
+            // transaction rolls back, and the notification with it.
+            let event = Invalidation::CurrentVersion {
+                app_id: app_id.to_owned(),
+            };
+            self.notify(tx, event).await?;
             if let Some(id) = version_id {
                 let inserted = sqlx::query(
                     "INSERT INTO server_code_current (app_id, version_id) \

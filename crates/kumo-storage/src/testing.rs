@@ -139,3 +139,38 @@ impl Drop for TestDb {
         }
     }
 }
+
+/// Ends the PostgreSQL backend `pid` as an administrator would (`pg_terminate_backend`), e.g.
+/// a store's invalidation listener, to test what a lost connection does.
+pub async fn terminate_backend(url: &str, pid: i32) {
+    let mut conn = AnyConnection::connect(url).await.expect("connect");
+    sqlx::query("SELECT pg_terminate_backend($1)")
+        .bind(pid)
+        .execute(&mut conn)
+        .await
+        .expect("terminate backend");
+    let _ = conn.close().await;
+}
+
+/// Deletes a user's tokens behind Kumo's back: no invalidation is sent, as for a change whose
+/// notification a node missed.
+pub async fn delete_tokens_silently(url: &str, app_id: &str, user_id: &str) {
+    let mut conn = AnyConnection::connect(url).await.expect("connect");
+    sqlx::query("DELETE FROM tokens WHERE app_id = $1 AND user_id = $2")
+        .bind(app_id)
+        .bind(user_id)
+        .execute(&mut conn)
+        .await
+        .expect("delete tokens");
+    let _ = conn.close().await;
+}
+
+/// Writes a schedule execution exactly as given (times, status, result), outside any firing,
+/// so that history tests need not wait for a clock. A RUNNING one stays running: no lease
+/// check ever fails it.
+pub async fn insert_schedule_execution(
+    store: &crate::SqlStore,
+    execution: &crate::ScheduleExecution,
+) -> crate::Result<()> {
+    store.insert_schedule_execution(execution).await
+}

@@ -37,6 +37,7 @@ pub enum ErrorCode {
     ThingNotFound,
     ServerCodeVersionNotFound,
     ServerCodeHookVersionNotFound,
+    ScheduleExecutionNotFound,
     NotFound,
     // 405
     MethodNotAllowed,
@@ -92,6 +93,7 @@ impl ErrorCode {
             ThingNotFound => (404, "THING_NOT_FOUND"),
             ServerCodeVersionNotFound => (404, "SERVER_CODE_VERSION_NOT_FOUND"),
             ServerCodeHookVersionNotFound => (404, "SERVER_CODE_HOOK_VERSION_NOT_FOUND"),
+            ScheduleExecutionNotFound => (404, "SCHEDULE_EXECUTION_NOT_FOUND"),
             NotFound => (404, "NOT_FOUND"),
             MethodNotAllowed => (405, "METHOD_NOT_ALLOWED"),
             UserAlreadyExists => (409, "USER_ALREADY_EXISTS"),

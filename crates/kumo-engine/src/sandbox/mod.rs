@@ -7,6 +7,7 @@
 //! stops the run shortly after if the code swallowed that exception. The wall clock is checked
 //! by the interrupt handler alone.
 
+mod awaiting;
 mod natives;
 mod outcome;
 mod state;
@@ -23,6 +24,7 @@ use crate::realm::{self, Building, Kind, Natives};
 use crate::scheduler::{Scheduler, SLICE};
 use crate::sdk;
 use crate::{Failure, FailureKind, Invocation, LogLevel, Outcome, Returned};
+use awaiting::Awaiting;
 use natives::{install_natives, make_context, set_env};
 use outcome::{
     describe_thrown, engine_failure, exception_outcome, failure_from, limit_failure, to_json,
@@ -53,6 +55,8 @@ pub(crate) fn run(
         log_bytes: Cell::new(0),
         max_log_bytes: limits.log_bytes,
         done: RefCell::new(None),
+        done_form: Cell::new(false),
+        settled_by_promise: Cell::new(false),
         unhandled: RefCell::new(Vec::new()),
         secrets: RefCell::new(Vec::new()),
     });
@@ -232,7 +236,7 @@ fn new_realm(runtime: &Runtime, needed: u32) -> rquickjs::Result<Context> {
 }
 
 /// Sets up the realm, runs the top level and calls the endpoint. `Some` when the outcome is
-/// already known; `None` when an asynchronous endpoint is still waiting for `done`.
+/// already known; `None` while the run waits for `done` or for the promise it returned.
 fn start<'js>(
     ctx: &Ctx<'js>,
     invocation: &Invocation,
@@ -273,6 +277,7 @@ fn start<'js>(
     };
     let arity: usize = function.get("length").unwrap_or(0);
     let asynchronous = arity >= 3;
+    state.done_form.set(asynchronous);
     ctx.globals().set("__kii_context", context.clone()).ok();
     let returned = if asynchronous {
         let done = match natives.done.clone().restore(ctx) {
@@ -304,17 +309,24 @@ fn start<'js>(
                 Some(failure_from(ctx, state, e))
             }
         }
-        Ok(value) if !asynchronous => Some(Outcome {
-            result: to_json(ctx, value).map(Returned::Value),
-            steps: state.steps.get(),
-        }),
-        Ok(_) => None,
+        // `done` called before the return gave the result; what was returned cannot change it.
+        Ok(_) if state.done.borrow().is_some() => None,
+        Ok(value) => match awaiting::await_returned(ctx, natives, state, value) {
+            Ok(Awaiting::Plain(value)) if !asynchronous => Some(Outcome {
+                result: to_json(ctx, value).map(Returned::Value),
+                steps: state.steps.get(),
+            }),
+            Ok(Awaiting::Plain(_)) | Ok(Awaiting::Awaited) => None,
+            Ok(Awaiting::Ended(outcome)) => Some(outcome),
+            Err(e) => Some(failure_from(ctx, state, e)),
+        },
     }
 }
 
-/// Runs pending jobs. With `waiting`, stops as soon as `done` has been called and returns the
-/// outcome; a run that can make no more progress without `done` ends as a timeout at once
-/// (nothing could ever call it), so a stuck run never holds a thread for the whole limit.
+/// Runs pending jobs. With `waiting`, stops as soon as the result is known (`done` was called
+/// or the returned promise settled) and returns the outcome; a run that can make no more
+/// progress without it ends as a timeout at once (nothing could ever give it), so a stuck run
+/// never holds a thread for the whole limit.
 fn drive(ctx: &Ctx, state: &Rc<State>, waiting: bool) -> Option<Outcome> {
     loop {
         if waiting {

@@ -4,6 +4,7 @@
 use rquickjs::function::{Opt, Rest};
 use rquickjs::{Coerced, Ctx, Exception, Function, IntoJs, Object, Persistent, Value};
 
+use super::awaiting::make_settlers;
 use super::outcome::to_json;
 use super::state::{call_host, with_current};
 use crate::realm::{Building, Natives};
@@ -114,9 +115,14 @@ pub(super) fn install_natives<'js>(
     sdk::install(building, uses_sdk)?;
 
     let done = make_done(building)?;
+    let (fulfilled, rejected) = make_settlers(building)?;
     let context_methods = context_methods(building, bridge)?;
     Ok(Natives::new(
         Persistent::save(ctx, done),
+        [
+            Persistent::save(ctx, fulfilled),
+            Persistent::save(ctx, rejected),
+        ],
         context_methods
             .into_iter()
             .map(|(name, method)| (name, Persistent::save(ctx, method)))
@@ -259,11 +265,13 @@ fn make_done<'js>(building: &Building<'js>) -> rquickjs::Result<Function<'js>> {
             with_current(&ctx, |current| {
                 let state = &current.state;
                 if state.done.borrow().is_some() {
-                    state.log(
-                        LogLevel::Warn,
-                        "done() was called more than once; only the first value is returned".into(),
-                        true,
-                    );
+                    let message = if state.settled_by_promise.get() {
+                        "done() was called after the promise the endpoint returned had settled; \
+                         the promise gave the result"
+                    } else {
+                        "done() was called more than once; only the first value is returned"
+                    };
+                    state.log(LogLevel::Warn, message.into(), true);
                     return Ok(());
                 }
                 let value = value.0.unwrap_or_else(|| Value::new_undefined(ctx.clone()));

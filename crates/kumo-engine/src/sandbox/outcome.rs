@@ -32,6 +32,13 @@ pub(super) fn to_json<'js>(ctx: &Ctx<'js>, value: Value<'js>) -> Result<Option<S
 }
 
 pub(super) fn limit_failure(state: &State, kind: FailureKind) -> Outcome {
+    Outcome {
+        result: Err(limit_error(state, kind)),
+        steps: state.steps.get(),
+    }
+}
+
+fn limit_error(state: &State, kind: FailureKind) -> Failure {
     let message = match kind {
         FailureKind::Timeout => format!("execution timeout. limit={}ms", state.timeout_ms),
         FailureKind::StepLimit => format!("step limit exceeded. limit={}", state.max_steps),
@@ -42,10 +49,7 @@ pub(super) fn limit_failure(state: &State, kind: FailureKind) -> Outcome {
         FailureKind::StackOverflow => "stack limit exceeded".into(),
         other => other.code().to_string(),
     };
-    Outcome {
-        result: Err(Failure::new(kind, message)),
-        steps: state.steps.get(),
-    }
+    Failure::new(kind, message)
 }
 
 /// Turns a failed call into an outcome: a crossed limit wins over whatever was thrown.
@@ -62,6 +66,15 @@ pub(super) fn failure_from(ctx: &Ctx, state: &Rc<State>, error: rquickjs::Error)
         return engine_failure(state, error.to_string());
     };
     let described = describe_thrown(ctx, &thrown);
+    Outcome {
+        result: Err(thrown_failure(state, described)),
+        steps: state.steps.get(),
+    }
+}
+
+/// What a thrown value (or a rejection reason) that nothing caught means: running out of
+/// memory or stack is that limit (and ends the run), anything else an uncaught exception.
+pub(super) fn thrown_failure(state: &State, described: Thrown) -> Failure {
     let lowered = described.message.to_ascii_lowercase();
     // Only the allocator knows whether memory ran out: code may throw `null` or an error
     // that says "out of memory" on its own.
@@ -74,23 +87,27 @@ pub(super) fn failure_from(ctx: &Ctx, state: &Rc<State>, error: rquickjs::Error)
     };
     if kind != FailureKind::Exception {
         state.trip(kind);
-        return limit_failure(state, kind);
+        return limit_error(state, kind);
     }
-    exception_outcome(state, described)
+    exception_failure(described)
 }
 
 /// The outcome of an exception (or rejection) nothing caught.
 pub(super) fn exception_outcome(state: &State, thrown: Thrown) -> Outcome {
     Outcome {
-        result: Err(Failure {
-            kind: FailureKind::Exception,
-            message: first_line(&thrown.message),
-            stack: thrown
-                .stack
-                .filter(|s| !s.trim().is_empty())
-                .map(|s| s.trim_end().to_owned()),
-        }),
+        result: Err(exception_failure(thrown)),
         steps: state.steps.get(),
+    }
+}
+
+fn exception_failure(thrown: Thrown) -> Failure {
+    Failure {
+        kind: FailureKind::Exception,
+        message: first_line(&thrown.message),
+        stack: thrown
+            .stack
+            .filter(|s| !s.trim().is_empty())
+            .map(|s| s.trim_end().to_owned()),
     }
 }
 

@@ -27,8 +27,14 @@ pub(super) struct State {
     /// Strings that must never leave the run (its admin token): removed from every result,
     /// error and log line.
     pub(super) secrets: RefCell<Vec<String>>,
-    /// The first `done` value (JSON; `None` inside for `undefined`), once `done` was called.
+    /// The run's result once known: the first `done` value (JSON; `None` inside for
+    /// `undefined`), or how the promise the endpoint returned settled, whichever came first.
     pub(super) done: RefCell<Option<Result<Option<String>, Failure>>>,
+    /// Whether the endpoint takes `done`: its returned promise fulfilled with `undefined` then
+    /// leaves the result to `done` (see `awaiting.rs`).
+    pub(super) done_form: Cell<bool>,
+    /// Whether the returned promise, not `done`, gave the result.
+    pub(super) settled_by_promise: Cell<bool>,
 }
 
 impl State {

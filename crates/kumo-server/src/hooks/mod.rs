@@ -10,8 +10,10 @@
 
 pub mod config;
 mod events;
+pub(crate) mod history;
 mod live;
 mod outcome;
+mod retention;
 mod runner;
 mod scheduler;
 mod triggers;
@@ -45,6 +47,12 @@ pub struct HooksConfig {
     pub poll: Duration,
     /// How long a claimed firing or trigger cursor stays with a node that stops renewing it.
     pub lease: Duration,
+    /// Finished executions older than this leave the history.
+    pub history_max_age: Duration,
+    /// Most executions an app's history keeps (the newest by start); running ones always stay.
+    pub history_max_per_app: i64,
+    /// How often the history is trimmed (and once when a node starts).
+    pub history_trim_every: Duration,
 }
 
 impl Default for HooksConfig {
@@ -56,6 +64,9 @@ impl Default for HooksConfig {
             misfire_grace: Duration::from_secs(60),
             poll: Duration::from_millis(100),
             lease: Duration::from_secs(10),
+            history_max_age: Duration::from_secs(30 * 24 * 3600),
+            history_max_per_app: 10_000,
+            history_trim_every: Duration::from_secs(60),
         }
     }
 }
@@ -98,6 +109,7 @@ impl Hooks {
             tokio::spawn(triggers::retry_loop(shared.clone())),
             tokio::spawn(scheduler::schedule_loop(shared.clone())),
             tokio::spawn(scheduler::lease_loop(shared.clone())),
+            tokio::spawn(retention::retention_loop(shared.clone())),
         ];
         Hooks { shared, tasks }
     }

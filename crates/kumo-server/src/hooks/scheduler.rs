@@ -351,10 +351,13 @@ pub async fn run_job_now(
 ) -> Result<ScheduleExecution> {
     let storage = &service.storage;
     let no_job = || {
-        Error(ApiError::new(
-            ErrorCode::InvalidInputData,
-            format!("The current version's hook config has no job '{job_name}'"),
-        ))
+        Error(
+            ApiError::new(
+                ErrorCode::NotFound,
+                format!("The current version's hook config has no job '{job_name}'"),
+            )
+            .with("jobName", job_name),
+        )
     };
     let version_id = storage.get_current_version(&app.id).await?.ok_or_else(|| {
         Error::new(

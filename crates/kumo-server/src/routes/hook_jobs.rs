@@ -5,9 +5,8 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::post;
 use axum::Router;
-use kumo_storage::ScheduleExecution;
-use serde_json::{json, Value};
 
+use super::executions::execution_json;
 use super::json;
 use crate::auth::Caller;
 use crate::error::Result;
@@ -32,23 +31,4 @@ async fn run_now(
     let execution =
         crate::hooks::run_job_now(&state.service, &state.server_code, &caller.app, &job).await?;
     Ok(json(StatusCode::OK, execution_json(&execution)))
-}
-
-fn execution_json(e: &ScheduleExecution) -> Value {
-    let mut v = json!({
-        "scheduleExecutionID": e.id,
-        "name": e.job,
-        "versionID": e.version_id,
-        "status": e.status.as_str(),
-        "scheduledAt": e.scheduled_at,
-        "startedAt": e.started_at,
-        "byHand": e.by_hand,
-    });
-    if let Some(finished) = e.finished_at {
-        v["finishedAt"] = json!(finished);
-    }
-    if let Some(result) = &e.result {
-        v["result"] = json!(result);
-    }
-    v
 }

@@ -1,6 +1,7 @@
 //! The REST surface: thin handlers that parse the wire format, call the service layer and
 //! render Kii's response shapes. Paths are relative to the `/api` prefix.
 
+mod executions;
 mod groups;
 mod hook_jobs;
 mod hooks;
@@ -47,7 +48,9 @@ pub fn api() -> Router<AppState> {
             "/apps/{app}/groups/{group}/members/{user}",
             put(groups::add_member).delete(groups::remove_member),
         );
-    hooks::routes(hook_jobs::routes(servercode::routes(objects::routes(router))))
+    hooks::routes(executions::routes(hook_jobs::routes(servercode::routes(
+        objects::routes(router),
+    ))))
 }
 
 /// A JSON response with an explicit status.

@@ -77,12 +77,16 @@ pub struct ServerCode {
     /// exists, cleared at shutdown (the router holds this struct, so keeping it would be a
     /// cycle).
     hosts: Mutex<Option<Arc<host::HostShared>>>,
-    /// Versions never change, so a compiled one is kept by (app, version).
+    /// Versions never change, so a compiled one is kept by (app, version) until the version
+    /// is deleted (here, or on another node: `crate::invalidation`).
     loaded: Mutex<HashMap<(String, String), Arc<Loaded>>>,
-    /// The current-version pointer per app, trusted for the token-cache time (other nodes'
-    /// changes show up within it; this node's at once).
+    /// The current-version pointer per app, trusted for the token-cache time at most: this
+    /// node's changes drop it at once, other nodes' when their invalidation arrives.
     current: Mutex<HashMap<String, (Option<String>, Instant)>>,
     current_ttl: Duration,
+    /// Bumped by every invalidation: a version or pointer read before one is not cached
+    /// (it may be what the invalidation dropped).
+    generation: std::sync::atomic::AtomicU64,
     ajax_hosts: ajax_allow::AjaxAllowList,
     http: reqwest::Client,
     /// This process's name in the leases of schedule firings and trigger cursors.
@@ -144,6 +148,7 @@ impl ServerCode {
             loaded: Mutex::new(HashMap::new()),
             current: Mutex::new(HashMap::new()),
             current_ttl,
+            generation: Default::default(),
             ajax_hosts,
             http,
             node: ids::version_id(),
@@ -163,6 +168,7 @@ impl ServerCode {
 
     /// Compiles every app's current version into the cache; returns how many.
     pub async fn precompile_current(self: &Arc<Self>, service: &Service) -> Result<usize> {
+        let seen = self.generation();
         let versions = service.storage.current_versions().await?;
         let mut compiled = 0;
         for (app_id, version) in versions {
@@ -178,15 +184,14 @@ impl ServerCode {
                 }
                 Err(_) => continue,
             };
-            self.remember(
-                &app_id,
-                Arc::new(Loaded {
-                    program,
-                    version_id: version.version_id,
-                    environment_version: version.environment_version,
-                }),
-            );
-            compiled += 1;
+            let loaded = Arc::new(Loaded {
+                program,
+                version_id: version.version_id,
+                environment_version: version.environment_version,
+            });
+            if self.remember_if_unchanged(&app_id, loaded, seen) {
+                compiled += 1;
+            }
         }
         Ok(compiled)
     }
@@ -311,9 +316,7 @@ impl ServerCode {
         {
             return Err(version_not_found());
         }
-        self.lock_loaded()
-            .remove(&(caller.app.id.clone(), version_id.to_owned()));
-        self.forget_current(&caller.app.id);
+        self.flush_cached_code(&caller.app.id, Some(version_id));
         let mut fields = Map::new();
         fields.insert("description".into(), json!("Server Code deleted"));
         fields.insert("versionID".into(), json!(version_id));
@@ -602,6 +605,7 @@ impl ServerCode {
         {
             return Ok(loaded.clone());
         }
+        let seen = self.generation();
         let stored = service
             .storage
             .get_code_version(&app.id, Some(&version_id))
@@ -613,7 +617,8 @@ impl ServerCode {
             version_id: stored.version_id,
             environment_version: stored.environment_version,
         });
-        self.remember(&app.id, loaded.clone());
+        // This run may still use it: it started before the version was deleted.
+        self.remember_if_unchanged(&app.id, loaded.clone(), seen);
         Ok(loaded)
     }
 
@@ -635,9 +640,12 @@ impl ServerCode {
                 return Ok(id.clone());
             }
         }
+        let seen = self.generation();
         let id = service.storage.get_current_version(app_id).await?;
-        self.lock_current()
-            .insert(app_id.to_owned(), (id.clone(), Instant::now()));
+        let mut current = self.lock_current();
+        if self.generation() == seen {
+            current.insert(app_id.to_owned(), (id.clone(), Instant::now()));
+        }
         Ok(id)
     }
 
@@ -649,8 +657,51 @@ impl ServerCode {
         cache.insert((app_id.to_owned(), loaded.version_id.clone()), loaded);
     }
 
+    /// Like `remember`, unless an invalidation arrived since `seen`; says whether it did.
+    fn remember_if_unchanged(&self, app_id: &str, loaded: Arc<Loaded>, seen: u64) -> bool {
+        let mut cache = self.lock_loaded();
+        if self.generation() != seen {
+            return false;
+        }
+        if cache.len() >= LOADED_CAPACITY {
+            cache.clear();
+        }
+        cache.insert((app_id.to_owned(), loaded.version_id.clone()), loaded);
+        true
+    }
+
+    fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
     fn forget_current(&self, app_id: &str) {
-        self.lock_current().remove(app_id);
+        let mut current = self.lock_current();
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        current.remove(app_id);
+    }
+
+    /// Drops what is cached of the app's server code: its current-version pointer, and the
+    /// compiled `version` if one is named (it was deleted). The next run reads both again.
+    pub fn flush_cached_code(&self, app_id: &str, version: Option<&str>) {
+        if let Some(version) = version {
+            let mut loaded = self.lock_loaded();
+            self.generation
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            loaded.remove(&(app_id.to_owned(), version.to_owned()));
+        }
+        self.forget_current(app_id);
+    }
+
+    /// Drops every pointer and compiled version (notifications may have been missed).
+    /// Reloading is a database read each: the engine keeps programs by their source's hash,
+    /// so nothing is compiled again.
+    pub fn flush_all_cached_code(&self) {
+        let (mut loaded, mut current) = (self.lock_loaded(), self.lock_current());
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        loaded.clear();
+        current.clear();
     }
 
     fn lock_loaded(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), Arc<Loaded>>> {

@@ -1,13 +1,18 @@
 //! In-memory caches for the lookups most requests make: the app (apps never change once
 //! created, so entries live forever), the access token and the bucket (seq and ACL) an object
-//! request addresses (entries live a few seconds).
+//! request addresses (entries live `--token-cache-seconds`).
 //!
-//! A token revoked on this node (password change, user deletion) is dropped here at once; one
-//! revoked through another node stays usable here for at most the TTL. The same holds for a
-//! bucket's ACL changed or a bucket deleted through another node. `--token-cache-seconds 0`
-//! turns both off.
+//! A token revoked or a bucket changed on this node is dropped here at once. One changed
+//! through another node sharing the PostgreSQL database is dropped when its invalidation
+//! arrives (`crate::invalidation`, well within a second); the TTL only bounds what a lost
+//! notification could leave behind. `--token-cache-seconds 0` turns both off.
+//!
+//! A lookup that raced an invalidation must not put back what the invalidation dropped: a
+//! reader notes the [`AuthCache::generation`] before it asks the database, and its answer is
+//! cached only if no invalidation came in between.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, RwLock};
 use std::time::{Duration, Instant};
 
@@ -24,6 +29,7 @@ pub struct AuthCache {
     tokens: Mutex<HashMap<String, (Token, Instant)>>,
     buckets: Mutex<HashMap<BucketKey, (Bucket, Instant)>>,
     token_ttl: Duration,
+    generation: AtomicU64,
 }
 
 fn bucket_key(b: &BucketRef) -> BucketKey {
@@ -37,7 +43,17 @@ impl AuthCache {
             tokens: Mutex::default(),
             buckets: Mutex::default(),
             token_ttl,
+            generation: AtomicU64::new(0),
         }
+    }
+
+    /// Changes whenever something is dropped; see the module comment.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+
+    fn invalidated(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
     }
 
     pub fn bucket(&self, b: &BucketRef) -> Option<Bucket> {
@@ -46,11 +62,16 @@ impl AuthCache {
         (at.elapsed() < self.token_ttl).then(|| bucket.clone())
     }
 
-    pub fn put_bucket(&self, b: &BucketRef, bucket: &Bucket) {
+    /// Caches what was read after [`AuthCache::generation`] returned `seen`.
+    pub fn put_bucket(&self, b: &BucketRef, bucket: &Bucket, seen: u64) {
         if self.token_ttl.is_zero() {
             return;
         }
         if let Ok(mut buckets) = self.buckets.lock() {
+            // Checked under the lock that invalidations take too, so none slips in between.
+            if self.generation() != seen {
+                return;
+            }
             if buckets.len() >= MAX_BUCKETS {
                 buckets.clear();
             }
@@ -58,9 +79,10 @@ impl AuthCache {
         }
     }
 
-    /// After this node changed a bucket's ACL or deleted it.
+    /// After a bucket's ACL changed or it was deleted.
     pub fn forget_bucket(&self, b: &BucketRef) {
         if let Ok(mut buckets) = self.buckets.lock() {
+            self.invalidated();
             buckets.remove(&bucket_key(b));
         }
     }
@@ -81,11 +103,15 @@ impl AuthCache {
         (at.elapsed() < self.token_ttl).then(|| token.clone())
     }
 
-    pub fn put_token(&self, token: &Token) {
+    /// Caches what was read after [`AuthCache::generation`] returned `seen`.
+    pub fn put_token(&self, token: &Token, seen: u64) {
         if self.token_ttl.is_zero() {
             return;
         }
         if let Ok(mut tokens) = self.tokens.lock() {
+            if self.generation() != seen {
+                return;
+            }
             if tokens.len() >= MAX_TOKENS {
                 tokens.clear();
             }
@@ -96,8 +122,20 @@ impl AuthCache {
     /// Drops every cached token of a user (after its tokens were revoked).
     pub fn forget_user(&self, app_id: &str, user_id: &str) {
         if let Ok(mut tokens) = self.tokens.lock() {
+            self.invalidated();
             tokens
                 .retain(|_, (t, _)| !(t.app_id == app_id && t.user_id.as_deref() == Some(user_id)));
         }
+    }
+
+    /// Drops every token and bucket (notifications may have been missed). Apps stay: they
+    /// never change.
+    pub fn forget_all(&self) {
+        let (Ok(mut tokens), Ok(mut buckets)) = (self.tokens.lock(), self.buckets.lock()) else {
+            return;
+        };
+        self.invalidated();
+        tokens.clear();
+        buckets.clear();
     }
 }

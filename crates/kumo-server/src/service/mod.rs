@@ -68,9 +68,10 @@ impl Service {
         if let Some(t) = self.cache.token(hash) {
             return Ok(Some(t));
         }
+        let seen = self.cache.generation();
         let token = self.storage.get_token(hash).await?;
         if let Some(t) = &token {
-            self.cache.put_token(t);
+            self.cache.put_token(t, seen);
         }
         Ok(token)
     }

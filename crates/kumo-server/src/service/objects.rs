@@ -153,9 +153,10 @@ impl Service {
         if let Some(b) = self.cache.bucket(bucket) {
             return Ok(Some(b));
         }
+        let seen = self.cache.generation();
         let found = self.storage.get_bucket(bucket).await?;
         if let Some(b) = &found {
-            self.cache.put_bucket(bucket, b);
+            self.cache.put_bucket(bucket, b, seen);
         }
         Ok(found)
     }

@@ -14,7 +14,8 @@ pub struct TestServer {
     pub store: Arc<SqlStore>,
     pub client: reqwest::Client,
     running: Option<Running>,
-    _db: TestDb,
+    /// Shared by the nodes of one database; dropped with the last.
+    db: Arc<TestDb>,
 }
 
 pub struct Reply {
@@ -64,8 +65,33 @@ impl TestServer {
             store,
             client: reqwest::Client::new(),
             running: Some(running),
-            _db: db,
+            db: Arc::new(db),
         }
+    }
+
+    /// A second Kumo node on this server's database, as another process would be: its own
+    /// store (pool, invalidation listener), caches and engine, serving the same app.
+    pub async fn another_node(&self, config: Config) -> TestServer {
+        let store = Arc::new(
+            kumo_storage::open(&self.db.url, 4)
+                .await
+                .expect("open store"),
+        );
+        let running = Running::start("127.0.0.1:0".parse().unwrap(), store.clone(), config)
+            .await
+            .expect("start server");
+        TestServer {
+            app: self.app.clone(),
+            store,
+            client: reqwest::Client::new(),
+            running: Some(running),
+            db: self.db.clone(),
+        }
+    }
+
+    /// The URL of the scratch database.
+    pub fn database_url(&self) -> &str {
+        &self.db.url
     }
 
     /// Stops the server but leaves the store open, to look at what the server left behind.
@@ -73,6 +99,15 @@ impl TestServer {
         if let Some(r) = self.running.take() {
             r.stop().await.expect("clean shutdown");
         }
+    }
+
+    /// Starts a server again over the same store (after [`Self::stop_server`]): a restart.
+    pub async fn restart_server(&mut self, config: Config) {
+        assert!(self.running.is_none(), "stop the server first");
+        let running = Running::start("127.0.0.1:0".parse().unwrap(), self.store.clone(), config)
+            .await
+            .expect("restart server");
+        self.running = Some(running);
     }
 
     pub async fn stop(mut self) {

@@ -1,0 +1,5 @@
+// timeout_response: {"busy":true}
+async function main(params, context) {
+  context._timeoutResponse = { busy: true };
+  await new Promise(function () {});
+}

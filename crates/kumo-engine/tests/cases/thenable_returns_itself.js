@@ -1,0 +1,4 @@
+// returns: "ok"
+function main(params, context) {
+  return { then: function (resolve) { resolve("ok"); return this; } };
+}
