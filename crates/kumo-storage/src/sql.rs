@@ -26,8 +26,7 @@ use crate::{
     AclChange, AclHolder, Actor, App, Bucket, BucketRef, Claim, CodeVersion, CodeVersionInfo,
     DevLogFilter, DevLogRecord, Entity, Event, ExecutionPage, ExecutionQuery, ExecutionStatus,
     Group, Hit, HookRetry, Invalidation, NewBucket, NewDevLogRecord, NewFiring, Object,
-    Precondition, Result,
-    ScheduleExecution, Scope, Storage, StorageError, Token, User, UserKey,
+    Precondition, Result, ScheduleExecution, Scope, Storage, StorageError, Token, User, UserKey,
 };
 use kumo_types::query::{BucketQuery, Clause};
 
