@@ -49,6 +49,7 @@ hook_tests!(
     a_seconds_job_fires_every_second_into_the_history,
     a_version_switch_stops_the_old_schedule,
     a_restart_loses_no_pending_trigger_event,
+    failing_jobs_are_recorded_failed,
 );
 
 /// Every hook endpoint records what it saw in the app bucket `hooklog`: the trigger, its
@@ -659,5 +660,69 @@ function copy(params, context, done) {
     )
     .await;
     assert!(copies.len() >= ids.len());
+    s.stop().await;
+}
+
+/// A job that throws, returns a rejected promise or runs out of time is FAILED in the history
+/// with the reason as its result, whether it fired on schedule or was run by hand.
+async fn failing_jobs_are_recorded_failed(dialect: Dialect) {
+    let mut config = config();
+    config.server_code.limits.timeout = Duration::from_millis(300);
+    config.server_code.limits.max_steps = 1 << 40;
+    let s = TestServer::start_with(dialect, config).await;
+    let admin = s.admin().await;
+    let source = r#"
+function throws(params, context) { throw new Error('boom ' + params.n); }
+function rejects(params, context) { return Promise.reject(new Error('rejected ' + params.n)); }
+function spins(params, context) { for (;;) {} }
+"#;
+    let job = |endpoint: &str, cron: &str| {
+        json!({"cron": cron, "endpoint": endpoint, "parameters": {"n": 7},
+               "what": "EXECUTE_SERVER_CODE"})
+    };
+    let hooks = json!({"kiicloud://scheduler": {
+        "rejectsEverySecond": job("rejects", "* * * * * *"),
+        "throwsYearly": job("throws", "0 0 1 1 *"),
+        "spinsYearly": job("spins", "0 0 1 1 *")}});
+    deploy_with_hooks(&s, &admin, source, &hooks).await;
+
+    let runs = eventually(
+        "a finished firing of the rejecting job",
+        || executions(&s, &admin, "rejectsEverySecond"),
+        |r| !finished(r).is_empty(),
+    )
+    .await;
+    let fired = &finished(&runs)[0];
+    assert_eq!(fired["status"], "FAILED", "{fired}");
+    assert!(
+        fired["result"].as_str().unwrap().contains("rejected 7"),
+        "{fired}"
+    );
+
+    for (name, expected) in [
+        ("throwsYearly", "boom 7"),
+        ("spinsYearly", "EXECUTION_TIMEOUT"),
+    ] {
+        let r = s
+            .post(
+                &format!("/apps/{{app}}/hooks/versions/current/jobs/{name}/run"),
+                Some(&admin),
+                json!({}),
+            )
+            .await;
+        r.expect_status(200);
+        assert_eq!(r.body["status"], "FAILED", "{name}: {}", r.body);
+        assert!(
+            r.body["result"].as_str().unwrap().contains(expected),
+            "{name}: {}",
+            r.body
+        );
+        let recorded = executions(&s, &admin, name).await;
+        assert_eq!(recorded.len(), 1, "{name}");
+        assert_eq!(recorded[0]["status"], "FAILED");
+    }
+    // The server still answers manual runs afterwards.
+    let (_, user) = s.user("after", "secret123").await;
+    assert!(!user.is_empty());
     s.stop().await;
 }
