@@ -15,8 +15,9 @@ which wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1;
 backends="${1:-sqlite}"; [ "$backends" = both ] && backends="sqlite postgres"
 secs="${SECONDS_PER_RUN:-10}"; rate="${RATE:-5000}"; conns=16
 pg_admin="${KUMO_BENCH_PG:-postgres://postgres@127.0.0.1:5432/test}"
-cargo build --release -q -p kumo-cli --bin kumo
-bin=target/release/kumo
+# KUMO_BIN=path runs a binary built elsewhere (e.g. an older commit, for an A/B run).
+bin="${KUMO_BIN:-target/release/kumo}"
+[ -n "${KUMO_BIN:-}" ] || cargo build --release -q -p kumo-cli --bin kumo
 
 run_backend() {
   local backend=$1 dir port db="" pid dburl

@@ -428,6 +428,23 @@ async fn setup(server: &Server) -> String {
     api.token
 }
 
+/// Every object, once nothing changes them any more. A COMMIT the killed process sent just
+/// before it died is still carried out by PostgreSQL, and on a busy machine (its WAL flush
+/// waiting for the disk) it may land after the new server has started; two reads of one
+/// object could then see it before and after. So wait until two reads 300 ms apart agree.
+async fn settled(api: &Api) -> Vec<Value> {
+    let mut last = api.query(json!({"type": "all"})).await;
+    for _ in 0..50 {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let now = api.query(json!({"type": "all"})).await;
+        if now == last {
+            return now;
+        }
+        last = now;
+    }
+    panic!("objects still change 15 s after the restart, with no writer running");
+}
+
 /// How a round's objects came through.
 struct ObjectsChecked {
     stored: usize,
@@ -440,7 +457,7 @@ struct ObjectsChecked {
 /// then takes what is there as the writers' new starting point.
 async fn check_objects(api: &Api, writers: &mut [Writer]) -> ObjectsChecked {
     let mut stored: HashMap<String, (String, Value, i64)> = HashMap::new();
-    for doc in api.query(json!({"type": "all"})).await {
+    for doc in settled(api).await {
         let id = doc["_id"].as_str().unwrap().to_owned();
         let version: i64 = doc["_version"].as_str().unwrap().parse().unwrap();
         let fields = user_fields(&doc);

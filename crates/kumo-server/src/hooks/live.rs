@@ -36,7 +36,7 @@ impl Live {
                 None => {
                     // Checked when it was uploaded; a config that no longer parses (a newer
                     // Kumo being stricter) is logged and left out, never half used.
-                    let mut parsed = match config::parse(text.as_bytes(), &|_| true) {
+                    let mut parsed = match config::parse_stored(text).await {
                         Ok(parsed) => parsed,
                         Err(e) => {
                             tracing::warn!(app = app_id, version = version_id, error = %e.message, "a live hook config does not parse");

@@ -369,7 +369,7 @@ pub async fn run_job_now(
         .get_hook_config(&app.id, Some(&version_id))
         .await?
         .ok_or_else(no_job)?;
-    let parsed = config::parse(text.as_bytes(), &|_| true).map_err(Error)?;
+    let parsed = config::parse_stored(text).await.map_err(Error)?;
     let job = parsed
         .jobs
         .into_iter()

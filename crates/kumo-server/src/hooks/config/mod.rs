@@ -108,6 +108,20 @@ pub struct Job {
     pub overlap: Overlap,
 }
 
+/// Parses a stored config (checked when it was uploaded, so every endpoint counts as defined)
+/// on the blocking pool: a config of a thousand jobs takes milliseconds to check, which an
+/// async worker thread must not spend.
+pub async fn parse_stored(text: String) -> Result<HookConfig, ApiError> {
+    tokio::task::spawn_blocking(move || parse(text.as_bytes(), &|_| true))
+        .await
+        .unwrap_or_else(|e| {
+            Err(ApiError::new(
+                ErrorCode::InternalError,
+                format!("checking the hook config failed: {e}"),
+            ))
+        })
+}
+
 /// Parses and validates a hook config. `defines(name)` says whether the version defines an
 /// endpoint of that name. Errors are 400s that name the bad part.
 pub fn parse(bytes: &[u8], defines: &dyn Fn(&str) -> bool) -> Result<HookConfig, ApiError> {
