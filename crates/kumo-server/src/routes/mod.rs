@@ -47,6 +47,10 @@ pub fn api() -> Router<AppState> {
         .route(
             "/apps/{app}/groups/{group}/members/{user}",
             put(groups::add_member).delete(groups::remove_member),
+        )
+        .route(
+            "/apps/{app}/developer-log/stream",
+            get(crate::live_log::sse::stream),
         );
     hooks::routes(executions::routes(hook_jobs::routes(servercode::routes(
         objects::routes(router),
