@@ -101,6 +101,8 @@ fn build(storage: Arc<dyn Storage>, config: &Config) -> std::io::Result<(Router,
         .method_not_allowed_fallback(http::method_not_allowed);
     let router = Router::new()
         .route("/health", get(health))
+        // Kii's log tool is pointed at `ws://HOST:PORT/logs` (its own site has no `/api`).
+        .route("/logs", get(live_log::ws::logs))
         .nest("/api", api)
         .fallback(http::not_found)
         .layer(DefaultBodyLimit::max(config.max_body_bytes))

@@ -21,6 +21,8 @@
 //! the moment its client goes away. At shutdown every tail ends, so connections can drain.
 
 pub mod sse;
+pub mod ws;
+mod ws_request;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
@@ -29,7 +31,7 @@ use std::time::Duration;
 use kumo_storage::{DevLogFilter, DevLogNews, DevLogRecord, Storage};
 use kumo_types::ErrorCode;
 use tokio::sync::broadcast::error::RecvError;
-use tokio::sync::{watch, OnceCell};
+use tokio::sync::{watch, OnceCell, OwnedSemaphorePermit, Semaphore};
 use tokio::task::AbortHandle;
 
 use crate::error::{Error, Result};
@@ -72,6 +74,8 @@ struct Inner {
     closing: watch::Sender<bool>,
     /// The task that turns the store's news into wake-ups, started by the first tail.
     relay: OnceCell<AbortHandle>,
+    /// WebSocket connections still waiting for their request frame (at most `total`).
+    waiting: Arc<Semaphore>,
 }
 
 #[derive(Default)]
@@ -91,10 +95,11 @@ impl LiveLog {
         LiveLog {
             inner: Arc::new(Inner {
                 storage,
-                config,
                 tails: Mutex::default(),
                 closing: watch::channel(false).0,
                 relay: OnceCell::new(),
+                waiting: Arc::new(Semaphore::new(config.total)),
+                config,
             }),
         }
     }
@@ -112,6 +117,12 @@ impl LiveLog {
         let tails = self.inner.lock();
         let of_app = tails.by_app.get(app_id).map_or(0, |t| t.open);
         (of_app, tails.total)
+    }
+
+    /// A place for a WebSocket connection until its request arrived; `None` when the node
+    /// has as many waiting as it may have tails.
+    pub fn waiting_for_request(&self) -> Option<OwnedSemaphorePermit> {
+        self.inner.waiting.clone().try_acquire_owned().ok()
     }
 
     pub fn config(&self) -> &LiveLogConfig {
