@@ -342,8 +342,10 @@ async fn a_record_written_after_opening_arrives_as_an_event(s: &TestServer) {
         .expect("the record is in the log")
         .clone();
     assert_eq!(&listed, line);
-    // The writer batches for 50 ms; the stream adds little (generous for a loaded machine).
-    assert!(took < Duration::from_secs(2), "took {took:?}");
+    // From the run's answer: the writer's ~50 ms batching, the write, the wake-up and a read
+    // (typically 50-70 ms here; generous for a loaded machine).
+    eprintln!("a record reached the stream {took:?} after its run answered");
+    assert!(took < Duration::from_secs(1), "took {took:?}");
 }
 
 async fn level_and_user_filters_apply(s: &TestServer) {
