@@ -19,6 +19,7 @@ use std::time::Duration;
 use axum::extract::ws::{close_code, CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
+use futures_util::SinkExt;
 use kumo_storage::{DevLogFilter, DevLogRecord};
 use serde_json::{json, Value};
 use tokio::sync::OwnedSemaphorePermit;
@@ -37,6 +38,8 @@ const REQUEST_MAX: usize = 16 << 10;
 const REQUEST_WAIT: Duration = Duration::from_secs(10);
 /// How long a frame may wait for a client that does not read.
 const SEND_DEADLINE: Duration = Duration::from_secs(30);
+/// How long the answer to a client's close may take.
+const CLOSE_DEADLINE: Duration = Duration::from_secs(1);
 
 pub async fn logs(State(state): State<AppState>, upgrade: WebSocketUpgrade) -> Response {
     let Some(waiting) = state.live_log.waiting_for_request() else {
@@ -64,7 +67,11 @@ async fn session(state: AppState, mut socket: WebSocket, waiting: OwnedSemaphore
         Err(message) => Err(message),
     };
     let _ = match outcome {
-        Ok(Ended::ByClient) => return,
+        // Sends the answer to the client's close frame the socket queued when it read it.
+        Ok(Ended::ByClient) => matches!(
+            tokio::time::timeout(CLOSE_DEADLINE, SinkExt::close(&mut socket)).await,
+            Ok(Ok(()))
+        ),
         Ok(Ended::Done) => close(&mut socket, close_code::NORMAL, "").await,
         Ok(Ended::ShuttingDown) => close(&mut socket, close_code::AWAY, "shutting down").await,
         Err(message) => {
