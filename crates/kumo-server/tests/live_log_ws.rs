@@ -260,6 +260,11 @@ async fn tail_answers_the_latest_then_what_comes(s: &TestServer) {
     let first = next_batch(&mut other).await;
     assert_eq!(first.len(), 1);
     other.close(None).await.unwrap();
+    // The server answers the close (a clean closing handshake, not a dropped connection).
+    match tokio::time::timeout(PATIENCE, other.next()).await.unwrap() {
+        Some(Ok(Message::Close(_))) | None => {}
+        unexpected => panic!("expected the server's close, got {unexpected:?}"),
+    }
     say(s, None, "after", 1, "error").await;
     let got = next_batch(&mut socket).await;
     assert_eq!(descriptions(&got), ["after 0"]);
