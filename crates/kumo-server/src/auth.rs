@@ -169,7 +169,8 @@ pub async fn authenticate(
     }
 }
 
-async fn principal_for_token(service: &Service, app: &App, token: &str) -> Result<Principal> {
+/// Who `token` (a token `/oauth2/token` issued) stands for in `app`.
+pub async fn principal_for_token(service: &Service, app: &App, token: &str) -> Result<Principal> {
     let wrong = || Error::new(ErrorCode::WrongToken, "The access token is invalid");
     if token.is_empty() || token.len() > 512 {
         return Err(wrong());

@@ -10,6 +10,7 @@ pub mod error;
 pub mod hooks;
 mod http;
 pub mod invalidation;
+pub mod live_log;
 mod routes;
 mod secrets;
 pub mod servercode;
@@ -44,6 +45,8 @@ pub struct Config {
     pub server_code: servercode::ServerCodeConfig,
     /// How often expired access tokens are deleted.
     pub token_purge_interval: std::time::Duration,
+    /// Live developer-log tails (`live_log`).
+    pub live_log: live_log::LiveLogConfig,
 }
 
 impl Default for Config {
@@ -54,6 +57,7 @@ impl Default for Config {
             token_cache_ttl: std::time::Duration::from_secs(5),
             server_code: servercode::ServerCodeConfig::default(),
             token_purge_interval: std::time::Duration::from_secs(300),
+            live_log: live_log::LiveLogConfig::default(),
         }
     }
 }
@@ -64,6 +68,8 @@ pub struct AppState {
     pub server_code: Arc<servercode::ServerCode>,
     /// What this node applied of other nodes' changes (`invalidation.rs`).
     pub invalidations: Arc<invalidation::Counters>,
+    /// The developer log's live tails.
+    pub live_log: live_log::LiveLog,
 }
 
 /// The complete HTTP application. Starts the server-code engine's threads and the developer
@@ -88,12 +94,15 @@ fn build(storage: Arc<dyn Storage>, config: &Config) -> std::io::Result<(Router,
         service: service.clone(),
         server_code: server_code.clone(),
         invalidations: Arc::default(),
+        live_log: live_log::LiveLog::new(service.storage.clone(), config.live_log.clone()),
     };
     let api = routes::api()
         .fallback(http::not_found)
         .method_not_allowed_fallback(http::method_not_allowed);
     let router = Router::new()
         .route("/health", get(health))
+        // Kii's log tool is pointed at `ws://HOST:PORT/logs` (its own site has no `/api`).
+        .route("/logs", get(live_log::ws::logs))
         .nest("/api", api)
         .fallback(http::not_found)
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
@@ -166,6 +175,12 @@ pub async fn serve(
     let purge = token_purge::spawn(storage, config.token_purge_interval);
     let hooks = hooks::Hooks::start(state.service.clone(), state.server_code.clone());
     let app = from_fn(http::normalize_path).layer(router);
+    // Live tails never end by themselves: they must end for the connections to drain.
+    let live_log = state.live_log.clone();
+    let shutdown = async move {
+        shutdown.await;
+        live_log.close();
+    };
     // Responses leave at once rather than waiting on Nagle's algorithm for the client's ACK.
     let listener = listener.tap_io(|tcp| {
         let _ = tcp.set_nodelay(true);

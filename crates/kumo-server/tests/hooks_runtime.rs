@@ -299,7 +299,9 @@ async fn every_trigger_fires_once_with_kii_params(dialect: Dialect) {
     }
     assert_eq!(log.len(), expected, "{by_when:#?}");
     let one = |when: &str| -> Value {
-        let runs = by_when.get(when).unwrap_or_else(|| panic!("{when} never fired"));
+        let runs = by_when
+            .get(when)
+            .unwrap_or_else(|| panic!("{when} never fired"));
         assert_eq!(runs.len(), 1, "{when}: {runs:?}");
         runs[0].clone()
     };
@@ -316,7 +318,10 @@ async fn every_trigger_fires_once_with_kii_params(dialect: Dialect) {
         json!({"userID": alice, "uri": format!("kiicloud://users/{alice}")})
     );
     assert_eq!(updated["actingUser"], alice.as_str());
-    assert_eq!(one("app:USER_PASSWORD_CHANGED")["params"]["userID"], alice.as_str());
+    assert_eq!(
+        one("app:USER_PASSWORD_CHANGED")["params"]["userID"],
+        alice.as_str()
+    );
     let deleted = one("app:USER_DELETED");
     assert_eq!(deleted["params"]["userID"], bob.as_str());
     assert_eq!(deleted["actingUser"], Value::Null, "an admin deleted bob");
@@ -448,12 +453,7 @@ function echoObject(params, context, done) {
         .await;
     r.expect_status(201);
     let id = r.body["objectID"].as_str().unwrap().to_owned();
-    eventually(
-        "the copy",
-        || objects(&s, &admin, "loop"),
-        |o| o.len() >= 2,
-    )
-    .await;
+    eventually("the copy", || objects(&s, &admin, "loop"), |o| o.len() >= 2).await;
     settle().await;
     let all = objects(&s, &admin, "loop").await;
     assert_eq!(all.len(), 2, "{all:#?}");
@@ -542,7 +542,10 @@ function tock(params, context) { return 'tock'; }
     // The single-execution call answers the same record, with the seed's field names too.
     let id = done[0]["scheduleExecutionID"].as_str().unwrap();
     let r = s
-        .get(&format!("/apps/{{app}}/hooks/executions/{id}"), Some(&admin))
+        .get(
+            &format!("/apps/{{app}}/hooks/executions/{id}"),
+            Some(&admin),
+        )
         .await;
     r.expect_status(200);
     assert_eq!(r.body["started"], done[0]["startedAt"]);
@@ -563,7 +566,10 @@ function tock(params, context) { return 'tock'; }
     assert_eq!(r.body["byHand"], true);
     let by_hand = executions(&s, &admin, "yearly").await;
     assert_eq!(by_hand.len(), 1);
-    assert_eq!(by_hand[0]["scheduleExecutionID"], r.body["scheduleExecutionID"]);
+    assert_eq!(
+        by_hand[0]["scheduleExecutionID"],
+        r.body["scheduleExecutionID"]
+    );
     s.post(
         "/apps/{app}/hooks/versions/current/jobs/nosuch/run",
         Some(&admin),
@@ -584,8 +590,9 @@ function tock(params, context) { return 'tock'; }
     // The schedule's result is in the developer log too.
     let logged = dev_log(&s, &admin, "servercode.schedule").await;
     assert!(
-        logged.iter().any(|l| l["jobName"] == "everySecond"
-            || l.to_string().contains("everySecond")),
+        logged
+            .iter()
+            .any(|l| l["jobName"] == "everySecond" || l.to_string().contains("everySecond")),
         "{logged:#?}"
     );
     s.stop().await;
@@ -611,9 +618,13 @@ async fn a_version_switch_stops_the_old_schedule(dialect: Dialect) {
     tokio::time::sleep(Duration::from_millis(2500)).await;
     let before = executions(&s, &admin, "t").await;
     assert!(before.iter().all(|r| r["versionID"] == old.as_str()));
-    s.post("/apps/{app}/buckets/watched/objects", Some(&admin), json!({}))
-        .await
-        .expect_status(201);
+    s.post(
+        "/apps/{app}/buckets/watched/objects",
+        Some(&admin),
+        json!({}),
+    )
+    .await
+    .expect_status(201);
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let after = executions(&s, &admin, "t").await;
     assert_eq!(before.len(), after.len(), "the old schedule still fires");
@@ -638,7 +649,11 @@ function copy(params, context, done) {
     let mut ids = HashSet::new();
     for i in 0..40 {
         let r = s
-            .post("/apps/{app}/buckets/inbox/objects", Some(&admin), json!({"i": i}))
+            .post(
+                "/apps/{app}/buckets/inbox/objects",
+                Some(&admin),
+                json!({"i": i}),
+            )
             .await;
         r.expect_status(201);
         ids.insert(r.body["objectID"].as_str().unwrap().to_owned());

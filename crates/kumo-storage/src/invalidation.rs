@@ -10,6 +10,11 @@
 //!
 //! On SQLite one process owns the file and drops its own caches as it writes, so nothing is
 //! sent and a subscription never yields.
+//!
+//! The same connection also LISTENs on a second channel, `kumo_devlog`: an append to an app's
+//! developer log sends [`DevLogNews`] (the app and its newest record's `seq`) in its
+//! transaction, and the live tails of every node wake up and read on from the database. On
+//! SQLite the store announces its own appends in-process after they commit.
 
 use std::str::FromStr;
 use std::sync::Mutex;
@@ -25,6 +30,7 @@ use crate::dialect::Dialect;
 use crate::{BucketRef, Result, Scope};
 
 const CHANNEL: &str = "kumo_invalidate";
+const DEVLOG_CHANNEL: &str = "kumo_devlog";
 /// How the listening connection shows up in `pg_stat_activity`.
 const LISTENER_NAME: &str = "kumo-invalidation";
 /// Events a slow subscriber may fall behind by before it is told it lagged (and must then
@@ -148,6 +154,55 @@ impl Invalidation {
     }
 }
 
+/// That an app's developer log grew: a wake-up for its live tails, which then read the new
+/// records from the database (a notification carries no records: the payload limit is 8000
+/// bytes, and the database stays the one source of order).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DevLogNews {
+    Appended {
+        app_id: String,
+        /// The `seq` of the newest record appended.
+        last_seq: i64,
+    },
+    /// News may have been lost (the listener reconnected, or a receiver lagged): every tail
+    /// should look again.
+    MaybeMissed,
+}
+
+impl DevLogNews {
+    fn to_payload(app_id: &str, last_seq: i64) -> String {
+        json!({"app": app_id, "last": last_seq}).to_string()
+    }
+
+    fn from_payload(text: &str) -> DevLogNews {
+        let v: Option<Value> = serde_json::from_str(text).ok();
+        let app = v.as_ref().and_then(|v| v.get("app")?.as_str());
+        let last = v.as_ref().and_then(|v| v.get("last")?.as_i64());
+        match (app, last) {
+            (Some(app), Some(last)) => DevLogNews::Appended {
+                app_id: app.to_owned(),
+                last_seq: last,
+            },
+            _ => DevLogNews::MaybeMissed,
+        }
+    }
+}
+
+/// Announces an append from inside its transaction on `conn` (PostgreSQL only; SQLite's store
+/// announces in-process once the append committed).
+pub(crate) async fn notify_dev_log(
+    conn: &mut AnyConnection,
+    app_id: &str,
+    last_seq: i64,
+) -> Result<()> {
+    sqlx::query("SELECT COUNT(*) FROM (SELECT pg_notify($1, $2)) AS sent")
+        .bind(DEVLOG_CHANNEL)
+        .bind(DevLogNews::to_payload(app_id, last_seq))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 fn bucket_json(kind: &str, b: &BucketRef) -> Value {
     json!({"k": kind, "app": b.app_id, "scope": b.scope.key(), "bucket": b.name})
 }
@@ -174,6 +229,7 @@ pub(crate) async fn notify(
 /// started by the first subscription and stopped with the store.
 pub(crate) struct Invalidations {
     sender: broadcast::Sender<Invalidation>,
+    dev_log: broadcast::Sender<DevLogNews>,
     /// The database to LISTEN on; `None` on SQLite.
     url: Option<String>,
     listener: Mutex<Option<Listening>>,
@@ -189,6 +245,7 @@ impl Invalidations {
     pub(crate) fn new(dialect: Dialect, url: &str) -> Self {
         Invalidations {
             sender: broadcast::channel(CAPACITY).0,
+            dev_log: broadcast::channel(CAPACITY).0,
             url: (dialect == Dialect::Postgres).then(|| url.to_owned()),
             listener: Mutex::new(None),
         }
@@ -198,14 +255,37 @@ impl Invalidations {
     /// listener and waits (boundedly) until it listens, so that a server that subscribes
     /// before it caches anything misses nothing.
     pub(crate) async fn subscribe(&self) -> broadcast::Receiver<Invalidation> {
+        self.listening().await;
+        self.sender.subscribe()
+    }
+
+    /// A receiver of every developer-log append from now on (the same listener).
+    pub(crate) async fn subscribe_dev_log(&self) -> broadcast::Receiver<DevLogNews> {
+        self.listening().await;
+        self.dev_log.subscribe()
+    }
+
+    /// An append committed in this process (SQLite).
+    pub(crate) fn announce_dev_log(&self, news: DevLogNews) {
+        // No subscriber is not an error: nobody tails then.
+        let _ = self.dev_log.send(news);
+    }
+
+    /// On PostgreSQL, starts the listener if it is not running and waits (boundedly) until it
+    /// listens.
+    async fn listening(&self) {
         let Some(url) = &self.url else {
-            return self.sender.subscribe();
+            return;
         };
         let mut pid = {
             let mut listener = self.listener.lock().unwrap_or_else(|e| e.into_inner());
             let listening = listener.get_or_insert_with(|| {
                 let (pid_tx, pid_rx) = watch::channel(None);
-                let task = tokio::spawn(listen(url.clone(), self.sender.clone(), pid_tx));
+                let senders = Senders {
+                    invalidations: self.sender.clone(),
+                    dev_log: self.dev_log.clone(),
+                };
+                let task = tokio::spawn(listen(url.clone(), senders, pid_tx));
                 Listening { task, pid: pid_rx }
             });
             listening.pid.clone()
@@ -213,7 +293,6 @@ impl Invalidations {
         // Subscribing after the first LISTEN skips its `Everything` (nothing is cached yet);
         // if the wait times out, the receiver gets it once the listener is up.
         let _ = tokio::time::timeout(FIRST_LISTEN_WAIT, pid.wait_for(Option::is_some)).await;
-        self.sender.subscribe()
     }
 
     /// The backend process of the listening connection while it listens (diagnostics, tests).
@@ -240,12 +319,14 @@ impl Drop for Invalidations {
     }
 }
 
+/// Where the listener relays what arrives on each channel.
+struct Senders {
+    invalidations: broadcast::Sender<Invalidation>,
+    dev_log: broadcast::Sender<DevLogNews>,
+}
+
 /// LISTENs until aborted, reconnecting with backoff whenever the connection is lost.
-async fn listen(
-    url: String,
-    sender: broadcast::Sender<Invalidation>,
-    pid: watch::Sender<Option<i32>>,
-) {
+async fn listen(url: String, senders: Senders, pid: watch::Sender<Option<i32>>) {
     let mut backoff = RECONNECT_MIN;
     loop {
         match connect(&url).await {
@@ -253,9 +334,10 @@ async fn listen(
                 backoff = RECONNECT_MIN;
                 // Whatever was sent while no connection listened is lost. Sent before the pid
                 // is published, so a first subscriber (which waits for the pid) skips it.
-                let _ = sender.send(Invalidation::Everything);
+                let _ = senders.invalidations.send(Invalidation::Everything);
+                let _ = senders.dev_log.send(DevLogNews::MaybeMissed);
                 pid.send_replace(Some(backend));
-                relay(&mut listener, &sender).await;
+                relay(&mut listener, &senders).await;
                 pid.send_replace(None);
             }
             Err(e) => {
@@ -277,7 +359,7 @@ async fn connect(url: &str) -> std::result::Result<(PgListener, i32), sqlx::Erro
     let mut listener = PgListener::connect_with(&pool).await?;
     // Reconnecting is `listen`'s job, so it can flush once LISTEN is back.
     listener.eager_reconnect(false);
-    listener.listen(CHANNEL).await?;
+    listener.listen_all([CHANNEL, DEVLOG_CHANNEL]).await?;
     let backend: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
         .fetch_one(&mut listener)
         .await?;
@@ -285,9 +367,12 @@ async fn connect(url: &str) -> std::result::Result<(PgListener, i32), sqlx::Erro
 }
 
 /// Forwards notifications until the connection is lost.
-async fn relay(listener: &mut PgListener, sender: &broadcast::Sender<Invalidation>) {
+async fn relay(listener: &mut PgListener, senders: &Senders) {
     loop {
         match listener.try_recv().await {
+            Ok(Some(n)) if n.channel() == DEVLOG_CHANNEL => {
+                let _ = senders.dev_log.send(DevLogNews::from_payload(n.payload()));
+            }
             Ok(Some(n)) => {
                 let event = Invalidation::from_payload(n.payload()).unwrap_or_else(|| {
                     // From a newer Kumo on the same database: dropping everything is safe.
@@ -295,7 +380,7 @@ async fn relay(listener: &mut PgListener, sender: &broadcast::Sender<Invalidatio
                     Invalidation::Everything
                 });
                 // No subscriber is not an error: nothing is cached then.
-                let _ = sender.send(event);
+                let _ = senders.invalidations.send(event);
             }
             Ok(None) => {
                 tracing::warn!("lost the invalidation listener's connection; reconnecting");
@@ -357,5 +442,20 @@ mod tests {
         }
         assert_eq!(Invalidation::from_payload(r#"{"k":"new-kind"}"#), None);
         assert_eq!(Invalidation::from_payload("not json"), None);
+    }
+
+    #[test]
+    fn dev_log_payloads_round_trip() {
+        assert_eq!(
+            DevLogNews::from_payload(&DevLogNews::to_payload("a1", 8193)),
+            DevLogNews::Appended {
+                app_id: "a1".into(),
+                last_seq: 8193
+            }
+        );
+        assert_eq!(
+            DevLogNews::from_payload(r#"{"app":"a1"}"#),
+            DevLogNews::MaybeMissed
+        );
     }
 }

@@ -49,14 +49,15 @@ pub use execution_query::{
     TimeBound,
 };
 pub use hooks_model::{ExecutionStatus, ScheduleExecution};
-pub use invalidation::Invalidation;
+pub use invalidation::{DevLogNews, Invalidation};
 pub use model::{App, Group, Token, User, UserKey};
 pub use object_model::{
     AclChange, AclHolder, Actor, Bucket, BucketRef, Event, Hit, NewBucket, Object, Precondition,
     Scope,
 };
 pub use servercode_model::{
-    CodeVersion, CodeVersionInfo, DevLogFilter, DevLogLevel, DevLogRecord, NewDevLogRecord,
+    CodeVersion, CodeVersionInfo, DevLogFilter, DevLogLevel, DevLogPage, DevLogRecord,
+    NewDevLogRecord,
 };
 pub use sql::{open, SqlStore};
 
@@ -257,6 +258,23 @@ pub trait Storage: Send + Sync + 'static {
         app_id: &str,
         filter: &DevLogFilter,
     ) -> Result<Vec<DevLogRecord>>;
+    /// The `seq` of the app's newest record (`-1` if it has none): a tail that starts after it
+    /// gets exactly the records appended from now on. Within an app, records become visible
+    /// in `seq` order (appends of one app commit one at a time), so no record older than one
+    /// already seen can appear later.
+    async fn dev_log_end(&self, app_id: &str) -> Result<i64>;
+    /// A bounded step of a tail: the records with `seq > after` that pass `filter` (its limit
+    /// aside), oldest first.
+    async fn dev_logs_after(
+        &self,
+        app_id: &str,
+        after: i64,
+        filter: &DevLogFilter,
+    ) -> Result<DevLogPage>;
+    /// Which apps' logs grew, from now on, on every process sharing the database (see
+    /// `invalidation.rs`); `MaybeMissed` when some news may have been lost, and a receiver
+    /// that lags must take it so too.
+    async fn subscribe_dev_log(&self) -> tokio::sync::broadcast::Receiver<DevLogNews>;
     /// Drops records older than `min_time_ms`, then the oldest until at most `max_bytes` remain.
     async fn trim_dev_logs(&self, app_id: &str, max_bytes: i64, min_time_ms: i64) -> Result<u64>;
 

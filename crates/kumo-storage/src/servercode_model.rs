@@ -129,6 +129,18 @@ impl From<&DevLogRecord> for NewDevLogRecord {
     }
 }
 
+/// A step of a developer-log tail: the records after a cursor, oldest first, and where to go
+/// on from.
+#[derive(Debug, Clone, Default)]
+pub struct DevLogPage {
+    /// Those that pass the filter (its limit aside).
+    pub records: Vec<DevLogRecord>,
+    /// Every record up to this `seq` was looked at: the next step starts after it.
+    pub cursor: i64,
+    /// Whether more records may follow at once (the step stopped at its size bound).
+    pub more: bool,
+}
+
 /// Which records a developer-log query returns: the newest `limit` matching ones, oldest first.
 #[derive(Debug, Clone, Default)]
 pub struct DevLogFilter {

@@ -24,9 +24,10 @@ use crate::migrations::MIGRATIONS;
 use crate::model::normalize;
 use crate::{
     AclChange, AclHolder, Actor, App, Bucket, BucketRef, Claim, CodeVersion, CodeVersionInfo,
-    DevLogFilter, DevLogRecord, Entity, Event, ExecutionPage, ExecutionQuery, ExecutionStatus,
-    Group, Hit, HookRetry, Invalidation, NewBucket, NewDevLogRecord, NewFiring, Object,
-    Precondition, Result, ScheduleExecution, Scope, Storage, StorageError, Token, User, UserKey,
+    DevLogFilter, DevLogNews, DevLogPage, DevLogRecord, Entity, Event, ExecutionPage,
+    ExecutionQuery, ExecutionStatus, Group, Hit, HookRetry, Invalidation, NewBucket,
+    NewDevLogRecord, NewFiring, Object, Precondition, Result, ScheduleExecution, Scope, Storage,
+    StorageError, Token, User, UserKey,
 };
 use kumo_types::query::{BucketQuery, Clause};
 
@@ -112,6 +113,12 @@ impl SqlStore {
     /// (PostgreSQL, after the first subscription; for diagnostics and tests).
     pub fn invalidation_listener_pid(&self) -> Option<i32> {
         self.invalidations.listener_pid()
+    }
+
+    /// Tells this process's developer-log subscribers, right after an append committed, on
+    /// SQLite (on PostgreSQL the append's `pg_notify` reaches every process, this one too).
+    pub(crate) fn announce_dev_log(&self, news: DevLogNews) {
+        self.invalidations.announce_dev_log(news);
     }
 
     /// Sends `event` from the write transaction on `conn` (`invalidation.rs`).
@@ -909,6 +916,20 @@ impl Storage for SqlStore {
         filter: &DevLogFilter,
     ) -> Result<Vec<DevLogRecord>> {
         self.do_query_dev_logs(app_id, filter).await
+    }
+    async fn dev_log_end(&self, app_id: &str) -> Result<i64> {
+        self.do_dev_log_end(app_id).await
+    }
+    async fn dev_logs_after(
+        &self,
+        app_id: &str,
+        after: i64,
+        filter: &DevLogFilter,
+    ) -> Result<DevLogPage> {
+        self.do_dev_logs_after(app_id, after, filter).await
+    }
+    async fn subscribe_dev_log(&self) -> tokio::sync::broadcast::Receiver<DevLogNews> {
+        self.invalidations.subscribe_dev_log().await
     }
     async fn trim_dev_logs(&self, app_id: &str, max_bytes: i64, min_time_ms: i64) -> Result<u64> {
         self.do_trim_dev_logs(app_id, max_bytes, min_time_ms).await

@@ -10,12 +10,23 @@
 //! A record's `seq` is `chunk id * SEQ_STRIDE + its index in the burst`. Chunk ids only grow,
 //! and a rewritten chunk keeps its records' indexes, so a record's `seq` never changes and
 //! orders records as they were appended.
+//!
+//! Live tails follow an app's log by `seq`: each step reads the chunks after its cursor. That
+//! needs an app's chunks to become visible in id order, which SQLite's single writer gives by
+//! itself and PostgreSQL gets from a per-app advisory lock held from the insert to the commit
+//! (appends of one app are a few a second per node, each a millisecond or two long). Each
+//! append announces itself (`invalidation.rs`) so tails wake at once rather than poll.
 
 use serde_json::{Map, Value};
 use sqlx::Row;
 
+use crate::dialect::Dialect;
+use crate::invalidation::notify_dev_log;
 use crate::sql::SqlStore;
-use crate::{DevLogFilter, DevLogRecord, NewDevLogRecord, Result, StorageError};
+use crate::tx::in_transaction;
+use crate::{
+    DevLogFilter, DevLogNews, DevLogPage, DevLogRecord, NewDevLogRecord, Result, StorageError,
+};
 
 /// Records per chunk at most (a longer burst is split).
 const CHUNK_RECORDS: usize = 4096;
@@ -25,6 +36,15 @@ const SEQ_STRIDE: i64 = CHUNK_RECORDS as i64;
 const QUERY_PAGE: i64 = 8;
 /// Chunks read per step while finding how many old ones to drop.
 const TRIM_PAGE: i64 = 1_000;
+/// Chunks read per step of a live tail (a bound on what one step holds in memory).
+const TAIL_PAGE: i64 = 4;
+/// The first key of the advisory lock an append holds on PostgreSQL (the second is the app's).
+const APPEND_LOCK_CLASS: i32 = 0x6b_75_6d_6f; // "kumo"
+
+/// The largest `seq` a record of chunk `id` can have.
+fn chunk_end(id: i64) -> i64 {
+    id * SEQ_STRIDE + SEQ_STRIDE - 1
+}
 
 /// A burst encoded for one chunk row.
 struct Chunk {
@@ -128,25 +148,107 @@ impl SqlStore {
             .chunks(CHUNK_RECORDS)
             .map(|burst| encode(burst.iter().enumerate().map(|(i, r)| (i as i64, r))))
             .collect::<Result<Vec<_>>>()?;
-        let mut bytes = 0;
-        let mut conn = self.write.get().await?;
-        for chunk in chunks {
-            sqlx::query(
-                "INSERT INTO dev_log_chunks \
-                 (app_id, first_time_ms, last_time_ms, records, bytes, body) \
-                 VALUES ($1, $2, $3, $4, $5, $6)",
-            )
-            .bind(app_id)
-            .bind(chunk.first_time_ms)
-            .bind(chunk.last_time_ms)
-            .bind(chunk.records)
-            .bind(chunk.bytes)
-            .bind(chunk.body)
-            .execute(&mut *conn)
-            .await?;
-            bytes += chunk.bytes;
+        if chunks.is_empty() {
+            return Ok(0);
+        }
+        let postgres = self.dialect() == Dialect::Postgres;
+        let (bytes, last_seq) = in_transaction(&self.write, async |tx| {
+            if postgres {
+                // Ids come from one sequence, drawn at insert time, but transactions commit
+                // in any order: without this lock a tail could see chunk 11 before chunk 10
+                // commits, and pass 10 by. Held to the commit, it makes an app's chunks
+                // visible in id order (SQLite's single writer does the same by itself).
+                sqlx::query(
+                    "SELECT COUNT(*) FROM (SELECT pg_advisory_xact_lock($1, hashtext($2))) AS l",
+                )
+                .bind(APPEND_LOCK_CLASS)
+                .bind(app_id)
+                .execute(&mut *tx)
+                .await?;
+            }
+            let mut bytes = 0;
+            let mut last_id = 0;
+            for chunk in &chunks {
+                last_id = sqlx::query(
+                    "INSERT INTO dev_log_chunks \
+                     (app_id, first_time_ms, last_time_ms, records, bytes, body) \
+                     VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                )
+                .bind(app_id)
+                .bind(chunk.first_time_ms)
+                .bind(chunk.last_time_ms)
+                .bind(chunk.records)
+                .bind(chunk.bytes)
+                .bind(chunk.body.as_str())
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get::<i64, _>(0)?;
+                bytes += chunk.bytes;
+            }
+            let last_seq = last_id * SEQ_STRIDE + chunks.last().map_or(0, |c| c.records - 1);
+            if postgres {
+                notify_dev_log(tx, app_id, last_seq).await?;
+            }
+            Ok((bytes, last_seq))
+        })
+        .await?;
+        if !postgres {
+            self.announce_dev_log(DevLogNews::Appended {
+                app_id: app_id.to_owned(),
+                last_seq,
+            });
         }
         Ok(bytes)
+    }
+
+    pub(crate) async fn do_dev_log_end(&self, app_id: &str) -> Result<i64> {
+        let last: Option<i64> = sqlx::query("SELECT MAX(id) FROM dev_log_chunks WHERE app_id = $1")
+            .bind(app_id)
+            .fetch_one(&mut *self.read.get().await?)
+            .await?
+            .try_get(0)?;
+        Ok(last.map_or(-1, chunk_end))
+    }
+
+    pub(crate) async fn do_dev_logs_after(
+        &self,
+        app_id: &str,
+        after: i64,
+        filter: &DevLogFilter,
+    ) -> Result<DevLogPage> {
+        // The chunk that holds `after + 1`, and those after it.
+        let first_chunk = after.saturating_add(1).max(0) / SEQ_STRIDE;
+        let rows = sqlx::query(
+            "SELECT id, body FROM dev_log_chunks WHERE app_id = $1 AND id >= $2 \
+             ORDER BY id LIMIT $3",
+        )
+        .bind(app_id)
+        .bind(first_chunk)
+        .bind(TAIL_PAGE)
+        .fetch_all(&mut *self.read.get().await?)
+        .await?;
+        let mut page = DevLogPage {
+            records: Vec::new(),
+            cursor: after,
+            more: rows.len() as i64 == TAIL_PAGE,
+        };
+        for row in &rows {
+            let id: i64 = row.try_get(0)?;
+            let body: String = row.try_get(1)?;
+            // A chunk never grows once written, so all of it has now been looked at.
+            page.cursor = page.cursor.max(chunk_end(id));
+            if let Some(user) = &filter.user_id {
+                if cannot_hold_user(&body, user) {
+                    continue;
+                }
+            }
+            page.records.extend(
+                decode(id, &body)?
+                    .into_iter()
+                    .filter(|r| r.seq > after && matches(r, filter)),
+            );
+        }
+        Ok(page)
     }
 
     pub(crate) async fn do_query_dev_logs(

@@ -17,6 +17,8 @@ on_both_backends!(
     dev_log_trims_across_bursts,
     dev_log_records_survive_the_chunk_migration,
     dev_log_chunks_use_lz4_where_postgres_has_it,
+    dev_log_tail_reads_on_from_a_cursor,
+    dev_log_appends_are_announced,
 );
 
 fn app(id: &str) -> App {
@@ -514,4 +516,112 @@ async fn dev_log_chunks_use_lz4_where_postgres_has_it(s: std::sync::Arc<SqlStore
         .collect();
     s.append_dev_logs("a1", &new(&big)).await.unwrap();
     assert_eq!(all_records(&s, "a1").await.len(), 200);
+}
+
+/// Follows `app`'s log from `after` to its end, step by step, as a live tail does.
+async fn follow(
+    s: &SqlStore,
+    app: &str,
+    mut after: i64,
+    filter: &DevLogFilter,
+) -> Vec<DevLogRecord> {
+    let mut seen = Vec::new();
+    loop {
+        let page = s.dev_logs_after(app, after, filter).await.unwrap();
+        assert!(page.cursor >= after, "a cursor never goes back");
+        let done = page.cursor == after && !page.more;
+        after = page.cursor;
+        seen.extend(page.records);
+        if done {
+            return seen;
+        }
+    }
+}
+
+async fn dev_log_tail_reads_on_from_a_cursor(s: std::sync::Arc<SqlStore>, _: String) {
+    assert_eq!(s.dev_log_end("a1").await.unwrap(), -1, "an empty log");
+    let all = DevLogFilter::default();
+    assert!(follow(&s, "a1", -1, &all).await.is_empty());
+    // Many bursts (more than a step reads), one longer than a chunk, and another app between.
+    let mut written = Vec::new();
+    for burst in 0..9 {
+        let n = if burst == 4 { 5000 } else { 3 };
+        let records: Vec<_> = (0..n)
+            .map(|i| {
+                let user = (i % 2 == 0).then_some("u1");
+                record(
+                    burst * 10_000 + i,
+                    DevLogLevel::Info,
+                    "servercode.log",
+                    user,
+                )
+            })
+            .collect();
+        s.append_dev_logs("a1", &new(&records)).await.unwrap();
+        s.append_dev_logs("a2", &new(&records[..1])).await.unwrap();
+        written.extend(records.iter().map(|r| r.time_ms));
+    }
+    let seen = follow(&s, "a1", -1, &all).await;
+    assert_eq!(seen.iter().map(|r| r.time_ms).collect::<Vec<_>>(), written);
+    assert!(seen.windows(2).all(|w| w[0].seq < w[1].seq));
+    let end = s.dev_log_end("a1").await.unwrap();
+    assert!(end >= seen.last().unwrap().seq);
+    assert!(
+        follow(&s, "a1", end, &all).await.is_empty(),
+        "nothing after the end"
+    );
+    // From the middle of a chunk: exactly the records after that one.
+    let middle = &seen[4000];
+    let rest = follow(&s, "a1", middle.seq, &all).await;
+    assert_eq!(rest.len(), seen.len() - 4001);
+    assert_eq!(rest[0].seq, seen[4001].seq);
+    // Filters apply; the cursor still passes the records they reject.
+    let u1 = DevLogFilter {
+        user_id: Some("u1".into()),
+        min_level: Some(DevLogLevel::Info),
+        ..Default::default()
+    };
+    let seen_u1 = follow(&s, "a1", -1, &u1).await;
+    assert_eq!(
+        seen_u1.len(),
+        seen.iter().filter(|r| r.user_id.is_some()).count()
+    );
+    let errors = DevLogFilter {
+        min_level: Some(DevLogLevel::Error),
+        ..Default::default()
+    };
+    assert!(follow(&s, "a1", -1, &errors).await.is_empty());
+    // A new append lands after the old end, and only it follows.
+    s.append_dev_logs("a1", &new(&[record(1, DevLogLevel::Error, "k", None)]))
+        .await
+        .unwrap();
+    let after_end = follow(&s, "a1", end, &all).await;
+    assert_eq!(after_end.len(), 1);
+    assert_eq!(after_end[0].key, "k");
+    assert!(s.dev_log_end("a1").await.unwrap() >= after_end[0].seq);
+}
+
+async fn dev_log_appends_are_announced(s: std::sync::Arc<SqlStore>, _: String) {
+    use kumo_storage::DevLogNews;
+    // The database may be shared with other tests: look only at this test's app.
+    let app = kumo_types::ids::app_id();
+    let mut news = s.subscribe_dev_log().await;
+    s.append_dev_logs(&app, &new(&[record(1, DevLogLevel::Info, "k", None)]))
+        .await
+        .unwrap();
+    let last = s.dev_log_end(&app).await.unwrap();
+    let wait = async {
+        loop {
+            match news.recv().await.expect("subscription open") {
+                DevLogNews::Appended { app_id, last_seq } if app_id == app => return last_seq,
+                _ => continue,
+            }
+        }
+    };
+    let announced = tokio::time::timeout(std::time::Duration::from_secs(10), wait)
+        .await
+        .expect("an announcement");
+    let seen = follow(&s, &app, -1, &DevLogFilter::default()).await;
+    assert_eq!(announced, seen.last().unwrap().seq);
+    assert!(announced <= last);
 }

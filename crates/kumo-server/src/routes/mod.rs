@@ -47,7 +47,12 @@ pub fn api() -> Router<AppState> {
         .route(
             "/apps/{app}/groups/{group}/members/{user}",
             put(groups::add_member).delete(groups::remove_member),
-        );
+        )
+        .route(
+            "/apps/{app}/developer-log/stream",
+            get(crate::live_log::sse::stream),
+        )
+        .route("/logs", get(crate::live_log::ws::logs));
     hooks::routes(executions::routes(hook_jobs::routes(servercode::routes(
         objects::routes(router),
     ))))

@@ -20,7 +20,7 @@ pub use groups::{group_document, GroupInput};
 pub use objects::{
     object_document, object_fields, parse_if_match, AclTarget, BucketPath, ObjectWrite, QueryAnswer,
 };
-pub use tokens::{TokenGrant, TokenRequest};
+pub use tokens::{check_client, TokenGrant, TokenRequest};
 pub use users::{registration_document, Registration, UserRef};
 
 use crate::caller::{Caller, Principal};

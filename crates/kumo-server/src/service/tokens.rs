@@ -119,6 +119,17 @@ fn invalid_grant(message: &str) -> Error {
     Error::new(ErrorCode::InvalidGrant, message)
 }
 
+/// Whether `client_id` and `client_secret` are the app's (its admin credentials).
+pub fn check_client(app: &App, client_id: &str, client_secret: &str) -> Result<()> {
+    let secret_ok = digests_equal(&digest_hex(client_secret), &app.client_secret_hash);
+    if client_id != app.client_id || !secret_ok {
+        return Err(invalid_grant(
+            "The client was not found or a wrong secret was provided",
+        ));
+    }
+    Ok(())
+}
+
 impl Service {
     pub async fn issue_token(&self, app: &App, request: TokenRequest) -> Result<TokenGrant> {
         match request {
@@ -149,12 +160,7 @@ impl Service {
                 client_secret,
                 expires_at,
             } => {
-                let secret_ok = digests_equal(&digest_hex(&client_secret), &app.client_secret_hash);
-                if client_id != app.client_id || !secret_ok {
-                    return Err(invalid_grant(
-                        "The client was not found or a wrong secret was provided",
-                    ));
-                }
+                check_client(app, &client_id, &client_secret)?;
                 self.grant(app, None, expires_at).await
             }
         }
