@@ -86,9 +86,8 @@ pub struct Settings {
 }
 
 impl ConnArgs {
-    /// The flags and variables laid over the profile. The site and the credentials move as
-    /// units: a `--site` on the command line replaces the profile's site URL too, and a
-    /// `--token` its client ID and secret, so layers never mix into a pair neither gave.
+    /// The flags and variables laid over the profile. A `--site` replaces the profile's site
+    /// URL too (which would otherwise win), and a client ID or secret its token.
     pub fn settings(&self) -> Result<Settings> {
         let base = match profile::load(self.profile.as_deref())? {
             Some(Profile { settings, .. }) => settings,
@@ -99,14 +98,18 @@ impl ConnArgs {
 
     pub fn over(&self, mut base: Settings) -> Settings {
         let given = |v: &Option<String>| v.as_ref().filter(|s| !s.is_empty()).cloned();
-        if self.site.is_some() || self.site_url.is_some() {
-            base.site = given(&self.site);
-            base.site_url = given(&self.site_url);
+        if let Some(url) = given(&self.site_url) {
+            base.site_url = Some(url);
+        } else if let Some(site) = given(&self.site) {
+            base.site = Some(site);
+            base.site_url = None;
         }
-        if self.token.is_some() || self.client_id.is_some() || self.client_secret.is_some() {
-            base.token = given(&self.token);
-            base.client_id = given(&self.client_id);
-            base.client_secret = given(&self.client_secret);
+        if let Some(token) = given(&self.token) {
+            base.token = Some(token);
+        } else if self.client_id.is_some() || self.client_secret.is_some() {
+            base.token = None;
+            base.client_id = given(&self.client_id).or(base.client_id);
+            base.client_secret = given(&self.client_secret).or(base.client_secret);
         }
         base.app_id = given(&self.app_id).or(base.app_id);
         base.app_key = given(&self.app_key).or(base.app_key);
@@ -214,7 +217,7 @@ mod tests {
     }
 
     #[test]
-    fn flags_replace_the_profile_pairs_as_units() {
+    fn flags_replace_what_the_profile_gives() {
         let flags = ConnArgs {
             site: Some("eu".into()),
             token: Some("t".into()),
@@ -222,7 +225,6 @@ mod tests {
         };
         let s = flags.over(full());
         assert_eq!(s.site_url, None);
-        assert_eq!(s.client_id, None);
         let c = validate(&s, false).unwrap();
         assert_eq!(c.site_url, "https://api-eu.kii.com/api");
         assert_eq!(c.credentials, Credentials::Token("t".into()));
