@@ -819,3 +819,137 @@ fn logs_tail_receives_a_line_written_after_it_started() {
         out.status
     );
 }
+
+/// A stand-in for a server's live log, to see the tail resume where it left off: the first
+/// stream connection sends one record and drops, the second must ask for what follows it.
+fn fake_log_server(seen: mpsc::Sender<String>) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let record = |id: &str, msg: &str| {
+            format!(
+                r#"{{"_id":"{id}","appID":"a","key":"servercode.log","level":"INFO","time":"2015-01-08T23:14:52.229Z","description":"{msg}","entry-name":"main"}}"#
+            )
+        };
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { break };
+            let mut buf = vec![0u8; 8192];
+            let n = conn.read(&mut buf).unwrap_or(0);
+            let head = String::from_utf8_lossy(&buf[..n]).into_owned();
+            let first = head.lines().next().unwrap_or("").to_owned();
+            let _ = seen.send(head.clone());
+            let json = |body: String| {
+                format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                )
+            };
+            if first.starts_with("POST /api/oauth2/token") {
+                let _ = conn.write_all(json(r#"{"access_token":"tok"}"#.into()).as_bytes());
+            } else if first.contains("/developer-log/stream") {
+                let sse = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n";
+                let _ = conn.write_all(sse.as_bytes());
+                if first.contains("after=5") {
+                    let ev = format!(
+                        ": keep-alive\n\nid: 6\nevent: log\ndata: {}\n\n",
+                        record("6", "six")
+                    );
+                    let _ = conn.write_all(ev.as_bytes());
+                    // Dropped: the tail must come back.
+                } else {
+                    let ev = format!("id: 7\nevent: log\ndata: {}\n\n", record("7", "seven"));
+                    let _ = conn.write_all(ev.as_bytes());
+                    let _ = conn.flush();
+                    std::thread::sleep(Duration::from_secs(30));
+                }
+            } else if first.contains("/developer-log") {
+                let body = format!(r#"{{"records":[{}]}}"#, record("5", "five"));
+                let _ = conn.write_all(json(body).as_bytes());
+            } else {
+                let _ = conn.write_all(b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n");
+            }
+        }
+    });
+    format!("http://{addr}/api")
+}
+
+#[test]
+fn logs_tail_resumes_after_a_dropped_stream_and_ends_on_ctrl_c() {
+    let (tx, seen) = mpsc::channel();
+    let site = fake_log_server(tx);
+    let mut child = kumo()
+        .args([
+            "logs",
+            "-t",
+            "-n",
+            "1",
+            "--use-utc",
+            "--site-url",
+            &site,
+            "--app-id",
+            "a",
+            "--app-key",
+            "k",
+            "--client-id",
+            "c",
+            "--client-secret",
+            "s",
+        ])
+        .env("XDG_CONFIG_HOME", temp_dir("tail-fake"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (ltx, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if ltx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut got = Vec::new();
+    while got.len() < 3 {
+        match lines.recv_timeout(Duration::from_secs(10)) {
+            Ok(line) => got.push(line),
+            Err(_) => panic!("only {got:?}"),
+        }
+    }
+    assert_eq!(
+        got,
+        [
+            "2015-01-08 23:14:52 [INFO] servercode.log description:five entry-name:main",
+            "2015-01-08 23:14:52 [INFO] servercode.log description:six entry-name:main",
+            "2015-01-08 23:14:52 [INFO] servercode.log description:seven entry-name:main",
+        ]
+    );
+    let requests: Vec<String> = seen.try_iter().collect();
+    let streams: Vec<&String> = requests
+        .iter()
+        .filter(|r| r.contains("/developer-log/stream"))
+        .collect();
+    assert_eq!(streams.len(), 2, "{requests:?}");
+    assert!(streams[0].contains("after=5"), "{}", streams[0]);
+    assert!(streams[1].contains("after=6"), "{}", streams[1]);
+    assert!(
+        streams[1].to_ascii_lowercase().contains("last-event-id: 6"),
+        "{}",
+        streams[1]
+    );
+    assert!(streams[1]
+        .to_ascii_lowercase()
+        .contains("authorization: bearer tok"));
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "Ctrl-C ends the tail cleanly: {:?}",
+        out.status
+    );
+}
