@@ -73,6 +73,7 @@ pub enum Command {
 
 /// Runs a client command; failures are one line on stderr and exit code 1.
 pub async fn run(command: Command) -> ExitCode {
+    die_quietly_on_closed_pipe();
     let result = match command {
         Command::Login(a) => login::login(a).await,
         Command::DeployFile(a) => versions::deploy_file(a).await,
@@ -92,6 +93,25 @@ pub async fn run(command: Command) -> ExitCode {
         Err(e) => {
             out::error(&format!("{e:#}"));
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// `kumo logs | head` must end quietly when `head` exits, as other command-line tools do,
+/// instead of failing on the closed pipe (Rust ignores SIGPIPE by default). Only client
+/// commands do this; the server keeps ignoring it.
+fn die_quietly_on_closed_pipe() {
+    #[cfg(unix)]
+    {
+        extern "C" {
+            fn signal(signum: i32, handler: usize) -> usize;
+        }
+        const SIGPIPE: i32 = 13;
+        const SIG_DFL: usize = 0;
+        // SAFETY: restores the default disposition of one signal before any output; no
+        // handler of ours is involved.
+        unsafe {
+            signal(SIGPIPE, SIG_DFL);
         }
     }
 }
