@@ -845,7 +845,7 @@ fn fake_log_server(seen: mpsc::Sender<String>) -> String {
                     body.len()
                 )
             };
-            if first.starts_with("POST /api/oauth2/token") {
+            if first.starts_with("POST ") && first.contains("/api/oauth2/token ") {
                 let _ = conn.write_all(json(r#"{"access_token":"tok"}"#.into()).as_bytes());
             } else if first.contains("/developer-log/stream") {
                 let sse = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n";
@@ -896,7 +896,10 @@ fn logs_tail_resumes_after_a_dropped_stream_and_ends_on_ctrl_c() {
             "--client-secret",
             "s",
         ])
-        .env("XDG_CONFIG_HOME", temp_dir("tail-fake"))
+        .env(
+            "XDG_CONFIG_HOME",
+            std::env::temp_dir().join("kumo-cli-no-config"),
+        )
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -951,5 +954,55 @@ fn logs_tail_resumes_after_a_dropped_stream_and_ends_on_ctrl_c() {
         out.status.success(),
         "Ctrl-C ends the tail cleanly: {:?}",
         out.status
+    );
+}
+
+#[test]
+fn requests_go_through_the_http_proxy() {
+    let (tx, seen) = mpsc::channel();
+    let proxy = fake_log_server(tx).trim_end_matches("/api").to_owned();
+    // The site's host does not exist: only the proxy can answer.
+    let out = kumo()
+        .args([
+            "logs",
+            "-n",
+            "1",
+            "--use-utc",
+            "--site-url",
+            "http://kumo.invalid:9/api",
+            "--app-id",
+            "a",
+            "--app-key",
+            "k",
+            "--client-id",
+            "c",
+            "--client-secret",
+            "s",
+            "--http-proxy",
+            &proxy,
+        ])
+        .env(
+            "XDG_CONFIG_HOME",
+            std::env::temp_dir().join("kumo-cli-no-config"),
+        )
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "2015-01-08 23:14:52 [INFO] servercode.log description:five entry-name:main\n"
+    );
+    let first_lines: Vec<String> = seen
+        .try_iter()
+        .map(|r| r.lines().next().unwrap_or("").to_owned())
+        .collect();
+    assert_eq!(first_lines.len(), 2, "{first_lines:?}");
+    assert!(first_lines[0].starts_with("POST http://kumo.invalid:9/api/oauth2/token "));
+    assert!(
+        first_lines[1].starts_with("GET http://kumo.invalid:9/api/apps/a/developer-log?limit=1 ")
     );
 }
