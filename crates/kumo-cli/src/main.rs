@@ -1,7 +1,11 @@
-//! `kumo`: run the server, manage apps.
+//! `kumo`: run the server, manage apps, and (in `client/`) manage an app's server code and
+//! read its developer log over the REST API, as Kii's command-line tools do.
+
+mod client;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -50,6 +54,8 @@ enum Command {
         #[command(subcommand)]
         command: AppCommand,
     },
+    #[command(flatten)]
+    Client(client::Command),
 }
 
 #[derive(Subcommand)]
@@ -234,7 +240,7 @@ impl ServerCodeArgs {
     }
 }
 
-fn main() -> Result<()> {
+fn main() -> Result<ExitCode> {
     tune_allocator();
     let started = Instant::now();
     let cli = Cli::parse();
@@ -245,7 +251,8 @@ fn main() -> Result<()> {
         .context("starting the async runtime")?;
     runtime.block_on(async move {
         match cli.command {
-            Command::Serve(args) => serve(args, started).await,
+            Command::Client(command) => Ok(client::run(command).await),
+            Command::Serve(args) => serve(args, started).await.map(|()| ExitCode::SUCCESS),
             Command::App {
                 command:
                     AppCommand::Create {
@@ -260,7 +267,7 @@ fn main() -> Result<()> {
                     .map_err(|e| anyhow::anyhow!("{}", e.0))?;
                 storage.close().await;
                 println!("{}", serde_json::to_string_pretty(&creds)?);
-                Ok(())
+                Ok(ExitCode::SUCCESS)
             }
         }
     })

@@ -104,7 +104,10 @@ impl Api {
                     .to_string(),
             )
             .await;
-        api.token = r["access_token"].as_str().expect("an admin token").to_owned();
+        api.token = r["access_token"]
+            .as_str()
+            .expect("an admin token")
+            .to_owned();
         api
     }
 
@@ -192,7 +195,8 @@ impl Api {
         let mut all = Vec::new();
         let mut key: Option<String> = None;
         loop {
-            let mut body = json!({"bucketQuery": {"clause": {"type": "all"}}, "bestEffortLimit": 200});
+            let mut body =
+                json!({"bucketQuery": {"clause": {"type": "all"}}, "bestEffortLimit": 200});
             if let Some(k) = &key {
                 body["paginationKey"] = json!(k);
             }
@@ -255,7 +259,11 @@ fn three_nodes_run_each_firing_exactly_once() {
     let not_ok: Vec<_> = runs.iter().filter(|r| r["status"] != "SUCCESS").collect();
     assert!(not_ok.is_empty(), "{not_ok:#?}");
     // The code ran once per firing: one object per recorded firing.
-    assert_eq!(ticks.len(), runs.len(), "the endpoint ran more often than it fired");
+    assert_eq!(
+        ticks.len(),
+        runs.len(),
+        "the endpoint ran more often than it fired"
+    );
     eprintln!(
         "three nodes: {} firings over {SHARED_RUN:?}, none missed, none twice",
         runs.len()
@@ -273,11 +281,15 @@ fn a_node_killed_mid_run_leaves_a_failed_record_and_the_survivor_goes_on() {
     let api = rt.block_on(Api::admin(&doomed));
     // Every firing runs 4 s: whatever the doomed node claimed is still running when it dies.
     rt.block_on(api.deploy(Some(every_second("slow", json!({"ms": 4000})))));
-    wait_until("a firing running on the doomed node", Duration::from_secs(20), || {
-        rt.block_on(api.executions("job"))
-            .iter()
-            .any(|r| r["status"] == "RUNNING")
-    });
+    wait_until(
+        "a firing running on the doomed node",
+        Duration::from_secs(20),
+        || {
+            rt.block_on(api.executions("job"))
+                .iter()
+                .any(|r| r["status"] == "RUNNING")
+        },
+    );
     let survivor = Node::start(&dir, &free_addr(), Some(&db.url));
     let api = rt.block_on(Api::admin(&survivor));
     doomed.server.kill();
@@ -342,7 +354,10 @@ fn a_version_switch_on_one_node_stops_the_schedule_on_the_others() {
         .iter()
         .filter(|r| r["scheduledAt"].as_i64().unwrap() > switched_at + 1500)
         .collect();
-    assert!(late.is_empty(), "the old schedule fired after the switch: {late:#?}");
+    assert!(
+        late.is_empty(),
+        "the old schedule fired after the switch: {late:#?}"
+    );
     assert!(runs.iter().all(|r| r["versionID"] == old.as_str()));
     drop((a, b));
     let _ = std::fs::remove_dir_all(&dir);
@@ -375,14 +390,16 @@ function copy(params, context, done) {
     ));
     let v2 = r["versionID"].as_str().unwrap().to_owned();
     assert_ne!(v2, version);
-    rt.block_on(api.call(
-        Method::PUT,
-        &format!("/apps/{{app}}/hooks/versions/{v2}"),
-        "application/vnd.kii.HooksDeploymentRequest+json",
-        json!({"kiicloud://buckets/inbox": [
+    rt.block_on(
+        api.call(
+            Method::PUT,
+            &format!("/apps/{{app}}/hooks/versions/{v2}"),
+            "application/vnd.kii.HooksDeploymentRequest+json",
+            json!({"kiicloud://buckets/inbox": [
             {"when": "DATA_OBJECT_CREATED", "what": "EXECUTE_SERVER_CODE", "endpoint": "copy"}]})
-        .to_string(),
-    ));
+            .to_string(),
+        ),
+    );
     rt.block_on(api.call(
         Method::PUT,
         "/apps/{app}/server-code/versions/current",
@@ -401,7 +418,10 @@ function copy(params, context, done) {
     }
     let copied_before = rt.block_on(api.objects("copies")).len();
     node.server.kill();
-    assert!(copied_before < ids.len(), "the kill came too late to test anything");
+    assert!(
+        copied_before < ids.len(),
+        "the kill came too late to test anything"
+    );
     let node = Node::start(&dir, &addr, None);
     let api = rt.block_on(Api::admin(&node));
     wait_until("a copy of every object", Duration::from_secs(60), || {
