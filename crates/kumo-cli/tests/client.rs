@@ -769,12 +769,18 @@ fn help_has_an_example_for_every_client_command() {
 
 /// `kumo logs -t` prints what is written after it started, and ends cleanly on Ctrl-C.
 #[test]
-#[ignore = "needs the developer-log stream"]
 fn logs_tail_receives_a_line_written_after_it_started() {
     let env = Env::start("tail", &[]);
     env.login();
     env.ok(&["deploy-file", "--file", "code.js"]);
     env.ok(&["invoke", "main", "--params", r#"{"name":"before"}"#]);
+    // The run's log lines are written in batches after it answered: wait until the log holds
+    // them, so that the tail's first batch has them.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !env.ok(&["logs", "-n", "5"]).contains("hello before") {
+        assert!(Instant::now() < deadline, "the run's log line never arrived");
+        std::thread::sleep(Duration::from_millis(50));
+    }
     let mut child = env
         .cmd("UTC", &["logs", "-t", "-n", "5"])
         .stdout(Stdio::piped())
