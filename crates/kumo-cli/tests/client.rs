@@ -778,7 +778,10 @@ fn logs_tail_receives_a_line_written_after_it_started() {
     // them, so that the tail's first batch has them.
     let deadline = Instant::now() + Duration::from_secs(15);
     while !env.ok(&["logs", "-n", "5"]).contains("hello before") {
-        assert!(Instant::now() < deadline, "the run's log line never arrived");
+        assert!(
+            Instant::now() < deadline,
+            "the run's log line never arrived"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     let mut child = env
