@@ -535,7 +535,7 @@ function nested(params, context, done) {
         .await;
     got.expect_status(200);
     assert_eq!(got.body["text"], "by admin");
-    let events = s.store.events_since(&s.app.app_id, 0, 100).await.unwrap();
+    let events = kumo_storage::testing::all_events(&s.store, &s.app.app_id).await;
     let created = events
         .iter()
         .rev()

@@ -220,7 +220,7 @@ function forgedWrite(p, c, done) {
     r.expect_status(200);
     let id = r.body["returnedValue"].as_str().unwrap().to_owned();
     assert!(!id.starts_with("failed"), "{id}");
-    let events = s.store.events_since(&s.app.app_id, 0, 1000).await.unwrap();
+    let events = kumo_storage::testing::all_events(&s.store, &s.app.app_id).await;
     let created = events
         .iter()
         .rev()

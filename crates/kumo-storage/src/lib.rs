@@ -52,8 +52,8 @@ pub use hooks_model::{ExecutionStatus, ScheduleExecution};
 pub use invalidation::{DevLogNews, Invalidation};
 pub use model::{App, Group, Token, User, UserKey};
 pub use object_model::{
-    AclChange, AclHolder, Actor, Bucket, BucketRef, Event, Hit, NewBucket, Object, Precondition,
-    Scope,
+    AclChange, AclHolder, Actor, Bucket, BucketRef, Event, EventCursor, Hit, NewBucket, Object,
+    Precondition, Scope,
 };
 pub use servercode_model::{
     CodeVersion, CodeVersionInfo, DevLogFilter, DevLogLevel, DevLogPage, DevLogRecord,
@@ -229,7 +229,14 @@ pub trait Storage: Send + Sync + 'static {
     async fn count_objects(&self, bucket_seq: i64, clause: &Clause) -> Result<i64>;
 
     // ---- change events --------------------------------------------------------------------
-    async fn events_since(&self, app_id: &str, after_seq: i64, limit: i64) -> Result<Vec<Event>>;
+    /// The app's events after `after` in delivery order (see [`EventCursor`]): only those
+    /// that no open transaction can still precede.
+    async fn events_since(
+        &self,
+        app_id: &str,
+        after: EventCursor,
+        limit: i64,
+    ) -> Result<Vec<Event>>;
 
     // ---- server code ------------------------------------------------------------------------
     /// `Conflict` if the version ID is taken.
@@ -367,13 +374,13 @@ pub trait Storage: Send + Sync + 'static {
         node: &str,
         now: i64,
         lease_until: i64,
-    ) -> Result<Option<i64>>;
-    /// Moves the cursor to `seq` and renews the lease, if `node` still holds it.
+    ) -> Result<Option<EventCursor>>;
+    /// Moves the cursor to `to` and renews the lease, if `node` still holds it.
     async fn advance_hook_cursor(
         &self,
         app_id: &str,
         node: &str,
-        seq: i64,
+        to: EventCursor,
         lease_until: i64,
     ) -> Result<bool>;
     /// Gives up every cursor lease `node` holds (a node stopping).

@@ -415,6 +415,18 @@ END $$;
         sqlite: EXECUTION_INDEXES,
         postgres: EXECUTION_INDEXES,
     },
+    Migration {
+        version: 11,
+        name: "change events delivered in (transaction, seq) order",
+        // Existing rows get 0: they were all committed, before any new transaction.
+        sqlite: "ALTER TABLE events ADD COLUMN txid BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE hook_cursors ADD COLUMN last_txid BIGINT NOT NULL DEFAULT 0;
+CREATE INDEX events_delivery_idx ON events(app_id, txid, seq);",
+        postgres: "ALTER TABLE events ADD COLUMN txid BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE events ALTER COLUMN txid SET DEFAULT txid_current();
+ALTER TABLE hook_cursors ADD COLUMN last_txid BIGINT NOT NULL DEFAULT 0;
+CREATE INDEX events_delivery_idx ON events(app_id, txid, seq);",
+    },
 ];
 
 const EXECUTION_INDEXES: &str =

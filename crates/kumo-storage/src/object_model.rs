@@ -103,10 +103,13 @@ impl Actor {
     }
 }
 
-/// One durable change event (the outbox the hooks issue will consume).
+/// One durable change event (the outbox trigger hooks consume).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Event {
     pub seq: i64,
+    /// The writing transaction's ID on PostgreSQL (0 on SQLite): events are delivered in
+    /// (transaction, seq) order, see [`EventCursor`].
+    pub txid: i64,
     pub kind: String,
     pub target: Value,
     pub actor: String,
@@ -114,6 +117,33 @@ pub struct Event {
     /// Made by hook-run code: fires no hooks.
     pub by_hook: bool,
     pub created_at: i64,
+}
+
+impl Event {
+    /// The position just past this event.
+    pub fn cursor(&self) -> EventCursor {
+        EventCursor {
+            txid: self.txid,
+            seq: self.seq,
+        }
+    }
+}
+
+/// A position in an app's change events. Sequence numbers are drawn when a row is written but
+/// become visible when its transaction commits, in any order: a reader that moved past seq 11
+/// while seq 10's transaction was still open would never see 10. So on PostgreSQL events are
+/// read only from transactions older than every open one (`txid < xmin` of the reader's
+/// snapshot), ordered by (transaction, seq): nothing can ever appear behind such a position.
+/// SQLite commits one transaction at a time, in seq order; its `txid` is always 0.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct EventCursor {
+    pub txid: i64,
+    pub seq: i64,
+}
+
+impl EventCursor {
+    /// Before every event.
+    pub const START: EventCursor = EventCursor { txid: 0, seq: 0 };
 }
 
 /// One query result with its position, for the next page's key.

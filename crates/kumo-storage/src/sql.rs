@@ -24,7 +24,7 @@ use crate::migrations::MIGRATIONS;
 use crate::model::normalize;
 use crate::{
     AclChange, AclHolder, Actor, App, Bucket, BucketRef, Claim, CodeVersion, CodeVersionInfo,
-    DevLogFilter, DevLogNews, DevLogPage, DevLogRecord, Entity, Event, ExecutionPage,
+    DevLogFilter, DevLogNews, DevLogPage, DevLogRecord, Entity, Event, EventCursor, ExecutionPage,
     ExecutionQuery, ExecutionStatus, Group, Hit, HookRetry, Invalidation, NewBucket,
     NewDevLogRecord, NewFiring, Object, Precondition, Result, ScheduleExecution, Scope, Storage,
     StorageError, Token, User, UserKey,
@@ -878,8 +878,13 @@ impl Storage for SqlStore {
         self.do_count_objects(bucket_seq, clause).await
     }
 
-    async fn events_since(&self, app_id: &str, after_seq: i64, limit: i64) -> Result<Vec<Event>> {
-        self.do_events_since(app_id, after_seq, limit).await
+    async fn events_since(
+        &self,
+        app_id: &str,
+        after: EventCursor,
+        limit: i64,
+    ) -> Result<Vec<Event>> {
+        self.do_events_since(app_id, after, limit).await
     }
 
     async fn create_code_version(&self, app_id: &str, version: &CodeVersion) -> Result<()> {
@@ -1036,7 +1041,7 @@ impl Storage for SqlStore {
         node: &str,
         now: i64,
         lease_until: i64,
-    ) -> Result<Option<i64>> {
+    ) -> Result<Option<EventCursor>> {
         self.do_lease_hook_cursor(app_id, node, now, lease_until)
             .await
     }
@@ -1045,10 +1050,10 @@ impl Storage for SqlStore {
         &self,
         app_id: &str,
         node: &str,
-        seq: i64,
+        to: EventCursor,
         lease_until: i64,
     ) -> Result<bool> {
-        self.do_advance_hook_cursor(app_id, node, seq, lease_until)
+        self.do_advance_hook_cursor(app_id, node, to, lease_until)
             .await
     }
 

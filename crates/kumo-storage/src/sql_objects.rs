@@ -14,8 +14,8 @@ use crate::sql::SqlStore;
 use crate::sqlite_reader;
 use crate::tx::in_transaction;
 use crate::{
-    Actor, Bucket, BucketRef, Entity, Event, Hit, Invalidation, NewBucket, Object, Precondition,
-    Result, Scope, StorageError,
+    Actor, Bucket, BucketRef, Dialect, Entity, Event, EventCursor, Hit, Invalidation, NewBucket,
+    Object, Precondition, Result, Scope, StorageError,
 };
 
 const OBJECT_COLS: &str =
@@ -406,15 +406,21 @@ impl SqlStore {
     pub(crate) async fn do_events_since(
         &self,
         app_id: &str,
-        after: i64,
+        after: EventCursor,
         limit: i64,
     ) -> Result<Vec<Event>> {
-        let rows = sqlx::query(
-            "SELECT seq, kind, target, actor, from_server_code, created_at FROM events \
-             WHERE app_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
-        )
+        // See `EventCursor`: on PostgreSQL only transactions older than every open one.
+        let settled = match self.dialect() {
+            Dialect::Postgres => " AND txid < txid_snapshot_xmin(txid_current_snapshot())",
+            Dialect::Sqlite => "",
+        };
+        let rows = sqlx::query(&format!(
+            "SELECT seq, txid, kind, target, actor, from_server_code, created_at FROM events \
+             WHERE app_id = $1 AND (txid, seq) > ($2, $3){settled} ORDER BY txid, seq LIMIT $4"
+        ))
         .bind(app_id)
-        .bind(after)
+        .bind(after.txid)
+        .bind(after.seq)
         .bind(limit)
         .fetch_all(&mut *self.read.get().await?)
         .await?;
@@ -423,6 +429,7 @@ impl SqlStore {
                 let target: String = r.try_get("target")?;
                 Ok(Event {
                     seq: r.try_get("seq")?,
+                    txid: r.try_get("txid")?,
                     kind: r.try_get("kind")?,
                     target: serde_json::from_str(&target).unwrap_or(Value::Null),
                     actor: r.try_get("actor")?,

@@ -5,14 +5,16 @@ use sqlx::Row;
 
 use crate::delivery_model::HookRetry;
 use crate::sql::SqlStore;
-use crate::{Dialect, Result};
+use crate::{Dialect, EventCursor, Result};
 
 impl SqlStore {
     pub(crate) async fn do_ensure_hook_cursor(&self, app_id: &str) -> Result<()> {
         // A new cursor starts after the app's newest event: hooks fire for changes from now on.
+        // (Both maxima: a position no existing event is after, whatever its transaction.)
         sqlx::query(
-            "INSERT INTO hook_cursors (app_id, last_seq, node, lease_until) \
-             SELECT $1, COALESCE((SELECT MAX(seq) FROM events WHERE app_id = $1), 0), NULL, 0 \
+            "INSERT INTO hook_cursors (app_id, last_txid, last_seq, node, lease_until) \
+             SELECT $1, COALESCE((SELECT MAX(txid) FROM events WHERE app_id = $1), 0), \
+             COALESCE((SELECT MAX(seq) FROM events WHERE app_id = $1), 0), NULL, 0 \
              WHERE EXISTS (SELECT 1 FROM apps WHERE id = $1) \
              ON CONFLICT (app_id) DO NOTHING",
         )
@@ -30,7 +32,8 @@ impl SqlStore {
         let rows = sqlx::query(
             "SELECT c.app_id FROM hook_cursors c \
              WHERE (c.node = $1 OR c.lease_until < $2) \
-             AND EXISTS (SELECT 1 FROM events e WHERE e.app_id = c.app_id AND e.seq > c.last_seq)",
+             AND EXISTS (SELECT 1 FROM events e WHERE e.app_id = c.app_id \
+             AND (e.txid, e.seq) > (c.last_txid, c.last_seq))",
         )
         .bind(node)
         .bind(now)
@@ -47,10 +50,10 @@ impl SqlStore {
         node: &str,
         now: i64,
         lease_until: i64,
-    ) -> Result<Option<i64>> {
+    ) -> Result<Option<EventCursor>> {
         let row = sqlx::query(
             "UPDATE hook_cursors SET node = $2, lease_until = $4 \
-             WHERE app_id = $1 AND (node = $2 OR lease_until < $3) RETURNING last_seq",
+             WHERE app_id = $1 AND (node = $2 OR lease_until < $3) RETURNING last_txid, last_seq",
         )
         .bind(app_id)
         .bind(node)
@@ -59,7 +62,10 @@ impl SqlStore {
         .fetch_optional(&mut *self.write.get().await?)
         .await?;
         Ok(match row {
-            Some(r) => Some(r.try_get("last_seq")?),
+            Some(r) => Some(EventCursor {
+                txid: r.try_get("last_txid")?,
+                seq: r.try_get("last_seq")?,
+            }),
             None => None,
         })
     }
@@ -68,16 +74,17 @@ impl SqlStore {
         &self,
         app_id: &str,
         node: &str,
-        seq: i64,
+        to: EventCursor,
         lease_until: i64,
     ) -> Result<bool> {
         Ok(sqlx::query(
-            "UPDATE hook_cursors SET last_seq = $3, lease_until = $4 \
-             WHERE app_id = $1 AND node = $2 AND last_seq <= $3",
+            "UPDATE hook_cursors SET last_txid = $3, last_seq = $4, lease_until = $5 \
+             WHERE app_id = $1 AND node = $2 AND (last_txid, last_seq) <= ($3, $4)",
         )
         .bind(app_id)
         .bind(node)
-        .bind(seq)
+        .bind(to.txid)
+        .bind(to.seq)
         .bind(lease_until)
         .execute(&mut *self.write.get().await?)
         .await?

@@ -174,3 +174,27 @@ pub async fn insert_schedule_execution(
 ) -> crate::Result<()> {
     store.insert_schedule_execution(execution).await
 }
+
+/// All of the app's change events, in delivery order, once delivery shows every committed
+/// one: on PostgreSQL an event shows only when every transaction older than its own has ended,
+/// in any database of the server (and tests beside the caller write too).
+pub async fn all_events(store: &crate::SqlStore, app_id: &str) -> Vec<crate::Event> {
+    use crate::Storage;
+    for _ in 0..1_000 {
+        let committed: i64 = sqlx::query("SELECT COUNT(*) FROM events WHERE app_id = $1")
+            .bind(app_id)
+            .fetch_one(&mut *store.read.get().await.expect("connection"))
+            .await
+            .and_then(|r| sqlx::Row::try_get(&r, 0))
+            .expect("count events");
+        let events = store
+            .events_since(app_id, crate::EventCursor::START, i64::MAX)
+            .await
+            .expect("events");
+        if events.len() as i64 == committed {
+            return events;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("the app's events did not all become deliverable within 10 s");
+}

@@ -6,7 +6,8 @@ mod common;
 use std::sync::Arc;
 
 use kumo_storage::{
-    Actor, App, Claim, CodeVersion, ExecutionStatus, HookRetry, NewFiring, SqlStore, Storage, User,
+    Actor, App, Claim, CodeVersion, EventCursor, ExecutionStatus, HookRetry, NewFiring, SqlStore,
+    Storage, User,
 };
 
 on_both_backends!(
@@ -190,30 +191,58 @@ async fn overlap_skip_records_failed_while_the_previous_runs(s: Arc<SqlStore>, _
     );
 }
 
+/// The app's events after `after`, once `n` are there. On PostgreSQL an event shows only when
+/// every transaction older than its own has ended, in any database of the server (the tests
+/// running beside this one write too).
+async fn settled_events(s: &SqlStore, after: EventCursor, n: usize) -> Vec<kumo_storage::Event> {
+    for _ in 0..500 {
+        let events = s.events_since("a1", after, 10).await.unwrap();
+        if events.len() >= n {
+            assert_eq!(events.len(), n, "{events:?}");
+            return events;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("{n} events were not delivered within 10 s");
+}
+
+fn position(seq: i64) -> EventCursor {
+    EventCursor { txid: 7, seq }
+}
+
 async fn cursor_lease_is_held_by_one_node(s: Arc<SqlStore>, _: String) {
     s.create_app(&app("a1")).await.unwrap();
     s.ensure_hook_cursor("a1").await.unwrap();
     s.ensure_hook_cursor("nope").await.unwrap(); // no such app: nothing, no error
     assert_eq!(
         s.lease_hook_cursor("a1", "n1", 100, 1_000).await.unwrap(),
-        Some(0)
+        Some(EventCursor::START)
     );
     assert_eq!(
         s.lease_hook_cursor("a1", "n2", 500, 2_000).await.unwrap(),
         None
     );
-    assert!(!s.advance_hook_cursor("a1", "n2", 5, 2_000).await.unwrap());
-    assert!(s.advance_hook_cursor("a1", "n1", 5, 1_500).await.unwrap());
+    assert!(!s
+        .advance_hook_cursor("a1", "n2", position(5), 2_000)
+        .await
+        .unwrap());
+    assert!(s
+        .advance_hook_cursor("a1", "n1", position(5), 1_500)
+        .await
+        .unwrap());
     // The lease runs out: another node takes over where the cursor stands.
     assert_eq!(
         s.lease_hook_cursor("a1", "n2", 1_600, 3_000).await.unwrap(),
-        Some(5)
+        Some(position(5))
     );
-    assert!(!s.advance_hook_cursor("a1", "n1", 9, 9_000).await.unwrap());
+    assert!(!s
+        .advance_hook_cursor("a1", "n1", position(9), 9_000)
+        .await
+        .unwrap());
     s.release_hook_cursors("n2").await.unwrap();
     assert_eq!(
         s.lease_hook_cursor("a1", "n3", 1_700, 3_000).await.unwrap(),
-        Some(5)
+        Some(position(5))
     );
 }
 
@@ -244,8 +273,7 @@ async fn new_cursor_starts_after_the_newest_event(s: Arc<SqlStore>, _: String) {
         .await
         .unwrap()
         .unwrap();
-    let pending = s.events_since("a1", at, 10).await.unwrap();
-    assert_eq!(pending.len(), 1);
+    let pending = settled_events(&s, at, 1).await;
     assert_eq!(pending[0].target["userID"], "u2");
     // Held by n1: not work for n2 until the lease runs out.
     assert!(s
@@ -258,7 +286,7 @@ async fn new_cursor_starts_after_the_newest_event(s: Arc<SqlStore>, _: String) {
         1
     );
     // An existing cursor is never moved back by ensuring it again.
-    s.advance_hook_cursor("a1", "n1", pending[0].seq, 1_000)
+    s.advance_hook_cursor("a1", "n1", pending[0].cursor(), 1_000)
         .await
         .unwrap();
     s.ensure_hook_cursor("a1").await.unwrap();
@@ -270,7 +298,7 @@ async fn new_cursor_starts_after_the_newest_event(s: Arc<SqlStore>, _: String) {
         ..admin
     };
     s.create_user("a1", &user("u3"), &by_hook).await.unwrap();
-    let e = s.events_since("a1", pending[0].seq, 10).await.unwrap();
+    let e = settled_events(&s, pending[0].cursor(), 1).await;
     assert!(e[0].by_hook && e[0].from_server_code);
 }
 
@@ -329,4 +357,54 @@ async fn retries_are_leased_rescheduled_and_finished(s: Arc<SqlStore>, _: String
         .await
         .unwrap()
         .is_empty());
+}
+
+/// PostgreSQL draws an event's seq when the row is written but shows it when the transaction
+/// commits, in any order: a reader must not pass an event whose transaction is still open
+/// (moving its cursor past a later event that committed first would lose it for good).
+#[tokio::test]
+async fn an_open_transaction_holds_back_the_events_after_it() {
+    common::with_store(kumo_storage::Dialect::Postgres, |s, url| async move {
+        use sqlx::Connection;
+        s.create_app(&app("a1")).await.unwrap();
+        let admin = Actor {
+            principal: "admin".into(),
+            from_server_code: false,
+            by_hook: false,
+        };
+        let user = |id: &str| User {
+            id: id.into(),
+            login_name: Some(format!("login-{id}")),
+            created_at: 1,
+            modified_at: 1,
+            ..User::default()
+        };
+        let mut slow = sqlx::AnyConnection::connect(&url).await.unwrap();
+        sqlx::raw_sql("BEGIN").execute(&mut slow).await.unwrap();
+        let write =
+            "INSERT INTO events (app_id, kind, target, actor, from_server_code, created_at) \
+                     VALUES ('a1', 'user.created', '{\"userID\":\"slow\"}', 'admin', 0, 1)";
+        sqlx::raw_sql(write).execute(&mut slow).await.unwrap();
+        // A later write commits first: nothing is delivered while the first is open.
+        s.create_user("a1", &user("fast"), &admin).await.unwrap();
+        let seen = s.events_since("a1", EventCursor::START, 10).await.unwrap();
+        assert!(seen.is_empty(), "passed an open transaction: {seen:?}");
+        // The same transaction writes again, after the other committed: a higher seq.
+        sqlx::raw_sql(write).execute(&mut slow).await.unwrap();
+        sqlx::raw_sql("COMMIT").execute(&mut slow).await.unwrap();
+        let seen = settled_events(&s, EventCursor::START, 3).await;
+        let users: Vec<_> = seen.iter().map(|e| e.target["userID"].clone()).collect();
+        assert_eq!(users, ["slow", "slow", "fast"], "{seen:?}");
+        assert!(seen[0].seq < seen[2].seq && seen[2].seq < seen[1].seq);
+        // Read in two steps, nothing is lost or repeated.
+        let first = s.events_since("a1", EventCursor::START, 2).await.unwrap();
+        let rest = s.events_since("a1", first[1].cursor(), 10).await.unwrap();
+        assert_eq!(rest, seen[2..]);
+        assert!(s
+            .events_since("a1", seen[2].cursor(), 10)
+            .await
+            .unwrap()
+            .is_empty());
+    })
+    .await;
 }

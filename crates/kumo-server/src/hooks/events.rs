@@ -134,6 +134,7 @@ mod tests {
     fn event(kind: &str, target: Value, actor: &str, by_hook: bool) -> Event {
         Event {
             seq: 7,
+            txid: 0,
             kind: kind.into(),
             target,
             actor: actor.into(),

@@ -73,7 +73,7 @@ async fn serve_app(shared: &Arc<Shared>, app_id: &str) -> kumo_storage::Result<(
     };
     loop {
         let events = storage.events_since(app_id, position, BATCH).await?;
-        let Some(last) = events.last().map(|e| e.seq) else {
+        let Some(last) = events.last().map(|e| e.cursor()) else {
             return Ok(());
         };
         let live = live_hooks(shared, app_id).await;
