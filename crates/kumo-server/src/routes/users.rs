@@ -8,7 +8,7 @@ use crate::auth::app_not_found;
 use crate::auth::Caller;
 use crate::error::Result;
 use crate::http::{parse_object, read_body, JsonObject};
-use crate::service::{registration_document, Registration, UserRef};
+use crate::service::{registration_document, Registration};
 use crate::AppState;
 
 const PSEUDO_USER_TYPE: &str = "application/vnd.kii.registrationandauthorizationrequest+json";
@@ -65,7 +65,7 @@ pub async fn get(
 ) -> Result<Response> {
     let doc = state
         .service
-        .get_user(&caller, &UserRef::parse(&user))
+        .get_user(&caller, &user)
         .await?;
     Ok(json(StatusCode::OK, doc))
 }
@@ -78,7 +78,7 @@ pub async fn update(
 ) -> Result<Response> {
     let modified = state
         .service
-        .update_user(&caller, &UserRef::parse(&user), &body)
+        .update_user(&caller, &user, &body)
         .await?;
     Ok(json(StatusCode::OK, json!({ "modifiedAt": modified })))
 }
@@ -91,7 +91,7 @@ pub async fn change_password(
 ) -> Result<Response> {
     state
         .service
-        .change_password(&caller, &UserRef::parse(&user), &body)
+        .change_password(&caller, &user, &body)
         .await?;
     Ok(no_content())
 }
@@ -103,7 +103,7 @@ pub async fn delete(
 ) -> Result<Response> {
     state
         .service
-        .delete_user(&caller, &UserRef::parse(&user))
+        .delete_user(&caller, &user)
         .await?;
     Ok(no_content())
 }
