@@ -70,7 +70,11 @@ async fn rewrite(
         .map(|q| q.split('&').map(str::to_owned).collect())
         .unwrap_or_default();
     if in_query {
-        let name = query[index].split('=').next().unwrap_or_default().to_owned();
+        let name = query[index]
+            .split('=')
+            .next()
+            .unwrap_or_default()
+            .to_owned();
         query[index] = format!("{name}={id}");
     } else {
         path[index] = &id;
