@@ -91,7 +91,12 @@ async fn rewrite(
 
 /// The app and the address, if the path names a user by address.
 fn find(uri: &Uri) -> Option<(String, Found)> {
-    let segments: Vec<&str> = uri.path().split('/').collect();
+    let path = uri.path();
+    // Most requests name no user at all: they leave here without splitting anything.
+    if !path.contains("/users/") && !path.contains("/groups") {
+        return None;
+    }
+    let segments: Vec<&str> = path.split('/').collect();
     // ["", "api", "apps", app, …]
     if segments.len() < 5 || segments[1] != "api" || segments[2] != "apps" {
         return None;
