@@ -16,6 +16,7 @@ mod secrets;
 pub mod servercode;
 pub mod service;
 mod token_purge;
+mod user_paths;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -23,7 +24,7 @@ use std::sync::Arc;
 
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
-use axum::middleware::from_fn;
+use axum::middleware::{from_fn, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -99,15 +100,23 @@ fn build(storage: Arc<dyn Storage>, config: &Config) -> std::io::Result<(Router,
     let api = routes::api()
         .fallback(http::not_found)
         .method_not_allowed_fallback(http::method_not_allowed);
-    let router = Router::new()
+    let routed = Router::new()
         .route("/health", get(health))
         // Kii's log tool is pointed at `ws://HOST:PORT/logs` (its own site has no `/api`).
         .route("/logs", get(live_log::ws::logs))
         .nest("/api", api)
         .fallback(http::not_found)
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
-        .layer(from_fn(http::edge))
         .with_state(state.clone());
+    // `users/me` and user addresses become IDs before routing (a layer on `routed` would run
+    // after it), inside `edge` so their errors get its CORS headers too.
+    let resolving = tower::Layer::layer(
+        &from_fn_with_state(state.clone(), user_paths::resolve),
+        routed,
+    );
+    let router = Router::new()
+        .fallback_service(resolving)
+        .layer(from_fn(http::edge));
     // The in-sandbox SDK is served by this same router, in-process.
     server_code.set_router(router.clone());
     Ok((router, state))

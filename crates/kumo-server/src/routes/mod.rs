@@ -60,11 +60,14 @@ pub fn api() -> Router<AppState> {
 
 /// A JSON response with an explicit status.
 fn json(status: StatusCode, body: Value) -> Response {
+    json_as(status, "application/json", body)
+}
+
+/// A JSON response with the media type Kii's reference names for it.
+fn json_as(status: StatusCode, media_type: &'static str, body: Value) -> Response {
     let mut res = (status, body.to_string()).into_response();
-    res.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
+    res.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(media_type));
     res
 }
 

@@ -4,7 +4,7 @@
 use axum::extract::{Path, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
-use axum::routing::{get, post, put};
+use axum::routing::{get, post};
 use axum::Router;
 use kumo_storage::{Object, Precondition, Scope};
 use kumo_types::query::BucketQuery;
@@ -12,7 +12,7 @@ use kumo_types::{ApiError, ErrorCode};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use super::{json, no_content};
+use super::{json, json_as, no_content};
 use crate::auth::Caller;
 use crate::error::{Error, Result};
 use crate::http::{parse_object, read_body, JsonObject};
@@ -30,11 +30,12 @@ pub fn routes(mut router: Router<AppState>) -> Router<AppState> {
         let b = format!("{prefix}/buckets/{{bucket}}");
         router = router
             .route(&format!("{prefix}/acl"), get(get_acl))
+            .route(&format!("{prefix}/acl/{{action}}"), get(get_acl_verb))
             .route(
                 &format!("{prefix}/acl/{{action}}/{{subject}}"),
-                put(grant).delete(revoke),
+                get(get_acl_entry).put(grant).delete(revoke),
             )
-            .route(&b, axum::routing::delete(delete_bucket))
+            .route(&b, get(get_bucket).delete(delete_bucket))
             .route(&format!("{b}/objects"), post(create))
             .route(
                 &format!("{b}/objects/{{object}}"),
@@ -46,14 +47,19 @@ pub fn routes(mut router: Router<AppState>) -> Router<AppState> {
             )
             .route(&format!("{b}/query"), post(query))
             .route(&format!("{b}/acl"), get(get_acl))
+            .route(&format!("{b}/acl/{{action}}"), get(get_acl_verb))
             .route(
                 &format!("{b}/acl/{{action}}/{{subject}}"),
-                put(grant).delete(revoke),
+                get(get_acl_entry).put(grant).delete(revoke),
             )
             .route(&format!("{b}/objects/{{object}}/acl"), get(get_acl))
             .route(
+                &format!("{b}/objects/{{object}}/acl/{{action}}"),
+                get(get_acl_verb),
+            )
+            .route(
                 &format!("{b}/objects/{{object}}/acl/{{action}}/{{subject}}"),
-                put(grant).delete(revoke),
+                get(get_acl_entry).put(grant).delete(revoke),
             );
     }
     router.route("/apps/{app}/things/{*rest}", axum::routing::any(things))
@@ -292,6 +298,21 @@ async fn delete_bucket(
     Ok(no_content())
 }
 
+/// `GET` on a bucket: Kii's `BucketRetrievalResponse`, the documented way to count objects.
+/// Kumo has only Kii's default (`rw`) bucket type.
+async fn get_bucket(
+    State(state): State<AppState>,
+    Path(p): Path<ScopedPath>,
+    caller: Caller,
+) -> Result<Response> {
+    let size = state.service.bucket_size(&caller, &p.bucket()).await?;
+    Ok(json_as(
+        StatusCode::OK,
+        "application/vnd.kii.BucketRetrievalResponse+json",
+        json!({ "bucketType": "rw", "size": size }),
+    ))
+}
+
 async fn query(
     State(state): State<AppState>,
     Path(p): Path<ScopedPath>,
@@ -365,6 +386,40 @@ async fn get_acl(
     Ok(json(
         StatusCode::OK,
         state.service.acl_document(&caller, &p.acl_target()).await?,
+    ))
+}
+
+async fn get_acl_verb(
+    State(state): State<AppState>,
+    Path(p): Path<ScopedPath>,
+    caller: Caller,
+) -> Result<Response> {
+    let (action, _) = p.entry();
+    let doc = state
+        .service
+        .acl_verb_document(&caller, &p.acl_target(), action)
+        .await?;
+    Ok(json_as(
+        StatusCode::OK,
+        "application/vnd.kii.ACLVerbRetrievalResponse+json",
+        doc,
+    ))
+}
+
+async fn get_acl_entry(
+    State(state): State<AppState>,
+    Path(p): Path<ScopedPath>,
+    caller: Caller,
+) -> Result<Response> {
+    let (action, subject) = p.entry();
+    let doc = state
+        .service
+        .acl_entry_document(&caller, &p.acl_target(), action, subject)
+        .await?;
+    Ok(json_as(
+        StatusCode::OK,
+        "application/vnd.kii.ACLSubjectRetrievalResponse+json",
+        doc,
     ))
 }
 

@@ -8,7 +8,7 @@ use crate::auth::app_not_found;
 use crate::auth::Caller;
 use crate::error::Result;
 use crate::http::{parse_object, read_body, JsonObject};
-use crate::service::{registration_document, Registration, UserRef};
+use crate::service::{registration_document, Registration};
 use crate::AppState;
 
 const PSEUDO_USER_TYPE: &str = "application/vnd.kii.registrationandauthorizationrequest+json";
@@ -63,10 +63,7 @@ pub async fn get(
     Path((_, user)): Path<(String, String)>,
     caller: Caller,
 ) -> Result<Response> {
-    let doc = state
-        .service
-        .get_user(&caller, &UserRef::parse(&user))
-        .await?;
+    let doc = state.service.get_user(&caller, &user).await?;
     Ok(json(StatusCode::OK, doc))
 }
 
@@ -76,10 +73,7 @@ pub async fn update(
     caller: Caller,
     JsonObject(body): JsonObject,
 ) -> Result<Response> {
-    let modified = state
-        .service
-        .update_user(&caller, &UserRef::parse(&user), &body)
-        .await?;
+    let modified = state.service.update_user(&caller, &user, &body).await?;
     Ok(json(StatusCode::OK, json!({ "modifiedAt": modified })))
 }
 
@@ -89,10 +83,7 @@ pub async fn change_password(
     caller: Caller,
     JsonObject(body): JsonObject,
 ) -> Result<Response> {
-    state
-        .service
-        .change_password(&caller, &UserRef::parse(&user), &body)
-        .await?;
+    state.service.change_password(&caller, &user, &body).await?;
     Ok(no_content())
 }
 
@@ -101,9 +92,6 @@ pub async fn delete(
     Path((_, user)): Path<(String, String)>,
     caller: Caller,
 ) -> Result<Response> {
-    state
-        .service
-        .delete_user(&caller, &UserRef::parse(&user))
-        .await?;
+    state.service.delete_user(&caller, &user).await?;
     Ok(no_content())
 }

@@ -8,6 +8,7 @@ mod cache;
 mod groups;
 mod objects;
 mod tokens;
+mod user_address;
 mod users;
 
 use std::sync::Arc;
@@ -21,7 +22,8 @@ pub use objects::{
     object_document, object_fields, parse_if_match, AclTarget, BucketPath, ObjectWrite, QueryAnswer,
 };
 pub use tokens::{check_client, TokenGrant, TokenRequest};
-pub use users::{registration_document, Registration, UserRef};
+pub use user_address::UserAddress;
+pub use users::{registration_document, Registration};
 
 use crate::caller::{Caller, Principal};
 use crate::error::Result;

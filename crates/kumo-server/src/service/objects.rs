@@ -32,6 +32,16 @@ pub enum AclTarget {
     Object(BucketPath, String),
 }
 
+impl AclTarget {
+    fn level(&self) -> Level {
+        match self {
+            AclTarget::Scope(_) => Level::Scope,
+            AclTarget::Bucket(_) => Level::Bucket,
+            AclTarget::Object(..) => Level::Object,
+        }
+    }
+}
+
 /// What a write of object fields carries besides them.
 pub struct ObjectWrite {
     pub data: Map<String, Value>,
@@ -383,6 +393,29 @@ impl Service {
         Ok(())
     }
 
+    /// `GET` on a bucket: how many objects it holds that the caller may read, as the count
+    /// query counts them (Kii's guide to counting objects says both count what the caller may
+    /// access), so it needs QUERY_OBJECTS_IN_BUCKET. Unlike a query, a bucket that does not
+    /// exist is `BUCKET_NOT_FOUND`, as Kii's bucket reference lists.
+    pub async fn bucket_size(&self, caller: &Caller, path: &BucketPath) -> Result<i64> {
+        let bucket = Self::bucket_ref(caller, path)?;
+        self.resolve_scope(caller, &path.scope).await?;
+        if self.bucket(&bucket).await?.is_none() {
+            return Err(bucket_not_found());
+        }
+        let all = BucketQuery::parse(&json!({
+            "clause": {"type": "all"},
+            "aggregations": [{"type": "COUNT", "putAggregationInto": "size"}],
+        }))?;
+        match self.query(caller, path, &all, None, None).await? {
+            QueryAnswer::Count { count, .. } => Ok(count),
+            QueryAnswer::Page { .. } => Err(Error::new(
+                ErrorCode::InternalError,
+                "a count query answered a page",
+            )),
+        }
+    }
+
     /// `POST …/query`: a page of results or a count. Objects the caller may not read are
     /// left out unless the bucket ACL grants it READ_OBJECTS_IN_BUCKET.
     pub async fn query(
@@ -555,6 +588,60 @@ impl Service {
         Ok(acl.document(level))
     }
 
+    /// `GET …/acl/{ACTION}`: the subjects granted one action (Kii's `ACLVerbRetrievalResponse`,
+    /// an array). Who may read it is who may read the whole ACL.
+    pub async fn acl_verb_document(
+        &self,
+        caller: &Caller,
+        target: &AclTarget,
+        action: &str,
+    ) -> Result<Value> {
+        let action = Action::parse(action, target.level())?;
+        let (acl, _, _) = self.acl_of(caller, target).await?;
+        Ok(Value::Array(
+            acl.subjects(action).iter().map(Subject::document).collect(),
+        ))
+    }
+
+    /// `GET …/acl/{ACTION}/{SUBJECT}`: the subject's document when the ACL holds that entry.
+    /// It asks about the entry, not about effective access (a member of a granted group has no
+    /// entry of its own), as the entry is what `PUT` and `DELETE` on the same path change.
+    /// Without the entry: `USER_NOT_FOUND` / `GROUP_NOT_FOUND` for a subject that does not
+    /// exist (Kii's reference lists both), else `ACL_NOT_FOUND`.
+    pub async fn acl_entry_document(
+        &self,
+        caller: &Caller,
+        target: &AclTarget,
+        action: &str,
+        subject: &str,
+    ) -> Result<Value> {
+        let (action, subject) = (
+            Action::parse(action, target.level())?,
+            Subject::parse(subject)?,
+        );
+        let (acl, _, _) = self.acl_of(caller, target).await?;
+        if acl.subjects(action).contains(&subject) {
+            return Ok(subject.document());
+        }
+        let app = &caller.app.id;
+        match &subject {
+            Subject::User(id) if self.storage.get_user(app, id).await?.is_none() => Err(
+                Error::new(ErrorCode::UserNotFound, "The subject user was not found"),
+            ),
+            Subject::Group(id) if self.storage.get_group(app, id).await?.is_none() => Err(
+                Error::new(ErrorCode::GroupNotFound, "The subject group was not found"),
+            ),
+            _ => Err(Error::new(
+                ErrorCode::AclNotFound,
+                format!(
+                    "The ACL does not grant {} to {}",
+                    action.wire(),
+                    subject.wire()
+                ),
+            )),
+        }
+    }
+
     /// `PUT`/`DELETE …/acl/{ACTION}/{SUBJECT}`. Grants and revokes are idempotent (the SDK
     /// special-cases neither `ACL_ALREADY_EXISTS` nor `ACL_NOT_FOUND`, so a retried save works).
     pub async fn change_acl(
@@ -565,12 +652,10 @@ impl Service {
         subject: &str,
         grant: bool,
     ) -> Result<()> {
-        let level = match target {
-            AclTarget::Scope(_) => Level::Scope,
-            AclTarget::Bucket(_) => Level::Bucket,
-            AclTarget::Object(..) => Level::Object,
-        };
-        let (action, subject) = (Action::parse(action, level)?, Subject::parse(subject)?);
+        let (action, subject) = (
+            Action::parse(action, target.level())?,
+            Subject::parse(subject)?,
+        );
         let (_, _, info) = self.acl_of(caller, target).await?;
         // One atomic change in storage: concurrent grants and revokes never lose each other.
         let holder = match target {

@@ -1,38 +1,12 @@
 //! Users: registration (regular and pseudo), lookup, attribute updates, password, deletion.
 
-use kumo_storage::{Actor, App, User, UserKey};
+use kumo_storage::{Actor, App, User};
 use kumo_types::{ids, now_ms, validate, ApiError, ErrorCode};
 use serde_json::{Map, Value};
 
 use super::{actor_of, anonymous_actor, Service};
-use crate::caller::{Caller, Principal};
+use crate::caller::Caller;
 use crate::error::{Error, Result};
-
-/// How a path names a user: `me`, an ID, or `LOGIN_NAME:` / `EMAIL:` / `PHONE:` forms.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum UserRef {
-    Me,
-    Id(String),
-    Key(UserKey),
-}
-
-impl UserRef {
-    pub fn parse(segment: &str) -> Self {
-        if segment == "me" {
-            return UserRef::Me;
-        }
-        for (prefix, make) in [
-            ("LOGIN_NAME:", UserKey::LoginName as fn(String) -> UserKey),
-            ("EMAIL:", UserKey::Email),
-            ("PHONE:", UserKey::Phone),
-        ] {
-            if let Some(v) = segment.strip_prefix(prefix) {
-                return UserRef::Key(make(v.to_owned()));
-            }
-        }
-        UserRef::Id(segment.to_owned())
-    }
-}
 
 /// A registration request body and whether it asked for a pseudo user
 /// (`application/vnd.kii.RegistrationAndAuthorizationRequest+json`).
@@ -270,48 +244,33 @@ impl Service {
         Ok((user, token))
     }
 
-    /// Finds the user a path names, as seen by `caller`.
-    pub async fn resolve_user(&self, caller: &Caller, user: &UserRef) -> Result<User> {
-        let app_id = &caller.app.id;
-        let found = match user {
-            UserRef::Me => match &caller.principal {
-                Principal::User(id) => self.storage.get_user(app_id, id).await?,
-                Principal::Admin => {
-                    return Err(ApiError::new(
-                        ErrorCode::InvalidInputData,
-                        "The app admin has no 'me'; name the user by ID",
-                    )
-                    .into())
-                }
-                Principal::Anonymous => {
-                    caller.require_authenticated()?;
-                    None
-                }
-            },
-            UserRef::Id(id) => self.storage.get_user(app_id, id).await?,
-            UserRef::Key(key) => self.storage.find_user(app_id, key).await?,
-        };
-        found.ok_or_else(user_not_found)
+    /// The user a path names. Addresses (`me`, `LOGIN_NAME:…`) were turned into IDs before
+    /// routing (`crate::user_paths`), so every path reaches the service with an ID.
+    pub async fn resolve_user(&self, caller: &Caller, user_id: &str) -> Result<User> {
+        self.storage
+            .get_user(&caller.app.id, user_id)
+            .await?
+            .ok_or_else(user_not_found)
     }
 
-    /// `GET /users/{ref}`: any logged-in caller; full document for oneself and the admin.
-    pub async fn get_user(&self, caller: &Caller, user: &UserRef) -> Result<Value> {
+    /// `GET /users/{id}`: any logged-in caller; full document for oneself and the admin.
+    pub async fn get_user(&self, caller: &Caller, user_id: &str) -> Result<Value> {
         caller.require_authenticated()?;
-        let user = self.resolve_user(caller, user).await?;
+        let user = self.resolve_user(caller, user_id).await?;
         let full = caller.is_admin() || caller.user_id() == Some(user.id.as_str());
         Ok(user_document(&user, full))
     }
 
-    /// `POST /users/{ref}`: predefined fields present are set, absent ones kept; the custom
+    /// `POST /users/{id}`: predefined fields present are set, absent ones kept; the custom
     /// fields are replaced by those in the body. Returns the new modification time.
     pub async fn update_user(
         &self,
         caller: &Caller,
-        user: &UserRef,
+        user_id: &str,
         body: &Map<String, Value>,
     ) -> Result<i64> {
         caller.require_authenticated()?;
-        let mut user = self.resolve_user(caller, user).await?;
+        let mut user = self.resolve_user(caller, user_id).await?;
         caller.require_self_or_admin(&user.id)?;
         let (predefined, custom) = split_fields(body)?;
         apply_profile(&mut user, &predefined)?;
@@ -342,16 +301,16 @@ impl Service {
         Ok(user.modified_at)
     }
 
-    /// `PUT /users/{ref}/password`. The admin needs no old password. Every token of the user
+    /// `PUT /users/{id}/password`. The admin needs no old password. Every token of the user
     /// is revoked, as Kii documents.
     pub async fn change_password(
         &self,
         caller: &Caller,
-        user: &UserRef,
+        user_id: &str,
         body: &Map<String, Value>,
     ) -> Result<()> {
         caller.require_authenticated()?;
-        let user = self.resolve_user(caller, user).await?;
+        let user = self.resolve_user(caller, user_id).await?;
         caller.require_self_or_admin(&user.id)?;
         let new = match text_field(body, "newPassword")? {
             Some(Some(p)) => p,
@@ -399,10 +358,10 @@ impl Service {
         Ok(())
     }
 
-    /// `DELETE /users/{ref}`: the user itself or the admin.
-    pub async fn delete_user(&self, caller: &Caller, user: &UserRef) -> Result<()> {
+    /// `DELETE /users/{id}`: the user itself or the admin.
+    pub async fn delete_user(&self, caller: &Caller, user_id: &str) -> Result<()> {
         caller.require_authenticated()?;
-        let user = self.resolve_user(caller, user).await?;
+        let user = self.resolve_user(caller, user_id).await?;
         caller.require_self_or_admin(&user.id)?;
         if !self
             .storage
@@ -429,24 +388,6 @@ pub fn registration_document(user: &User, token: Option<String>) -> Value {
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn user_refs() {
-        assert_eq!(UserRef::parse("me"), UserRef::Me);
-        assert_eq!(
-            UserRef::parse("EMAIL:a@b.c"),
-            UserRef::Key(UserKey::Email("a@b.c".into()))
-        );
-        assert_eq!(
-            UserRef::parse("PHONE:+81"),
-            UserRef::Key(UserKey::Phone("+81".into()))
-        );
-        assert_eq!(
-            UserRef::parse("LOGIN_NAME:bob"),
-            UserRef::Key(UserKey::LoginName("bob".into()))
-        );
-        assert_eq!(UserRef::parse("abc-123"), UserRef::Id("abc-123".into()));
-    }
 
     #[test]
     fn echoed_fields_are_dropped_and_error_code_refused() {
