@@ -144,6 +144,10 @@ struct HookArgs {
     /// executions are never trimmed.
     #[arg(long, env = "KUMO_SC_HISTORY_MAX", default_value_t = 10_000)]
     sc_history_max: i64,
+    /// Hours a change event (the record of a write that trigger hooks are fired from) is kept
+    /// after it was delivered; undelivered events are kept until delivered.
+    #[arg(long, env = "KUMO_EVENT_RETENTION_HOURS", default_value_t = 24)]
+    event_retention_hours: u64,
 }
 
 impl HookArgs {
@@ -158,6 +162,9 @@ impl HookArgs {
                 self.sc_history_days.saturating_mul(24 * 3600),
             ),
             history_max_per_app: self.sc_history_max.max(0),
+            events_max_age: std::time::Duration::from_secs(
+                self.event_retention_hours.saturating_mul(3600),
+            ),
             ..kumo_server::hooks::HooksConfig::default()
         }
     }

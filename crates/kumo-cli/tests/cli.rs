@@ -117,6 +117,8 @@ fn help_texts_exist_for_every_command() {
         "--database-url",
         "KUMO_LISTEN",
         "KUMO_DATABASE_URL",
+        "--event-retention-hours",
+        "KUMO_EVENT_RETENTION_HOURS",
     ] {
         assert!(text.contains(flag), "serve --help lacks {flag}");
     }

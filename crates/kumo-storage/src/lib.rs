@@ -385,6 +385,10 @@ pub trait Storage: Send + Sync + 'static {
     ) -> Result<bool>;
     /// Gives up every cursor lease `node` holds (a node stopping).
     async fn release_hook_cursors(&self, node: &str) -> Result<()>;
+    /// Deletes up to `limit` change events written before `before_ms` that no trigger cursor
+    /// still has to deliver (behind their app's cursor, or of an app without one: a cursor
+    /// made later starts after the newest event). Returns how many went.
+    async fn trim_events(&self, before_ms: i64, limit: i64) -> Result<u64>;
     /// Keeps a failed trigger run for another attempt at `not_before`.
     async fn add_hook_retry(&self, retry: &HookRetry, not_before: i64) -> Result<()>;
     /// Leases up to `limit` retries that are due, for `node`.

@@ -1061,6 +1061,10 @@ impl Storage for SqlStore {
         self.do_release_hook_cursors(node).await
     }
 
+    async fn trim_events(&self, before_ms: i64, limit: i64) -> Result<u64> {
+        self.do_trim_events(before_ms, limit).await
+    }
+
     async fn add_hook_retry(&self, retry: &HookRetry, not_before: i64) -> Result<()> {
         self.do_add_hook_retry(retry, not_before).await
     }

@@ -100,6 +100,22 @@ impl SqlStore {
         Ok(())
     }
 
+    pub(crate) async fn do_trim_events(&self, before_ms: i64, limit: i64) -> Result<u64> {
+        // Oldest first by seq (the primary key): the scan stops after one batch.
+        Ok(sqlx::query(
+            "DELETE FROM events WHERE seq IN (SELECT e.seq FROM events e \
+             LEFT JOIN hook_cursors c ON c.app_id = e.app_id \
+             WHERE e.created_at < $1 \
+             AND (c.app_id IS NULL OR (e.txid, e.seq) <= (c.last_txid, c.last_seq)) \
+             ORDER BY e.seq LIMIT $2)",
+        )
+        .bind(before_ms)
+        .bind(limit)
+        .execute(&mut *self.write.get().await?)
+        .await?
+        .rows_affected())
+    }
+
     pub(crate) async fn do_add_hook_retry(&self, retry: &HookRetry, not_before: i64) -> Result<()> {
         sqlx::query(
             "INSERT INTO hook_retries (app_id, event_seq, version_id, endpoint, trigger_name, \

@@ -5,6 +5,7 @@ mod common;
 
 use std::sync::Arc;
 
+use kumo_storage::testing::all_events;
 use kumo_storage::{
     Actor, App, Claim, CodeVersion, EventCursor, ExecutionStatus, HookRetry, NewFiring, SqlStore,
     Storage, User,
@@ -18,6 +19,7 @@ on_both_backends!(
     cursor_lease_is_held_by_one_node,
     new_cursor_starts_after_the_newest_event,
     retries_are_leased_rescheduled_and_finished,
+    delivered_events_are_trimmed_and_pending_ones_kept,
 );
 
 fn app(id: &str) -> App {
@@ -407,4 +409,46 @@ async fn an_open_transaction_holds_back_the_events_after_it() {
             .is_empty());
     })
     .await;
+}
+
+async fn delivered_events_are_trimmed_and_pending_ones_kept(s: Arc<SqlStore>, _: String) {
+    let admin = Actor {
+        principal: "admin".into(),
+        from_server_code: false,
+        by_hook: false,
+    };
+    let user = |id: &str| User {
+        id: id.into(),
+        login_name: Some(format!("login-{id}")),
+        created_at: 1,
+        modified_at: 1,
+        ..User::default()
+    };
+    s.create_app(&app("a1")).await.unwrap();
+    s.create_app(&app("a2")).await.unwrap();
+    s.create_user("a1", &user("u1"), &admin).await.unwrap();
+    s.ensure_hook_cursor("a1").await.unwrap(); // after u1
+    s.create_user("a1", &user("u2"), &admin).await.unwrap();
+    for u in ["v1", "v2", "v3"] {
+        s.create_user("a2", &user(u), &admin).await.unwrap(); // a2 has no cursor
+    }
+    all_events(&s, "a1").await;
+    all_events(&s, "a2").await;
+    // Nothing was written before the epoch.
+    assert_eq!(s.trim_events(0, 100).await.unwrap(), 0);
+    // Everything is old now: a1's delivered event and a2's go, a batch at a time.
+    assert_eq!(s.trim_events(i64::MAX, 2).await.unwrap(), 2);
+    assert_eq!(s.trim_events(i64::MAX, 100).await.unwrap(), 2);
+    let pending = all_events(&s, "a1").await;
+    let users: Vec<_> = pending.iter().map(|e| e.target["userID"].clone()).collect();
+    assert_eq!(users, ["u2"], "the undelivered event stays");
+    assert!(all_events(&s, "a2").await.is_empty());
+    // Once delivered, it goes too.
+    s.lease_hook_cursor("a1", "n1", 10, 1_000).await.unwrap();
+    assert!(s
+        .advance_hook_cursor("a1", "n1", pending[0].cursor(), 1_000)
+        .await
+        .unwrap());
+    assert_eq!(s.trim_events(i64::MAX, 100).await.unwrap(), 1);
+    assert!(all_events(&s, "a1").await.is_empty());
 }

@@ -53,6 +53,9 @@ pub struct HooksConfig {
     pub history_max_per_app: i64,
     /// How often the history is trimmed (and once when a node starts).
     pub history_trim_every: Duration,
+    /// Change events older than this are deleted once delivered (or when no trigger cursor
+    /// will ever read them); undelivered ones stay whatever their age.
+    pub events_max_age: Duration,
 }
 
 impl Default for HooksConfig {
@@ -67,6 +70,7 @@ impl Default for HooksConfig {
             history_max_age: Duration::from_secs(30 * 24 * 3600),
             history_max_per_app: 10_000,
             history_trim_every: Duration::from_secs(60),
+            events_max_age: Duration::from_secs(24 * 3600),
         }
     }
 }

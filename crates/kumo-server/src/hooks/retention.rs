@@ -1,5 +1,6 @@
-//! Keeps each app's execution history bounded: by age and by count, trimmed in the background.
-//! Every node trims; trimming twice removes nothing more, so nodes need not agree on who does.
+//! Keeps each app's execution history bounded (by age and by count) and the change events
+//! (the outbox) too, trimmed in the background. Every node trims; trimming twice removes
+//! nothing more, so nodes need not agree on who does.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,6 +23,34 @@ pub(crate) async fn retention_loop(shared: Arc<Shared>) {
     loop {
         ticks.tick().await;
         trim_once(shared.service.storage.as_ref(), &shared.config, now_ms()).await;
+        trim_events(shared.service.storage.as_ref(), &shared.config, now_ms()).await;
+    }
+}
+
+/// Change events deleted per statement: a short write, so other writers barely wait.
+const EVENT_TRIM_BATCH: i64 = 5_000;
+
+/// Deletes delivered change events older than the configured age, a batch at a time.
+async fn trim_events(storage: &dyn Storage, config: &HooksConfig, now: i64) {
+    let before = now.saturating_sub(millis(config.events_max_age));
+    let mut trimmed = 0;
+    loop {
+        match storage.trim_events(before, EVENT_TRIM_BATCH).await {
+            Ok(n) => {
+                trimmed += n;
+                if n < EVENT_TRIM_BATCH as u64 {
+                    break;
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "trimming change events failed; retrying later");
+                break;
+            }
+        }
+        tokio::task::yield_now().await;
+    }
+    if trimmed > 0 {
+        tracing::debug!(trimmed, "trimmed delivered change events");
     }
 }
 
