@@ -65,6 +65,34 @@
       });
     }
   }
+  // Kii's SDK binds every method of an instance to it in its constructor (CoffeeScript's `=>`),
+  // so `var f = obj.save; f()` and `(target.objectACL || target.acl)()` work there, and real
+  // code relies on it. Here a method is bound on its first read from an instance instead (kept
+  // as a non-enumerable own property, so `obj.save === obj.save`), and an object pays only for
+  // the methods it uses. Reads from a prototype (which has its own `constructor`) get the plain
+  // method; assigning a method replaces it on that object only.
+  function bindMethods(cls) {
+    const proto = cls.prototype;
+    const own = Object.prototype.hasOwnProperty;
+    for (const name of Object.getOwnPropertyNames(proto)) {
+      const d = Object.getOwnPropertyDescriptor(proto, name);
+      if (name === 'constructor' || typeof d.value !== 'function') continue;
+      const method = d.value;
+      Object.defineProperty(proto, name, {
+        configurable: true,
+        get() {
+          if (this === null || typeof this !== 'object' || own.call(this, 'constructor') || !Object.isExtensible(this)) return method;
+          const bound = method.bind(this);
+          Object.defineProperty(this, name, { value: bound, writable: true, configurable: true });
+          return bound;
+        },
+        set(value) {
+          Object.defineProperty(this, name, { value, writable: true, configurable: true, enumerable: true });
+        },
+      });
+    }
+  }
+
   // Copies the secrets `from` holds onto `to` (clones).
   function copySecrets(from, to) {
     if (from[TOK] !== undefined) to[TOK] = from[TOK];
@@ -208,6 +236,7 @@
     _getId() { return this._id; }
   }
   secretFields(KiiAppAdminContext.prototype, ['_token']);
+  [KiiAnonymousUser, KiiAnyAuthenticatedUser, KiiAppAdminContext].forEach(bindMethods);
 
   // ------------------------------------------------------------------------------------------
   // Kii
@@ -262,7 +291,7 @@
     Kii, KiiAnonymousUser, KiiAnyAuthenticatedUser, KiiAppAdminContext,
     __adminContext: function (token) { return new KiiAppAdminContext({ token }); },
     // For the other parts.
-    _TOK: TOK, _secretFields: secretFields, _copySecrets: copySecrets,
+    _TOK: TOK, _secretFields: secretFields, _bindMethods: bindMethods, _copySecrets: copySecrets,
     _env: env, _state: state, _isStr: isStr, _isPlain: isPlain, _MSG_URI: MSG_URI, _invalidArg: invalidArg, _raise: raise, _is: is,
     _ok: ok, _ko: ko, _kiiError: kiiError, _fail: fail, _settle: settle,
     _appPath: appPath, _userToken: userToken, _tokenOf: tokenOf, _http: http, _statusError: statusError, _httpOK: httpOK,

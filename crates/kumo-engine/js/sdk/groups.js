@@ -194,6 +194,7 @@
     return groupWithID(parts[1], tok);
   }
 
+  sdk._bindMethods(KiiGroup);
   Object.assign(sdk, {
     KiiGroup, _groupFromJSON: groupFromJSON, _namedGroup: namedGroup, _groupWithID: groupWithID, _registerGroup: registerGroup,
     _groupWithURI: adminGroupWithURI,
