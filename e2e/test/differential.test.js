@@ -34,7 +34,11 @@ function shape(v, depth) {
   var type = typeof v;
   if (type === 'function') return { function: true };
   if (type !== 'object') return v;
-  if (Array.isArray(v)) return v.map(function (x) { return shape(x, depth + 1); });
+  // Kii resolves several values as an `arguments` object, Kumo as an array: both by element.
+  if (Array.isArray(v) || Object.prototype.toString.call(v) === '[object Arguments]') {
+    return Array.prototype.map.call(v, function (x) { return shape(x, depth + 1); });
+  }
+  if (typeof v.bucketWithName === 'function' && typeof v.findUserByUsername === 'function') return { KiiAppAdminContext: true };
   if (v instanceof Error) return { error: String(v.message) };
   if (typeof v.getUUID === 'function' && typeof v.getBucket === 'function') {
     var fields = {};
@@ -329,6 +333,166 @@ const SNIPPETS = {
   },
   acl_entry_bad_action: function () {
     return KiiACLEntry.entryWithSubject(new KiiAnonymousUser(), 'FLY');
+  },
+
+  // --- more misuse: wrong argument types, missing callbacks, deleted things
+  object_save_overwrite_false_unsaved_changes: function (admin, t) {
+    var o = admin.bucketWithName(t.tag + 'x1').createObject();
+    return o.save().then(function () {
+      var again = admin.bucketWithName(t.tag + 'x1').createObjectWithID(o.getUUID());
+      again.set('a', 1);
+      return again.save(null, false);
+    });
+  },
+  object_save_all_fields_overwrite_false_stale: function (admin, t) {
+    var o = admin.bucketWithName(t.tag + 'x2').createObject();
+    o.set('v', 1);
+    return o.save().then(function () {
+      var other = admin.bucketWithName(t.tag + 'x2').createObjectWithID(o.getUUID());
+      return other.refresh();
+    }).then(function (other) {
+      o.set('v', 2);
+      return o.save().then(function () { other.set('v', 3); return other.saveAllFields(null, false); });
+    });
+  },
+  object_save_deleted: function (admin, t) {
+    var o = admin.bucketWithName(t.tag + 'x3').createObject();
+    return o.save().then(function () { return o.delete(); }).then(function () { o.set('z', 1); return o.save(); })
+      .then(function (s) { return s.get('z'); });
+  },
+  object_get_missing_key: function (admin, t) {
+    var o = admin.bucketWithName(t.tag + 'x5').createObject();
+    return [o.get('nope'), o.getKeys().length, o.getUUID(), o.getCreated()];
+  },
+  object_set_then_get_types: function (admin, t) {
+    var o = admin.bucketWithName(t.tag + 'x6').createObject();
+    o.set('n', null);
+    o.set('arr', [1, 'a']);
+    o.set('obj', { nested: { deep: 1 } });
+    return o.save().then(function () { return admin.bucketWithName(t.tag + 'x6').createObjectWithID(o.getUUID()).refresh(); });
+  },
+  object_with_uri_roundtrip: function (admin, t) {
+    var o = admin.bucketWithName(t.tag + 'x7').createObject();
+    o.set('u', 'ri');
+    return o.save().then(function () { return admin.objectWithURI(o.objectURI()).refresh(); });
+  },
+  object_with_uri_bad_admin: function (admin) {
+    return admin.objectWithURI('kiicloud://nope');
+  },
+  bucket_query_with_limit_and_paging: function (admin, t) {
+    var b = admin.bucketWithName(t.tag + 'pg');
+    var saves = [1, 2, 3].map(function (n) { var o = b.createObject(); o.set('n', n); return o.save(); });
+    return Promise.all(saves).then(function () {
+      var q = KiiQuery.queryWithClause();
+      q.setLimit(2);
+      q.sortByAsc('n');
+      return b.executeQuery(q);
+    }).then(function (r) {
+      return b.executeQuery(r[2]).then(function (r2) {
+        return [r[1].map(function (x) { return x.get('n'); }), r2[1].map(function (x) { return x.get('n'); }), r2[2]];
+      });
+    });
+  },
+  bucket_count_with_clause: function (admin, t) {
+    var b = admin.bucketWithName(t.tag + 'cn');
+    var o = b.createObject();
+    o.set('k', 1);
+    return o.save().then(function () { return b.countWithQuery(KiiQuery.queryWithClause(KiiClause.greaterThan('k', 0))); })
+      .then(function (r) { return r[2]; });
+  },
+  bucket_detached_execute_query: function (admin, t) {
+    var b = admin.bucketWithName(t.tag + 'dq');
+    var run = b.executeQuery;
+    return run(KiiQuery.queryWithClause()).then(function (r) { return r[1].length; });
+  },
+  clause_and_or: function () {
+    return KiiClause.and(KiiClause.equals('a', 1), KiiClause.or(KiiClause.lessThan('b', 2), KiiClause.inClause('c', ['x'])));
+  },
+  clause_not: function () {
+    return KiiClause.not(KiiClause.equals('a', 1));
+  },
+  user_find_by_username_missing: function (admin, t) {
+    return admin.findUserByUsername(t.tag + 'ghost');
+  },
+  user_register_then_find: function (admin, t) {
+    var u = KiiUser.userWithUsername(t.tag + 'fnd', 'password1');
+    return u.register().then(function () { return admin.findUserByUsername(t.tag + 'fnd'); });
+  },
+  user_custom_fields: function (admin, t) {
+    var u = KiiUser.userWithUsername(t.tag + 'cf', 'password1');
+    u.set('age', 30);
+    return u.register().then(function (r) { return [r.get('age'), r.getUsername() === t.tag + 'cf']; });
+  },
+  user_login_wrong_password: function (admin, t) {
+    var u = KiiUser.userWithUsername(t.tag + 'wp', 'password1');
+    return u.register().then(function () { return KiiUser.authenticate(t.tag + 'wp', 'password2'); });
+  },
+  user_update_password_wrong: function (admin, t) {
+    var u = KiiUser.userWithUsername(t.tag + 'up', 'password1');
+    return u.register().then(function (r) { return r.updatePassword('wrongpass', 'password3'); });
+  },
+  user_current_after_logout: function () {
+    KiiUser.logOut();
+    return [KiiUser.getCurrentUser(), Kii.loggedIn ? 'has' : 'none'];
+  },
+  group_register_and_members: function (admin, t) {
+    var u = KiiUser.userWithUsername(t.tag + 'gm', 'password1');
+    return u.register().then(function (user) {
+      var g = KiiGroup.groupWithName(t.tag + 'grp');
+      return g.save().then(function (saved) { return saved.getMemberList(); });
+    }).then(function (r) { return [r[1].length, r[0].getName()]; });
+  },
+  group_save_anonymous: function (admin, t) {
+    KiiUser.logOut();
+    return KiiGroup.groupWithName(t.tag + 'anon').save();
+  },
+  acl_entry_valid: function () {
+    return KiiACLEntry.entryWithSubject(new KiiAnyAuthenticatedUser(), KiiACLAction.KiiACLObjectActionRead);
+  },
+  acl_save_without_entries: function (admin, t) {
+    var o = admin.bucketWithName(t.tag + 'ae').createObject();
+    return o.save().then(function () { return o.objectACL().save(); });
+  },
+  acl_grant_and_list: function (admin, t) {
+    var o = admin.bucketWithName(t.tag + 'ag').createObject();
+    return o.save().then(function () {
+      var acl = o.objectACL();
+      acl.putACLEntry(KiiACLEntry.entryWithSubject(new KiiAnonymousUser(), KiiACLAction.KiiACLObjectActionWrite));
+      return acl.save();
+    }).then(function (acl) { return acl.listACLEntries(); }).then(function (r) {
+      return r[1].map(function (e) { return e.getAction() + ':' + e.getSubject().getID(); }).sort();
+    });
+  },
+  acl_put_not_an_entry: function (admin, t) {
+    return admin.bucketWithName(t.tag + 'an').createObject().objectACL().putACLEntry('entry');
+  },
+  geo_point_valid: function () {
+    return KiiGeoPoint.geoPoint(1.5, -2.25);
+  },
+  error_parser: function () {
+    return KiiErrorParser.parse('OBJECT_NOT_FOUND: The object was not found');
+  },
+
+  // --- Node's globals, Node's own against the sandbox's
+  node_buffer_basic_auth: function () {
+    var header = 'Basic ' + new Buffer('client:secret').toString('base64');
+    return [header, Buffer.from(header.slice(6), 'base64').toString(), Buffer.byteLength('héllo'), Buffer.from('ff00', 'hex').toJSON()];
+  },
+  node_buffer_concat_slice: function () {
+    var b = Buffer.concat([Buffer.from('abc'), Buffer.from([100, 101])]);
+    return [b.length, b.slice(1, 4).toString(), b.toString('hex', 2), Buffer.isBuffer(b.slice(0, 1)), b.equals(Buffer.from('abcde'))];
+  },
+  node_url_parts: function () {
+    var u = new URL('../api/items?limit=10&q=a+b#top', 'https://User@Example.com:8443/v1/x');
+    u.searchParams.append('page', '2');
+    return [u.href, u.origin, u.host, u.pathname, u.search, u.hash, u.username, u.searchParams.get('q')];
+  },
+  node_url_invalid: function () {
+    return new URL('not a url');
+  },
+  node_text_coding: function () {
+    var bytes = new TextEncoder().encode('日本 ✓');
+    return [Array.prototype.slice.call(bytes), new TextDecoder().decode(bytes), new TextDecoder('utf-8').decode(new Uint8Array([0xe6, 0x97]))];
   },
 
   // --- Kii
