@@ -69,21 +69,27 @@
   // so `var f = obj.save; f()` and `(target.objectACL || target.acl)()` work there, and real
   // code relies on it. Here a method is bound on its first read from an instance instead (kept
   // as a non-enumerable own property, so `obj.save === obj.save`), and an object pays only for
-  // the methods it uses. Reads from a prototype (which has its own `constructor`) get the plain
-  // method; assigning a method replaces it on that object only.
+  // the public methods it uses. Reads from a prototype (which has its own `constructor`) get the
+  // plain method; assigning a method replaces it on that object only.
   function bindMethods(cls) {
     const proto = cls.prototype;
     const own = Object.prototype.hasOwnProperty;
+    const desc = { value: undefined, writable: true, configurable: true };
     for (const name of Object.getOwnPropertyNames(proto)) {
       const d = Object.getOwnPropertyDescriptor(proto, name);
-      if (name === 'constructor' || typeof d.value !== 'function') continue;
+      // Internals (`_…`) stay plain: the SDK calls them on itself, and binding costs a run.
+      if (name === 'constructor' || name[0] === '_' || typeof d.value !== 'function') continue;
       const method = d.value;
       Object.defineProperty(proto, name, {
         configurable: true,
         get() {
-          if (this === null || typeof this !== 'object' || own.call(this, 'constructor') || !Object.isExtensible(this)) return method;
+          if (this === proto || this === null || typeof this !== 'object' || own.call(this, 'constructor')) return method;
           const bound = method.bind(this);
-          Object.defineProperty(this, name, { value: bound, writable: true, configurable: true });
+          if (Object.isExtensible(this)) {
+            desc.value = bound; // one descriptor for every definition: no allocation per read
+            Object.defineProperty(this, name, desc);
+            desc.value = undefined;
+          }
           return bound;
         },
         set(value) {
