@@ -473,6 +473,71 @@ const SNIPPETS = {
     return KiiErrorParser.parse('OBJECT_NOT_FOUND: The object was not found');
   },
 
+  // --- wrong argument types
+  object_set_non_string_key: function (admin, t) {
+    var o = admin.bucketWithName(t.tag + 'w1').createObject();
+    o.set(5, 'x');
+    o.set(null, 'y');
+    return o.getKeys();
+  },
+  object_save_with_null_callbacks: function (admin, t) {
+    var o = admin.bucketWithName(t.tag + 'w2').createObject();
+    o.set('a', 1);
+    return o.save(null).then(function (s) { return s.get('a'); });
+  },
+  bucket_name_null: function (admin) {
+    return admin.bucketWithName(null);
+  },
+  bucket_query_null: function (admin, t) {
+    var b = admin.bucketWithName(t.tag + 'w4');
+    var o = b.createObject();
+    return o.save().then(function () { return b.executeQuery(null); }).then(function (r) { return r[1].length; });
+  },
+  query_with_non_clause: function () {
+    return KiiQuery.queryWithClause('x');
+  },
+  clause_equals_null_key: function () {
+    return KiiClause.equals(null, 1);
+  },
+  clause_in_not_array: function () {
+    return KiiClause.inClause('k', 'v');
+  },
+  query_sort_by_non_string: function () {
+    var q = KiiQuery.queryWithClause();
+    q.sortByAsc(5);
+    return q._dictValue ? 'query' : 'none';
+  },
+  user_with_id_null: function () {
+    return KiiUser.userWithID(null);
+  },
+  user_set_reserved: function () {
+    var u = KiiUser.userWithUsername('reserved', 'password1');
+    u.set('loginName', 'other');
+    return u.getUsername();
+  },
+  group_add_user_not_a_user: function () {
+    var g = KiiGroup.groupWithName('g1');
+    g.addUser('someone');
+    return 'added';
+  },
+  group_remove_user_not_a_user: function () {
+    var g = KiiGroup.groupWithName('g2');
+    g.removeUser(5);
+    return 'removed';
+  },
+  acl_remove_null_entry: function (admin, t) {
+    return admin.bucketWithName(t.tag + 'w5').acl().removeACLEntry(null);
+  },
+  acl_entry_subject_string: function () {
+    return KiiACLEntry.entryWithSubject('user', KiiACLAction.KiiACLObjectActionRead);
+  },
+  server_code_entry_empty_name: function () {
+    return Kii.serverCodeEntry('');
+  },
+  geo_point_strings: function () {
+    return KiiGeoPoint.geoPoint('1', '2');
+  },
+
   // --- Node's globals, Node's own against the sandbox's
   node_buffer_basic_auth: function () {
     var header = 'Basic ' + new Buffer('client:secret').toString('base64');
