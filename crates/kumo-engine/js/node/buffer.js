@@ -150,7 +150,7 @@
   // Byte values as code units, a chunk at a time (see text.js).
   function toCodeUnits(bytes, start, end, mask) {
     const parts = [];
-    const CHUNK = 4096;
+    const CHUNK = 1024;
     for (let i = start; i < end; i += CHUNK) {
       let units = bytes.subarray(i, Math.min(end, i + CHUNK));
       if (mask !== 0xff) units = units.map((b) => b & mask);
@@ -163,7 +163,7 @@
     const units = [];
     for (let i = start; i + 1 < end; i += 2) {
       units.push(bytes[i] | (bytes[i + 1] << 8));
-      if (units.length >= 4096) { parts.push(String.fromCharCode.apply(null, units)); units.length = 0; }
+      if (units.length >= 1024) { parts.push(String.fromCharCode.apply(null, units)); units.length = 0; }
     }
     parts.push(String.fromCharCode.apply(null, units));
     return parts.join('');

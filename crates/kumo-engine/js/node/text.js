@@ -59,7 +59,7 @@
 
   // Code units are gathered in a fixed chunk and turned into strings a chunk at a time: a
   // spread or apply over the whole input would need a stack frame as large as the input.
-  const CHUNK = 4096;
+  const CHUNK = 1024;
   function unitsToString(units, count, parts) {
     parts.push(String.fromCharCode.apply(null, count === units.length ? units : units.subarray(0, count)));
   }

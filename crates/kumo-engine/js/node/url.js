@@ -28,17 +28,32 @@
 
   function hex2(b) { return '%' + (b < 16 ? '0' : '') + b.toString(16).toUpperCase(); }
 
-  function encodeSet(s, inSet) {
-    let out = '';
+  // Percent-encodes (as UTF-8) the characters of `s` that are in the set; `space` replaces
+  // U+0020 when given (form encoding). Runs of characters kept as they are are copied as slices
+  // and joined once: building the result a character at a time would copy it over and over.
+  function encodeSet(s, inSet, space) {
+    let parts = null;
+    let last = 0;
     for (let i = 0; i < s.length; i++) {
       const c = s.charCodeAt(i);
-      if (!inSet(c)) { out += s[i]; continue; }
-      let ch = s[i];
-      if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) { ch += s[i + 1]; i++; }
-      const bytes = text.utf8Encode(ch);
-      for (let k = 0; k < bytes.length; k++) out += hex2(bytes[k]);
+      if (!inSet(c)) continue;
+      if (parts === null) parts = [];
+      parts.push(s.slice(last, i));
+      if (c === 0x20 && space !== undefined) {
+        parts.push(space);
+      } else {
+        const pair = c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00;
+        const bytes = text.utf8Encode(s.slice(i, pair ? i + 2 : i + 1));
+        let enc = '';
+        for (let k = 0; k < bytes.length; k++) enc += hex2(bytes[k]);
+        parts.push(enc);
+        if (pair) i++;
+      }
+      last = i + 1;
     }
-    return out;
+    if (parts === null) return s;
+    parts.push(s.slice(last));
+    return parts.join('');
   }
 
   function percentDecodeBytes(s) {
@@ -55,7 +70,11 @@
     }
     return out.subarray(0, o);
   }
-  const percentDecode = (s) => { const b = percentDecodeBytes(s); return text.utf8Decode(b, 0, b.length, false); };
+  const percentDecode = (s) => {
+    if (s.indexOf('%') < 0) return s;
+    const b = percentDecodeBytes(s);
+    return text.utf8Decode(b, 0, b.length, false);
+  };
 
   // One IPv4 part: decimal, 0x hex or 0 octal, as the WHATWG host parser reads it.
   function ipv4Number(part) {
@@ -180,8 +199,17 @@
     rec.query = query === null ? null : encodeSet(query, isSpecial(rec.scheme) ? SPECIAL_QUERY : QUERY);
   }
 
+  // Leading and trailing C0 controls and spaces go, by loops: a regular expression anchored at
+  // the end would try every run of spaces in a long input again (quadratic time).
+  function trimControls(s) {
+    let start = 0, end = s.length;
+    while (start < end && s.charCodeAt(start) <= 0x20) start++;
+    while (end > start && s.charCodeAt(end - 1) <= 0x20) end--;
+    return s.slice(start, end);
+  }
+
   function parse(input, base) {
-    const s = String(input).replace(/^[\x00-\x20]+|[\x00-\x20]+$/g, '').replace(/[\t\n\r]/g, '');
+    const s = trimControls(String(input)).replace(/[\t\n\r]/g, '');
     const rec = { scheme: '', username: '', password: '', host: null, port: '', path: [], opaque: null, query: null, fragment: null };
     const m = /^([a-zA-Z][a-zA-Z0-9+.-]*):/.exec(s);
     if (m) {
@@ -273,17 +301,10 @@
     }
     return list;
   }
-  function formEncode(s) {
-    const bytes = text.utf8Encode(s);
-    let out = '';
-    for (let i = 0; i < bytes.length; i++) {
-      const b = bytes[i];
-      if ((b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || b === 0x2a || b === 0x2d || b === 0x2e || b === 0x5f) out += String.fromCharCode(b);
-      else if (b === 0x20) out += '+';
-      else out += hex2(b);
-    }
-    return out;
-  }
+  // application/x-www-form-urlencoded: everything but ASCII letters, digits and `*-._`.
+  const FORM = (c) => !((c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) ||
+    c === 0x2a || c === 0x2d || c === 0x2e || c === 0x5f);
+  const formEncode = (s) => encodeSet(s, FORM, '+');
 
   const paramsState = new WeakMap();
   const state = (p) => {
