@@ -8,6 +8,7 @@
 //! outbound HTTP, an admin token, the developer log) goes through the [`Host`] trait.
 
 mod bytecode;
+mod node;
 mod pool;
 mod realm;
 mod region;

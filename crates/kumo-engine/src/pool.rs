@@ -62,6 +62,7 @@ impl Engine {
     pub fn start(config: EngineConfig) -> std::io::Result<Engine> {
         // The SDK is compiled now rather than in the first run that needs it.
         crate::sdk::warm_up().map_err(std::io::Error::other)?;
+        crate::node::warm_up().map_err(std::io::Error::other)?;
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let workers = config.workers.max(1);
         let app_share = match config.app_share {

@@ -79,6 +79,10 @@ pub mod builtins {
     pub const DOM_EXCEPTION: u32 = 1 << 7;
     pub const BIG_INT: u32 = 1 << 8;
     pub const BASE64: u32 = 1 << 9;
+    /// Node's globals (`js/node/`), written in JavaScript: see `node.rs`.
+    pub const BUFFER: u32 = 1 << 10;
+    pub const URL: u32 = 1 << 11;
+    pub const TEXT_CODING: u32 = 1 << 12;
     /// Every built-in: code that can reach globals by name at run time (the global object,
     /// the SDK) gets them all.
     pub const ALL: u32 = u32::MAX;
@@ -99,6 +103,9 @@ pub mod builtins {
             "DOMException" => DOM_EXCEPTION,
             "BigInt" => BIG_INT,
             "atob" | "btoa" => BASE64,
+            "Buffer" => BUFFER,
+            "URL" | "URLSearchParams" => URL,
+            "TextEncoder" | "TextDecoder" => TEXT_CODING,
             _ => 0,
         }
     }

@@ -81,7 +81,8 @@
       if (bucket.getGroup()) path += 'groups/' + bucket.getGroup().getUUID() + '/';
       else if (bucket.getUser()) path += 'users/' + bucket.getUser().getUUID() + '/';
       path += 'buckets/' + bucket._qualifiedName();
-      return path + (isObject ? '/objects/' + p.getUUID() : '') + '/acl';
+      // An object not saved yet has no path of its own: 2.4.19 then names its bucket's ACL.
+      return path + (isObject && p.getUUID() != null ? '/objects/' + p.getUUID() : '') + '/acl';
     }
     listACLEntries(callbacks) {
       const res = http('GET', appPath(this.aclPath()), { token: tokenOf(this) });
@@ -128,5 +129,6 @@
   }
   KiiACL.aclWithParent = function (parent) { return new KiiACL(parent, parent && parent[TOK]); };
 
+  [KiiACL, KiiACLEntry].forEach(sdk._bindMethods);
   Object.assign(sdk, { KiiACL, KiiACLEntry, KiiACLAction });
 })

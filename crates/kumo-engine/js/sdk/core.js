@@ -65,6 +65,40 @@
       });
     }
   }
+  // Kii's SDK binds every method of an instance to it in its constructor (CoffeeScript's `=>`),
+  // so `var f = obj.save; f()` and `(target.objectACL || target.acl)()` work there, and real
+  // code relies on it. Here a method is bound on its first read from an instance instead (kept
+  // as a non-enumerable own property, so `obj.save === obj.save`), and an object pays only for
+  // the public methods it uses. Reads from a prototype (which has its own `constructor`) get the
+  // plain method; assigning a method replaces it on that object only.
+  function bindMethods(cls) {
+    const proto = cls.prototype;
+    const own = Object.prototype.hasOwnProperty;
+    const desc = { value: undefined, writable: true, configurable: true };
+    for (const name of Object.getOwnPropertyNames(proto)) {
+      const d = Object.getOwnPropertyDescriptor(proto, name);
+      // Internals (`_…`) stay plain: the SDK calls them on itself, and binding costs a run.
+      if (name === 'constructor' || name[0] === '_' || typeof d.value !== 'function') continue;
+      const method = d.value;
+      Object.defineProperty(proto, name, {
+        configurable: true,
+        get() {
+          if (this === proto || this === null || typeof this !== 'object' || own.call(this, 'constructor')) return method;
+          const bound = method.bind(this);
+          if (Object.isExtensible(this)) {
+            desc.value = bound; // one descriptor for every definition: no allocation per read
+            Object.defineProperty(this, name, desc);
+            desc.value = undefined;
+          }
+          return bound;
+        },
+        set(value) {
+          Object.defineProperty(this, name, { value, writable: true, configurable: true, enumerable: true });
+        },
+      });
+    }
+  }
+
   // Copies the secrets `from` holds onto `to` (clones).
   function copySecrets(from, to) {
     if (from[TOK] !== undefined) to[TOK] = from[TOK];
@@ -208,6 +242,7 @@
     _getId() { return this._id; }
   }
   secretFields(KiiAppAdminContext.prototype, ['_token']);
+  [KiiAnonymousUser, KiiAnyAuthenticatedUser, KiiAppAdminContext].forEach(bindMethods);
 
   // ------------------------------------------------------------------------------------------
   // Kii
@@ -262,7 +297,7 @@
     Kii, KiiAnonymousUser, KiiAnyAuthenticatedUser, KiiAppAdminContext,
     __adminContext: function (token) { return new KiiAppAdminContext({ token }); },
     // For the other parts.
-    _TOK: TOK, _secretFields: secretFields, _copySecrets: copySecrets,
+    _TOK: TOK, _secretFields: secretFields, _bindMethods: bindMethods, _copySecrets: copySecrets,
     _env: env, _state: state, _isStr: isStr, _isPlain: isPlain, _MSG_URI: MSG_URI, _invalidArg: invalidArg, _raise: raise, _is: is,
     _ok: ok, _ko: ko, _kiiError: kiiError, _fail: fail, _settle: settle,
     _appPath: appPath, _userToken: userToken, _tokenOf: tokenOf, _http: http, _statusError: statusError, _httpOK: httpOK,

@@ -10,6 +10,11 @@
   } = sdk;
   const values = (map) => Object.keys(map).map((k) => map[k]);
 
+  // What V8 said where Kii's SDK called a method a non-user lacks (QuickJS would say less).
+  function notAUser(member) {
+    if (typeof member.getUUID !== 'function') throw new TypeError('member.getUUID is not a function');
+  }
+
   class KiiGroup {
     constructor(tok) {
       if (tok) this[TOK] = tok;
@@ -25,13 +30,17 @@
     encryptedBucketWithName(name) { return bucket(name, this, this[TOK], true); }
     // Membership changes are pending until save().
     addUser(member) {
-      if (member == null || member.getUUID() == null) return;
+      if (member == null) return;
+      notAUser(member);
+      if (member.getUUID() == null) return;
       const id = member.getUUID();
       if (!(id in this._addMembers)) this._addMembers[id] = member;
       delete this._removeMembers[id];
     }
     removeUser(member) {
-      if (member == null || member.getUUID() == null) return;
+      if (member == null) return;
+      notAUser(member);
+      if (member.getUUID() == null) return;
       const id = member.getUUID();
       if (!(id in this._removeMembers)) this._removeMembers[id] = member;
       delete this._addMembers[id];
@@ -194,6 +203,7 @@
     return groupWithID(parts[1], tok);
   }
 
+  sdk._bindMethods(KiiGroup);
   Object.assign(sdk, {
     KiiGroup, _groupFromJSON: groupFromJSON, _namedGroup: namedGroup, _groupWithID: groupWithID, _registerGroup: registerGroup,
     _groupWithURI: adminGroupWithURI,

@@ -91,5 +91,6 @@
     },
   };
 
+  sdk._bindMethods(KiiGeoPoint);
   Object.assign(sdk, { KiiErrorParser, KiiGeoPoint, KiiSite });
 })

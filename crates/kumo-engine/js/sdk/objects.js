@@ -35,7 +35,8 @@
     createObject() { return new KiiObject(this, null, this[TOK]); }
     createObjectWithType(type) { return new KiiObject(this, type, this[TOK]); }
     createObjectWithID(id) {
-      if (!isObjectID(id)) raise(invalidArg('Specified obejctID is invalid.'));
+      // 2.4.19 checks the ID only for buckets without a token (its *WithToken classes do not).
+      if (!this[TOK] && !isObjectID(id)) raise(invalidArg('Specified obejctID is invalid.'));
       const o = new KiiObject(this, null, this[TOK]);
       o._uuid = id;
       return o;
@@ -55,9 +56,13 @@
     executeQuery(query, callbacks) {
       let data;
       try {
+        if (query != null && typeof query._dictValue !== 'function') {
+          throw new TypeError('query._dictValue is not a function');
+        }
         data = query != null ? query._dictValue() : { bucketQuery: { clause: { type: 'all' } } };
       } catch (e) {
-        return settle(callbacks, fail(this, e && e.message));
+        // As 2.4.19 reports it: the exception as a string (V8's words where Kii's came from V8).
+        return settle(callbacks, fail(this, String(e)));
       }
       const res = this._query(data);
       if (!res.ok) return settle(callbacks, fail(this, res.err));
@@ -150,7 +155,9 @@
       return uri + 'buckets/' + b._qualifiedName() + '/objects/' + this._uuid;
     }
     _objectsPath() { return this._bucket._path() + '/objects'; }
-    _path() { return this._objectsPath() + '/' + this._uuid; }
+    // Without an ID, the objects collection itself, as 2.4.19 sends it (`…/objects/`): the
+    // server answers for that path (405), and the call rejects with its error.
+    _path() { return this._uuid == null ? this._objectsPath() : this._objectsPath() + '/' + this._uuid; }
     _ctype() { return this._objectType != null ? 'application/vnd.' + env.appID + '.' + this._objectType + '+json' : undefined; }
 
     // A server document: system fields to properties, the rest (and _calculated) to custom fields.
@@ -254,5 +261,6 @@
     isValidObjectID: function (id) { return isObjectID(id); },
   });
 
+  [KiiBucket, KiiObject].forEach(sdk._bindMethods);
   Object.assign(sdk, { KiiBucket, KiiObject, _objectWithURI: objectWithURI });
 })

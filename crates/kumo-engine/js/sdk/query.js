@@ -109,5 +109,6 @@
     },
   });
 
+  [KiiQuery, KiiClause].forEach(sdk._bindMethods);
   Object.assign(sdk, { KiiQuery, KiiClause });
 })

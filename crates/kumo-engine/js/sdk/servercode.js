@@ -75,6 +75,7 @@
     return new KiiServerCodeEntry(entryName, version, environmentVersion);
   }
 
+  [KiiServerCodeExecResult, KiiServerCodeEntry].forEach(sdk._bindMethods);
   Object.assign(sdk, {
     KiiServerCodeEntry, KiiServerCodeExecResult, KiiServerCodeEnvironmentVersion, _serverCodeEntry: serverCodeEntry,
   });

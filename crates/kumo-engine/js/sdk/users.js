@@ -415,5 +415,6 @@
     findUserByPhone: function (phone, callbacks) { return findUser('PHONE', 'phone', phone, callbacks); },
   });
 
+  sdk._bindMethods(KiiUser);
   Object.assign(sdk, { KiiUser, _userWithToken: userWithToken, _findUser: findUser });
 })

@@ -73,6 +73,7 @@ pub(crate) fn run(
     if needs.uses_sdk {
         builtins |= sdk::builtins();
     }
+    let builtins = crate::node::with_builtins(builtins);
     let kind = Kind {
         builtins,
         uses_sdk: needs.uses_sdk,
@@ -194,7 +195,9 @@ const BUILD: realm::Build = realm::Build {
 };
 
 fn install(building: &Building<'_>, kind: Kind) -> rquickjs::Result<Natives> {
-    install_natives(building, kind.uses_sdk)
+    let natives = install_natives(building, kind.uses_sdk)?;
+    crate::node::install(building, kind.builtins)?;
+    Ok(natives)
 }
 
 /// A realm with the built-ins every run needs (JSON for results, Promise for asynchronous
