@@ -607,13 +607,20 @@ fn errors_are_kiis_messages_on_one_line() {
         "{err}"
     );
     assert_eq!(err.lines().count(), 1);
+    // Tokens and secrets are base64url: one may start with '-' and is still a value.
+    for token in ["not-a-token", "-not-a-token"] {
+        let mut a = vec!["list".to_owned()];
+        a.extend(with(&["--token", token]));
+        let err = run(a);
+        assert!(
+            err.contains("(HTTP 401)") || err.contains("(HTTP 403)"),
+            "{err}"
+        );
+    }
     let mut a = vec!["list".to_owned()];
-    a.extend(with(&["--token", "not-a-token"]));
+    a.extend(with(&["--client-id", "-x", "--client-secret", "-y"]));
     let err = run(a);
-    assert!(
-        err.contains("(HTTP 401)") || err.contains("(HTTP 403)"),
-        "{err}"
-    );
+    assert!(err.contains("invalid_grant"), "{err}");
     // Unreachable: one line.
     assert_eq!(
         env.fails(&[

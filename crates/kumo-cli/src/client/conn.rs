@@ -18,19 +18,34 @@ pub struct ConnArgs {
     #[arg(long, env = "KUMO_SITE_URL")]
     pub site_url: Option<String>,
     /// The app's ID.
-    #[arg(long, env = "KUMO_APP_ID")]
+    #[arg(long, env = "KUMO_APP_ID", allow_hyphen_values = true)]
     pub app_id: Option<String>,
     /// The app's key (Kii accepts any value).
-    #[arg(long, env = "KUMO_APP_KEY", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "KUMO_APP_KEY",
+        hide_env_values = true,
+        allow_hyphen_values = true
+    )]
     pub app_key: Option<String>,
     /// Client ID, to obtain an app-admin token.
-    #[arg(long, env = "KUMO_CLIENT_ID")]
+    #[arg(long, env = "KUMO_CLIENT_ID", allow_hyphen_values = true)]
     pub client_id: Option<String>,
     /// Client secret, to obtain an app-admin token.
-    #[arg(long, env = "KUMO_CLIENT_SECRET", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "KUMO_CLIENT_SECRET",
+        hide_env_values = true,
+        allow_hyphen_values = true
+    )]
     pub client_secret: Option<String>,
     /// An app-admin token, instead of the client ID and secret.
-    #[arg(long, env = "KUMO_TOKEN", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "KUMO_TOKEN",
+        hide_env_values = true,
+        allow_hyphen_values = true
+    )]
     pub token: Option<String>,
     /// HTTP proxy, e.g. https://my.proxy:8080.
     #[arg(long, env = "KUMO_HTTP_PROXY")]
