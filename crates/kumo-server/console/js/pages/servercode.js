@@ -79,7 +79,7 @@ export async function renderServerCode(main, app) {
     } catch (error) {
       const body = error.body || {};
       if (body.errorCode === 'SERVER_CODE_VERIFICATION_ERROR' && Number.isInteger(body.line)) {
-        say(errorBox(`${file.name} was refused, line ${body.line}, column ${body.column}: ${body.message}`));
+        say(errorBox(`${file.name} was refused (line ${body.line}, column ${body.column}): ${body.message}`));
         const view = sourceView(source, { line: body.line, column: body.column, message: body.message });
         detail.replaceChildren(el('section', { class: 'panel', id: 'sc-verification' },
           el('h2', {}, 'Verification error in ', file.name), view));
