@@ -53,7 +53,10 @@ fn run_sdk_suite(server: &Server, console: &Value) {
         .env("KUMO_CLIENT_ID", c["clientID"].as_str().unwrap())
         .env("KUMO_CLIENT_SECRET", c["clientSecret"].as_str().unwrap())
         .env("KUMO_CONSOLE_APP_ID", console["appID"].as_str().unwrap())
-        .env("KUMO_CONSOLE_CLIENT_ID", console["clientID"].as_str().unwrap())
+        .env(
+            "KUMO_CONSOLE_CLIENT_ID",
+            console["clientID"].as_str().unwrap(),
+        )
         .env(
             "KUMO_CONSOLE_CLIENT_SECRET",
             console["clientSecret"].as_str().unwrap(),
