@@ -10,6 +10,8 @@ import { el } from './dom.js';
  */
 export function sourceView(text, mark) {
   const lines = String(text).split(/\r\n|\r|\n/);
+  // A file's final line break ends its last line; it does not start another.
+  if (lines.length > 1 && lines[lines.length - 1] === '') lines.pop();
   const box = el('div', { class: 'source', 'data-test': 'source' });
   lines.forEach((line, i) => {
     const number = i + 1;
