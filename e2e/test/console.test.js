@@ -2,7 +2,8 @@
 // The web console (/console/) in a real browser: headless Chromium (Debian's package) driven
 // by playwright-core. Signs in, deploys code that fails verification and sees the error at its
 // line and column, deploys good code by drag-and-drop, makes it current, runs an endpoint,
-// shows tenant code holding markup as text, deletes a version, switches apps, signs out.
+// uploads hook configs (refused, then accepted) and runs a job now, shows tenant code holding
+// markup as text, deletes a version, switches apps, signs out.
 //
 // It works in the app named by KUMO_CONSOLE_APP_ID / _CLIENT_ID / _CLIENT_SECRET (the Rust
 // harness creates one), because it moves the current server-code version, which
@@ -197,6 +198,46 @@ test('an endpoint of the current version runs and shows its returned value', { t
   assert.equal(error.errorCode, 'ENDPOINT_INVOCATION_ERROR');
   assert.equal(await page.textContent('#run-status'), '400');
   await shot('run-error');
+});
+
+test("hooks: the server's validation message, triggers, jobs with their next firings, run now", { timeout: TIMEOUT }, async () => {
+  await page.click('#nav a[data-page="hooks"]');
+  await page.waitForSelector('#hooks-none');
+  assert.equal(await page.inputValue('#hooks-version'), goodVersion, 'the current version is preselected');
+
+  const job = (endpoint) => ({ what: 'EXECUTE_SERVER_CODE', cron: '0 3 * * *', endpoint, parameters: { name: 'job' } });
+  await page.setInputFiles('#hooks-file', {
+    name: 'bad-hooks.json', mimeType: 'application/json',
+    buffer: Buffer.from(JSON.stringify({ 'kiicloud://scheduler': { nightly: job('nowhere') } })),
+  });
+  await page.click('#hooks-upload');
+  await page.waitForSelector('#hooks-status .error');
+  assert.match(await page.textContent('#hooks-status'), /refused: .*nowhere/);
+
+  const config = '{\n  // every night\n' +
+    `  "kiicloud://scheduler": ${JSON.stringify({ nightly: job('hello') })},\n` +
+    '  "kiicloud://users": [{"when": "USER_CREATED", "what": "EXECUTE_SERVER_CODE", "endpoint": "hello"}]\n}\n';
+  await page.setInputFiles('#hooks-file', { name: 'hooks.json', mimeType: 'application/json', buffer: Buffer.from(config) });
+  await page.click('#hooks-upload');
+  await page.waitForSelector('#hooks-jobs');
+  assert.match(await page.textContent('#hooks-status'), /hooks\.json is now the hook config/);
+  assert.deepEqual(
+    await page.locator('#hooks-triggers tbody td').allTextContents(),
+    ['kiicloud://users', 'USER_CREATED', 'hello'],
+  );
+  const nightly = page.locator('#hooks-jobs tr[data-job="nightly"]');
+  const utc = await nightly.locator('.firings .utc').allTextContents();
+  assert.equal(utc.length, 5);
+  for (const t of utc) assert.match(t, /T03:00:00\.000Z$/);
+  const local = await nightly.locator('.firings .local').allTextContents();
+  assert.match(local[0], /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
+  await shot('hooks');
+
+  await nightly.locator('button.run-now').click();
+  await page.waitForSelector('#hooks-execution');
+  assert.equal(await page.textContent('#hooks-execution .exec-status'), 'SUCCESS');
+  assert.match(await page.textContent('#hooks-execution pre'), /hi job/);
+  await shot('hooks-run-now');
 });
 
 test('code holding markup is shown as text, and a version can be deleted', { timeout: TIMEOUT }, async () => {

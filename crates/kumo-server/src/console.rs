@@ -50,6 +50,7 @@ const FILES: &[(&str, &[u8], &str)] = &[
     file!("js/pages/signin.js", JS),
     file!("js/pages/servercode.js", JS),
     file!("js/pages/run.js", JS),
+    file!("js/pages/hooks.js", JS),
 ];
 
 /// The console's routes, to be merged into the top-level router.

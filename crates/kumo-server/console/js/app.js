@@ -7,9 +7,11 @@ import { describe } from './api.js';
 import { renderSignIn } from './pages/signin.js';
 import { renderServerCode } from './pages/servercode.js';
 import { renderRun } from './pages/run.js';
+import { renderHooks } from './pages/hooks.js';
 
 const PAGES = {
   'server-code': renderServerCode,
+  hooks: renderHooks,
   run: renderRun,
 };
 const DEFAULT_PAGE = 'server-code';
