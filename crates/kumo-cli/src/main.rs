@@ -108,6 +108,9 @@ struct ServeArgs {
     /// that time; 0 disables these caches).
     #[arg(long, env = "KUMO_TOKEN_CACHE_SECONDS", default_value_t = 5)]
     token_cache_seconds: u64,
+    /// Do not serve the web console at /console/.
+    #[arg(long, env = "KUMO_NO_CONSOLE")]
+    no_console: bool,
     #[command(flatten)]
     server_code: ServerCodeArgs,
     #[command(flatten)]
@@ -349,7 +352,11 @@ async fn serve(args: ServeArgs, started: Instant) -> Result<()> {
         );
         println!("{}", serde_json::to_string_pretty(&creds)?);
     }
+    if !args.no_console {
+        println!("Console: {}", console_url(&site_url));
+    }
     let mut config = Config {
+        console: !args.no_console,
         max_body_bytes: args.max_body_bytes,
         token_cache_ttl: std::time::Duration::from_secs(args.token_cache_seconds),
         server_code: args.server_code.config(&site_url),
@@ -366,6 +373,13 @@ async fn serve(args: ServeArgs, started: Instant) -> Result<()> {
     tracing::info!("shutting down: in-flight requests finished, closing storage");
     storage.close().await;
     Ok(())
+}
+
+/// The console sits beside the API on the same origin: `…/api` becomes `…/console/`.
+fn console_url(site_url: &str) -> String {
+    let base = site_url.trim_end_matches('/');
+    let base = base.strip_suffix("/api").unwrap_or(base);
+    format!("{base}/console/")
 }
 
 /// Writes the credentials file readable by its owner only.

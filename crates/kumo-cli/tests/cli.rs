@@ -68,6 +68,10 @@ fn first_start_creates_a_default_app_and_later_starts_reuse_it() {
         printed.contains("clientSecret"),
         "the first start prints the credentials"
     );
+    assert!(
+        printed.contains(&format!("Console: http://{addr}/console/")),
+        "the console's URL is printed next to the credentials: {printed}"
+    );
 
     // A restart on the same data dir keeps the app and prints no new credentials.
     let before = std::fs::read_to_string(&file).unwrap();
@@ -97,6 +101,18 @@ fn serves_postgres_configured_through_environment_variables() {
 }
 
 #[test]
+fn no_console_turns_the_console_off() {
+    let dir = temp_dir("no-console");
+    let server = Server::start(&dir, &["--no-console"], &[]);
+    let base = server.health_url().trim_end_matches("/health").to_owned();
+    let page = http_get(&format!("{base}/console/")).unwrap();
+    assert!(page.starts_with("HTTP/1.1 404"), "{page}");
+    let out = server.terminate();
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("Console:"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn help_texts_exist_for_every_command() {
     for args in [
         &["--help"][..],
@@ -119,6 +135,8 @@ fn help_texts_exist_for_every_command() {
         "KUMO_DATABASE_URL",
         "--event-retention-hours",
         "KUMO_EVENT_RETENTION_HOURS",
+        "--no-console",
+        "KUMO_NO_CONSOLE",
     ] {
         assert!(text.contains(flag), "serve --help lacks {flag}");
     }

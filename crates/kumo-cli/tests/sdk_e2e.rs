@@ -1,6 +1,7 @@
 //! End to end: the real Kii JavaScript SDK (`kii-cloud-sdk@2.4.19`, unmodified, under Node)
 //! runs the suite in `e2e/test/` against the real `kumo` binary, once per backend.
-//! Needs `npm ci --prefix e2e` first (the README's test command does it).
+//! Needs `npm ci --prefix e2e` first (the README's test command does it). The console's
+//! browser test (`e2e/test/console.test.js`) runs in the same suite, on an app of its own.
 
 mod support;
 
@@ -8,7 +9,8 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use kumo_storage::testing::TestDb;
-use support::{temp_dir, Server};
+use serde_json::Value;
+use support::{kumo, temp_dir, Server};
 
 fn workspace_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -17,7 +19,20 @@ fn workspace_root() -> PathBuf {
         .unwrap()
 }
 
-fn run_sdk_suite(server: &Server) {
+/// A second app in the server's store (`kumo app create`, which a running server serves at
+/// once), for the console test: it moves the current server-code version, which the SDK
+/// suite's server-code tests own in the default app.
+fn console_app(store: &[&str]) -> Value {
+    let out = kumo()
+        .args(["app", "create", "--name", "console-e2e"])
+        .args(store)
+        .output()
+        .expect("run kumo app create");
+    assert!(out.status.success(), "{out:?}");
+    serde_json::from_slice(&out.stdout).expect("app create prints JSON")
+}
+
+fn run_sdk_suite(server: &Server, console: &Value) {
     let root = workspace_root();
     assert!(
         root.join("e2e/node_modules/kii-cloud-sdk").exists(),
@@ -37,6 +52,15 @@ fn run_sdk_suite(server: &Server) {
         .env("KUMO_APP_KEY", c["appKey"].as_str().unwrap())
         .env("KUMO_CLIENT_ID", c["clientID"].as_str().unwrap())
         .env("KUMO_CLIENT_SECRET", c["clientSecret"].as_str().unwrap())
+        .env("KUMO_CONSOLE_APP_ID", console["appID"].as_str().unwrap())
+        .env(
+            "KUMO_CONSOLE_CLIENT_ID",
+            console["clientID"].as_str().unwrap(),
+        )
+        .env(
+            "KUMO_CONSOLE_CLIENT_SECRET",
+            console["clientSecret"].as_str().unwrap(),
+        )
         .output()
         .expect("run node (is Node.js installed?)");
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -63,7 +87,8 @@ fn run_sdk_suite(server: &Server) {
 fn kii_sdk_suite_on_sqlite() {
     let dir = temp_dir("e2e-sqlite");
     let server = Server::start(&dir, &[], &[]);
-    run_sdk_suite(&server);
+    let console = console_app(&["--data-dir", dir.to_str().unwrap()]);
+    run_sdk_suite(&server, &console);
     assert!(server.terminate().status.success());
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -74,7 +99,8 @@ fn kii_sdk_suite_on_postgres() {
     let db = rt.block_on(TestDb::postgres());
     let dir = temp_dir("e2e-postgres");
     let server = Server::start(&dir, &["--database-url", db.url.as_str()], &[]);
-    run_sdk_suite(&server);
+    let console = console_app(&["--database-url", db.url.as_str()]);
+    run_sdk_suite(&server, &console);
     assert!(server.terminate().status.success());
     drop(db);
     let _ = std::fs::remove_dir_all(&dir);

@@ -17,6 +17,10 @@ use crate::error::{code_for_status, error_response, Error};
 /// drops a trailing slash (`/groups/?owner=…`), so routes match either spelling.
 pub async fn normalize_path(mut req: Request, next: Next) -> Response {
     let path = req.uri().path();
+    // The console's index is `/console/`: relative URLs in it resolve against that slash.
+    if path.starts_with("/console/") {
+        return next.run(req).await;
+    }
     if path.contains("//") || (path.len() > 1 && path.ends_with('/')) {
         let mut clean = String::with_capacity(path.len());
         for seg in path.split('/').filter(|s| !s.is_empty()) {

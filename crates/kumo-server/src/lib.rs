@@ -1,4 +1,5 @@
-//! Kumo's HTTP server: the Kii REST API under `/api`, health under `/health`.
+//! Kumo's HTTP server: the Kii REST API under `/api`, health under `/health`, the web
+//! console under `/console/`.
 //!
 //! [`router`] builds the whole HTTP surface over a [`Storage`]; [`serve`] runs it until a
 //! shutdown signal, letting in-flight requests finish. Handlers live in `routes`, rules in
@@ -6,6 +7,7 @@
 
 pub mod auth;
 mod caller;
+pub mod console;
 pub mod error;
 pub mod hooks;
 mod http;
@@ -48,6 +50,8 @@ pub struct Config {
     pub token_purge_interval: std::time::Duration,
     /// Live developer-log tails (`live_log`).
     pub live_log: live_log::LiveLogConfig,
+    /// Whether the web console is served under `/console/`.
+    pub console: bool,
 }
 
 impl Default for Config {
@@ -59,6 +63,7 @@ impl Default for Config {
             server_code: servercode::ServerCodeConfig::default(),
             token_purge_interval: std::time::Duration::from_secs(300),
             live_log: live_log::LiveLogConfig::default(),
+            console: true,
         }
     }
 }
@@ -100,7 +105,11 @@ fn build(storage: Arc<dyn Storage>, config: &Config) -> std::io::Result<(Router,
     let api = routes::api()
         .fallback(http::not_found)
         .method_not_allowed_fallback(http::method_not_allowed);
-    let routed = Router::new()
+    let mut routed = Router::new();
+    if config.console {
+        routed = routed.merge(console::routes());
+    }
+    let routed = routed
         .route("/health", get(health))
         // Kii's log tool is pointed at `ws://HOST:PORT/logs` (its own site has no `/api`).
         .route("/logs", get(live_log::ws::logs))

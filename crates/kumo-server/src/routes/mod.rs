@@ -1,6 +1,7 @@
 //! The REST surface: thin handlers that parse the wire format, call the service layer and
 //! render Kii's response shapes. Paths are relative to the `/api` prefix.
 
+mod console;
 mod executions;
 mod groups;
 mod hook_jobs;
@@ -53,8 +54,8 @@ pub fn api() -> Router<AppState> {
             get(crate::live_log::sse::stream),
         )
         .route("/logs", get(crate::live_log::ws::logs));
-    hooks::routes(executions::routes(hook_jobs::routes(servercode::routes(
-        objects::routes(router),
+    console::routes(hooks::routes(executions::routes(hook_jobs::routes(
+        servercode::routes(objects::routes(router)),
     ))))
 }
 

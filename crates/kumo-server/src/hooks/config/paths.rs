@@ -67,6 +67,22 @@ const WHENS: &[(When, &str, Kind)] = &[
     ),
 ];
 
+impl TriggerPath {
+    /// The path as a config names it, e.g. `kiicloud://users/*/buckets/notes`.
+    pub fn uri(&self) -> String {
+        match self {
+            TriggerPath::Users => "kiicloud://users".to_owned(),
+            TriggerPath::Groups => "kiicloud://groups".to_owned(),
+            TriggerPath::Things => "kiicloud://things".to_owned(),
+            TriggerPath::Installations => "kiicloud://installations".to_owned(),
+            TriggerPath::AppBucket(b) => format!("kiicloud://buckets/{b}"),
+            TriggerPath::UserBuckets(b) => format!("kiicloud://users/*/buckets/{b}"),
+            TriggerPath::GroupBuckets(b) => format!("kiicloud://groups/*/buckets/{b}"),
+            TriggerPath::ThingBuckets(b) => format!("kiicloud://things/*/buckets/{b}"),
+        }
+    }
+}
+
 impl When {
     /// The wire name, e.g. `DATA_OBJECT_CREATED`.
     pub fn as_str(self) -> &'static str {
@@ -167,6 +183,22 @@ mod tests {
             assert_eq!(When::parse(name), Some((*when, *kind)));
         }
         assert_eq!(When::parse("data_object_created"), None);
+    }
+
+    #[test]
+    fn every_path_round_trips_through_its_uri() {
+        for uri in [
+            "kiicloud://users",
+            "kiicloud://groups",
+            "kiicloud://things",
+            "kiicloud://installations",
+            "kiicloud://buckets/notes",
+            "kiicloud://users/*/buckets/CRYPTO:diary",
+            "kiicloud://groups/*/buckets/shared",
+            "kiicloud://things/*/buckets/readings",
+        ] {
+            assert_eq!(parse_path(uri).unwrap().uri(), uri);
+        }
     }
 
     #[test]

@@ -1,0 +1,69 @@
+// The console's entry point: which page to show (the URL's hash), the app switcher and
+// sign-out.
+
+import * as session from './session.js';
+import { el, errorBox } from './dom.js';
+import { describe } from './api.js';
+import { renderSignIn } from './pages/signin.js';
+import { renderServerCode } from './pages/servercode.js';
+import { renderRun } from './pages/run.js';
+import { renderHooks } from './pages/hooks.js';
+
+const PAGES = {
+  'server-code': renderServerCode,
+  hooks: renderHooks,
+  run: renderRun,
+};
+const DEFAULT_PAGE = 'server-code';
+
+function pageName() {
+  return location.hash.replace(/^#\/?/, '');
+}
+
+function go(name) {
+  if (pageName() === name) route();
+  else location.hash = `#/${name}`;
+}
+
+async function route() {
+  const main = document.getElementById('main');
+  main.replaceChildren();
+  const app = session.current();
+  const name = pageName();
+  showChrome(app, name);
+  if (!app || name === 'signin') {
+    renderSignIn(main, { onSignedIn: () => go(DEFAULT_PAGE) });
+    return;
+  }
+  const render = PAGES[name] || PAGES[DEFAULT_PAGE];
+  try {
+    await render(main, app);
+  } catch (error) {
+    main.append(errorBox(describe(error)));
+  }
+}
+
+function showChrome(app, name) {
+  document.getElementById('nav').hidden = !app;
+  document.getElementById('session').hidden = !app;
+  for (const link of document.querySelectorAll('#nav a')) {
+    if (link.dataset.page === (PAGES[name] ? name : DEFAULT_PAGE)) link.setAttribute('aria-current', 'page');
+    else link.removeAttribute('aria-current');
+  }
+  const select = document.getElementById('app-switch');
+  select.replaceChildren(...session.appIDs().map((id) => el('option', { value: id }, id)));
+  if (app) select.value = app.appID;
+  document.title = app ? `Kumo console · ${app.appID}` : 'Kumo console';
+}
+
+document.getElementById('app-switch').addEventListener('change', (event) => {
+  session.switchTo(event.target.value);
+  route();
+});
+document.getElementById('add-app').addEventListener('click', () => go('signin'));
+document.getElementById('sign-out').addEventListener('click', () => {
+  session.signOut();
+  go(session.current() ? DEFAULT_PAGE : 'signin');
+});
+window.addEventListener('hashchange', route);
+route();

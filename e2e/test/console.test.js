@@ -1,0 +1,279 @@
+'use strict';
+// The web console (/console/) in a real browser: headless Chromium (Debian's package) driven
+// by playwright-core. Signs in, deploys code that fails verification and sees the error at its
+// line and column, deploys good code by drag-and-drop, makes it current, runs an endpoint,
+// uploads hook configs (refused, then accepted) and runs a job now, shows tenant code holding
+// markup as text, deletes a version, switches apps, signs out.
+//
+// It works in the app named by KUMO_CONSOLE_APP_ID / _CLIENT_ID / _CLIENT_SECRET (the Rust
+// harness creates one), because it moves the current server-code version, which
+// servercode.test.js owns in the default app; without them it uses the default app.
+// Screenshots of each page go to KUMO_CONSOLE_SCREENSHOTS (default target/console-screenshots).
+
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const path = require('node:path');
+const { test, before, after } = require('node:test');
+const { chromium } = require('playwright-core');
+const { readEnv } = require('./helpers');
+
+const env = readEnv();
+const CHROMIUM = process.env.KUMO_CHROMIUM || '/usr/bin/chromium';
+const consoleUrl = env.site.replace(/\/api$/, '') + '/console/';
+const own = {
+  appId: process.env.KUMO_CONSOLE_APP_ID || env.appId,
+  clientId: process.env.KUMO_CONSOLE_CLIENT_ID || env.clientId,
+  clientSecret: process.env.KUMO_CONSOLE_CLIENT_SECRET || env.clientSecret,
+};
+const shots = process.env.KUMO_CONSOLE_SCREENSHOTS ||
+  path.join(__dirname, '..', '..', 'target', 'console-screenshots');
+const TIMEOUT = 60000;
+
+const BAD_CODE = [
+  'function ok(params, context) {',
+  '  return 1;',
+  '}',
+  'function broken(params, context) {',
+  '  var x = ;',
+  '}',
+  '',
+].join('\n');
+const GOOD_CODE = 'function hello(params, context) {\n  return { greeting: "hi " + params.name };\n}\n';
+const XSS = '<img src=x onerror=window.__xss=1>';
+const XSS_CODE = `function markup(params, context) {\n  return "${XSS}";\n}\n`;
+
+let browser;
+let page;
+const cspViolations = [];
+
+before(async () => {
+  fs.mkdirSync(shots, { recursive: true });
+  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true });
+  page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  page.setDefaultTimeout(15000);
+  page.on('console', (msg) => {
+    if (/Content Security Policy/i.test(msg.text())) cspViolations.push(msg.text());
+  });
+  page.on('dialog', (dialog) => dialog.accept());
+});
+
+after(async () => {
+  if (browser) await browser.close();
+});
+
+async function shot(name) {
+  await page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true });
+}
+
+async function signIn(app) {
+  await page.fill('#signin-app-id', app.appId);
+  await page.fill('#signin-client-id', app.clientId);
+  await page.fill('#signin-client-secret', app.clientSecret);
+  await page.click('#signin-submit');
+  await page.waitForSelector('#sc-versions');
+}
+
+/** Deploys `code` as `name` through the file picker; resolves when the deploy answered. */
+async function pickAndDeploy(name, code) {
+  await page.setInputFiles('#sc-file', { name, mimeType: 'application/javascript', buffer: Buffer.from(code) });
+  await page.click('#sc-deploy');
+  await page.waitForSelector('#sc-status .ok, #sc-status .error');
+}
+
+function row(versionID) {
+  return page.locator(`#sc-table tr[data-version="${versionID}"]`);
+}
+
+async function deployedVersion() {
+  return (await page.locator('#sc-status .ok code').textContent()).trim();
+}
+
+/** The server's own answer to a deploy, for comparing what the console shows. */
+async function verificationError(code) {
+  const token = await fetch(`${env.site}/apps/${own.appId}/oauth2/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ client_id: own.clientId, client_secret: own.clientSecret }),
+  }).then((r) => r.json());
+  const res = await fetch(`${env.site}/apps/${own.appId}/server-code`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/javascript', authorization: `Bearer ${token.access_token}` },
+    body: code,
+  });
+  assert.equal(res.status, 400);
+  return res.json();
+}
+
+test('the console is served with a strict Content-Security-Policy and signs in', { timeout: TIMEOUT }, async () => {
+  const res = await page.goto(consoleUrl);
+  assert.equal(res.status(), 200);
+  const headers = res.headers();
+  assert.match(headers['content-security-policy'], /default-src 'self'/);
+  assert.doesNotMatch(headers['content-security-policy'], /unsafe-inline|unsafe-eval/);
+  assert.equal(headers['x-content-type-options'], 'nosniff');
+  await page.waitForSelector('#signin-form');
+  await shot('signin');
+
+  // A wrong secret is refused with the server's message, and nothing is kept.
+  await page.fill('#signin-app-id', env.appId);
+  await page.fill('#signin-client-id', env.clientId);
+  await page.fill('#signin-client-secret', 'not-the-secret');
+  await page.click('#signin-submit');
+  await page.waitForSelector('#signin-status .error');
+  assert.match(await page.textContent('#signin-status'), /invalid_grant/);
+
+  // The server's printed credentials (the default app), then the test's own app.
+  await page.fill('#signin-client-secret', env.clientSecret);
+  await page.click('#signin-submit');
+  await page.waitForSelector('#sc-versions');
+  await page.click('#add-app');
+  await page.waitForSelector('#signin-form');
+  await signIn(own);
+  const stored = await page.evaluate(() => sessionStorage.getItem('kumo.console.session'));
+  assert.ok(!stored.includes(own.clientSecret), 'the client secret is never stored');
+  assert.equal(await page.evaluate(() => localStorage.length), 0, 'nothing in localStorage');
+});
+
+test('a verification error is shown on the source at its line and column', { timeout: TIMEOUT }, async () => {
+  const expected = await verificationError(BAD_CODE);
+  assert.equal(expected.errorCode, 'SERVER_CODE_VERIFICATION_ERROR');
+  assert.equal(expected.line, 5);
+
+  await pickAndDeploy('broken.js', BAD_CODE);
+  await page.waitForSelector('#sc-verification');
+  assert.match(await page.textContent('#sc-status'), /line 5, column \d+/);
+  const marked = page.locator('#sc-verification .line.error-line');
+  assert.equal(await marked.count(), 1);
+  assert.equal(await marked.getAttribute('data-line'), '5');
+  assert.equal((await marked.locator('.code').textContent()), '  var x = ;');
+  const caret = await page.locator('#sc-verification [data-test="error-marker"] .code').textContent();
+  assert.equal(caret.indexOf('^'), expected.column - 1, `caret under column ${expected.column}: ${caret}`);
+  assert.ok(caret.includes(expected.message));
+  await shot('server-code-verification-error');
+});
+
+let goodVersion;
+
+test('good code deployed by drag-and-drop is made current', { timeout: TIMEOUT }, async () => {
+  const dataTransfer = await page.evaluateHandle((code) => {
+    const dt = new DataTransfer();
+    dt.items.add(new File([code], 'hello.js', { type: 'application/javascript' }));
+    return dt;
+  }, GOOD_CODE);
+  await page.dispatchEvent('#sc-dropzone', 'drop', { dataTransfer });
+  assert.match(await page.textContent('#sc-chosen'), /hello\.js/);
+  await page.click('#sc-deploy');
+  await page.waitForSelector('#sc-status .ok');
+  goodVersion = await deployedVersion();
+  assert.match(goodVersion, /^[a-z0-9]{25}$/);
+  await row(goodVersion).waitFor();
+  assert.equal(await row(goodVersion).locator('.badge').count(), 0, 'a deploy does not make it current');
+  assert.equal((await row(goodVersion).locator('td').nth(3).textContent()), '6');
+
+  await row(goodVersion).locator('button.make-current').click();
+  await page.waitForSelector(`#sc-table tr.current[data-version="${goodVersion}"] .badge`);
+  assert.equal(await page.locator('#sc-table .badge').count(), 1, 'exactly one version is current');
+  await shot('server-code');
+});
+
+test('an endpoint of the current version runs and shows its returned value', { timeout: TIMEOUT }, async () => {
+  await page.click('#nav a[data-page="run"]');
+  await page.waitForSelector('#run-form');
+  await page.fill('#run-endpoint', 'hello');
+  await page.fill('#run-params', '{"name": "kumo"}');
+  await page.click('#run-submit');
+  await page.waitForSelector('#run-returned');
+  assert.deepEqual(JSON.parse(await page.textContent('#run-returned')), { greeting: 'hi kumo' });
+  assert.match(await page.textContent('#run-steps'), /^\d+$/);
+  assert.equal(await page.textContent('#run-env-version'), '6');
+  assert.match(await page.textContent('#run-duration'), /ms$/);
+  await shot('run');
+
+  // A failure shows the server's error body.
+  await page.fill('#run-endpoint', 'nowhere');
+  await page.selectOption('#run-as', 'anonymous');
+  await page.click('#run-submit');
+  await page.waitForSelector('#run-error');
+  const error = JSON.parse(await page.textContent('#run-error'));
+  assert.equal(error.errorCode, 'ENDPOINT_INVOCATION_ERROR');
+  assert.equal(await page.textContent('#run-status'), '400');
+  await shot('run-error');
+});
+
+test("hooks: the server's validation message, triggers, jobs with their next firings, run now", { timeout: TIMEOUT }, async () => {
+  await page.click('#nav a[data-page="hooks"]');
+  await page.waitForSelector('#hooks-none');
+  assert.equal(await page.inputValue('#hooks-version'), goodVersion, 'the current version is preselected');
+
+  const job = (endpoint) => ({ what: 'EXECUTE_SERVER_CODE', cron: '0 3 * * *', endpoint, parameters: { name: 'job' } });
+  await page.setInputFiles('#hooks-file', {
+    name: 'bad-hooks.json', mimeType: 'application/json',
+    buffer: Buffer.from(JSON.stringify({ 'kiicloud://scheduler': { nightly: job('nowhere') } })),
+  });
+  await page.click('#hooks-upload');
+  await page.waitForSelector('#hooks-status .error');
+  assert.match(await page.textContent('#hooks-status'), /refused: .*nowhere/);
+
+  const config = '{\n  // every night\n' +
+    `  "kiicloud://scheduler": ${JSON.stringify({ nightly: job('hello') })},\n` +
+    '  "kiicloud://users": [{"when": "USER_CREATED", "what": "EXECUTE_SERVER_CODE", "endpoint": "hello"}]\n}\n';
+  await page.setInputFiles('#hooks-file', { name: 'hooks.json', mimeType: 'application/json', buffer: Buffer.from(config) });
+  await page.click('#hooks-upload');
+  await page.waitForSelector('#hooks-jobs');
+  assert.match(await page.textContent('#hooks-status'), /hooks\.json is now the hook config/);
+  assert.deepEqual(
+    await page.locator('#hooks-triggers tbody td').allTextContents(),
+    ['kiicloud://users', 'USER_CREATED', 'hello'],
+  );
+  const nightly = page.locator('#hooks-jobs tr[data-job="nightly"]');
+  const utc = await nightly.locator('.firings .utc').allTextContents();
+  assert.equal(utc.length, 5);
+  for (const t of utc) assert.match(t, /T03:00:00\.000Z$/);
+  const local = await nightly.locator('.firings .local').allTextContents();
+  assert.match(local[0], /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
+  await shot('hooks');
+
+  await nightly.locator('button.run-now').click();
+  await page.waitForSelector('#hooks-execution');
+  assert.equal(await page.textContent('#hooks-execution .exec-status'), 'SUCCESS');
+  assert.match(await page.textContent('#hooks-execution pre'), /hi job/);
+  await shot('hooks-run-now');
+});
+
+test('code holding markup is shown as text, and a version can be deleted', { timeout: TIMEOUT }, async () => {
+  await page.click('#nav a[data-page="server-code"]');
+  await page.waitForSelector('#sc-table');
+  await pickAndDeploy('markup.js', XSS_CODE);
+  const version = await deployedVersion();
+  await row(version).locator('button.view').click();
+  await page.waitForSelector('#sc-source');
+  assert.equal(await page.textContent('#sc-source .line[data-line="2"] .code'), `  return "${XSS}";`);
+  assert.equal(await page.locator('#sc-source img').count(), 0, 'no element made from the code');
+  assert.equal(await page.evaluate(() => window.__xss), undefined);
+  await shot('server-code-source');
+
+  await row(version).locator('button.delete').click();
+  await row(version).waitFor({ state: 'detached' });
+  await row(goodVersion).waitFor();
+  assert.equal(await page.evaluate(() => window.__xss), undefined);
+});
+
+test('apps switch, and signing out forgets the token', { timeout: TIMEOUT }, async () => {
+  if (own.appId !== env.appId) {
+    await page.selectOption('#app-switch', env.appId);
+    await page.waitForSelector('#sc-versions > *');
+    assert.equal(await row(goodVersion).count(), 0, "the other app's versions are its own");
+    await page.selectOption('#app-switch', own.appId);
+    await row(goodVersion).waitFor();
+  }
+
+  await page.click('#sign-out');
+  await page.waitForFunction((id) => document.querySelector('#app-switch').value !== id, own.appId);
+  let stored = await page.evaluate(() => sessionStorage.getItem('kumo.console.session'));
+  assert.ok(!stored.includes(own.appId), 'the signed-out app is forgotten');
+  await page.click('#sign-out');
+  await page.waitForSelector('#signin-form');
+  stored = await page.evaluate(() => sessionStorage.getItem('kumo.console.session'));
+  assert.equal(stored, null);
+  assert.deepEqual(cspViolations, [], 'the console runs within its Content-Security-Policy');
+});
