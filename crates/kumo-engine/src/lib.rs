@@ -199,7 +199,12 @@ pub trait Host: Send + Sync {
     ) -> Result<HostResponse, String>;
     /// An app-admin token for `context.getAppAdminContext()`.
     fn admin_token(&self, deadline: Instant) -> Result<String, String>;
-    /// Called once per run when nothing more can happen, with everything the run logged.
+    /// The lines a run logged until its answer, handed over just before the answer goes out:
+    /// a caller that got the answer finds them in the log, and runs answered one after
+    /// another log in that order.
+    fn answering(&self, logs: Vec<LogLine>);
+    /// Called once per run when nothing more can happen, with the lines logged after the
+    /// answer (code keeps running after it, as on Kii).
     fn finished(&self, logs: Vec<LogLine>);
 }
 

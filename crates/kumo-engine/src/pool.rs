@@ -233,6 +233,9 @@ impl Host for Scheduled {
     fn admin_token(&self, deadline: Instant) -> Result<String, String> {
         self.scheduler.outside(|| self.inner.admin_token(deadline))
     }
+    fn answering(&self, logs: Vec<LogLine>) {
+        self.inner.answering(logs)
+    }
     fn finished(&self, logs: Vec<LogLine>) {
         self.inner.finished(logs)
     }

@@ -19,6 +19,8 @@ use kumo_engine::{
 
 #[derive(Default)]
 struct RecordingHost {
+    /// Lines handed over with the answer, until the run finishes.
+    early: Mutex<Vec<LogLine>>,
     logs: Mutex<Option<Vec<LogLine>>>,
     requests: Mutex<Vec<HostRequest>>,
 }
@@ -44,8 +46,13 @@ impl Host for RecordingHost {
     fn admin_token(&self, _: Instant) -> Result<String, String> {
         Ok("admin-token".into())
     }
+    fn answering(&self, logs: Vec<LogLine>) {
+        self.early.lock().unwrap().extend(logs);
+    }
     fn finished(&self, logs: Vec<LogLine>) {
-        *self.logs.lock().unwrap() = Some(logs);
+        let mut all = std::mem::take(&mut *self.early.lock().unwrap());
+        all.extend(logs);
+        *self.logs.lock().unwrap() = Some(all);
     }
 }
 

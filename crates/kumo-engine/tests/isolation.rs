@@ -24,6 +24,7 @@ impl Host for NoHost {
     fn admin_token(&self, _: Instant) -> Result<String, String> {
         Err("no".into())
     }
+    fn answering(&self, _: Vec<LogLine>) {}
     fn finished(&self, _: Vec<LogLine>) {}
 }
 

@@ -52,6 +52,7 @@ impl Host for TestHost {
         self.wait(deadline);
         Err("gave up".into())
     }
+    fn answering(&self, _: Vec<LogLine>) {}
     fn finished(&self, _: Vec<LogLine>) {}
 }
 

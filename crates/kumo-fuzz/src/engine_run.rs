@@ -45,6 +45,7 @@ impl Host for NullHost {
     fn admin_token(&self, _deadline: Instant) -> Result<String, String> {
         Ok("admin-token".into())
     }
+    fn answering(&self, _logs: Vec<LogLine>) {}
     fn finished(&self, _logs: Vec<LogLine>) {}
 }
 

@@ -64,6 +64,7 @@ pub(crate) fn run(
     let mut respond = Some(respond);
     let mut send = |outcome: Outcome| {
         if let Some(respond) = respond.take() {
+            host.answering(state.take_logs());
             respond(state.redact_outcome(outcome))
         }
     };
@@ -172,13 +173,7 @@ pub(crate) fn run(
     if let Err(e) = ran {
         send(engine_failure(&state, format!("could not start: {e}")));
     }
-    let mut logs = state.logs.take();
-    if !state.secrets.borrow().is_empty() {
-        for line in &mut logs {
-            line.message = state.redact(std::mem::take(&mut line.message));
-        }
-    }
-    host.finished(logs);
+    host.finished(state.take_logs());
 }
 
 /// Rejections a run may leave unhandled at once that are remembered (the first is reported).

@@ -64,6 +64,17 @@ impl State {
             .fold(text, |text, secret| text.replace(secret.as_str(), REDACTED))
     }
 
+    /// The lines logged so far (secrets redacted); later lines start a new list.
+    pub(super) fn take_logs(&self) -> Vec<LogLine> {
+        let mut logs = self.logs.take();
+        if !self.secrets.borrow().is_empty() {
+            for line in &mut logs {
+                line.message = self.redact(std::mem::take(&mut line.message));
+            }
+        }
+        logs
+    }
+
     pub(super) fn redact_outcome(&self, outcome: Outcome) -> Outcome {
         if self.secrets.borrow().is_empty() {
             return outcome;

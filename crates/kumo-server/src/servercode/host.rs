@@ -192,7 +192,18 @@ impl Host for SandboxHost {
         Ok(admin.token.to_string())
     }
 
+    fn answering(&self, logs: Vec<LogLine>) {
+        self.log(logs);
+    }
+
     fn finished(&self, logs: Vec<LogLine>) {
+        self.log(logs);
+    }
+}
+
+impl SandboxHost {
+    /// Queues a run's console lines for the developer log.
+    fn log(&self, logs: Vec<LogLine>) {
         for line in logs {
             let level = match line.level {
                 LogLevel::Debug => DevLogLevel::Debug,
