@@ -47,10 +47,14 @@ const FILES: &[(&str, &[u8], &str)] = &[
     file!("js/dom.js", JS),
     file!("js/session.js", JS),
     file!("js/source_view.js", JS),
+    file!("js/chart.js", JS),
+    file!("js/sse.js", JS),
     file!("js/pages/signin.js", JS),
     file!("js/pages/servercode.js", JS),
     file!("js/pages/run.js", JS),
     file!("js/pages/hooks.js", JS),
+    file!("js/pages/executions.js", JS),
+    file!("js/pages/devlog.js", JS),
 ];
 
 /// The console's routes, to be merged into the top-level router.
