@@ -38,8 +38,21 @@ const BAD_CODE = [
   '}',
   '',
 ].join('\n');
-const GOOD_CODE = 'function hello(params, context) {\n  return { greeting: "hi " + params.name };\n}\n';
 const XSS = '<img src=x onerror=window.__xss=1>';
+const GOOD_CODE = [
+  'function hello(params, context) {',
+  '  return { greeting: "hi " + params.name };',
+  '}',
+  'function fails(params, context) {',
+  '  throw new Error("the nightly clean-up broke");',
+  '}',
+  'function shout(params, context) {',
+  '  console.log("shout " + params.tag + " ' + XSS + '");',
+  '  console.error("trace " + params.tag + "\\n    at first (server.js:8)\\n    at second (server.js:9)");',
+  '  return params.tag;',
+  '}',
+  '',
+].join('\n');
 const XSS_CODE = `function markup(params, context) {\n  return "${XSS}";\n}\n`;
 
 let browser;
@@ -215,7 +228,7 @@ test("hooks: the server's validation message, triggers, jobs with their next fir
   assert.match(await page.textContent('#hooks-status'), /refused: .*nowhere/);
 
   const config = '{\n  // every night\n' +
-    `  "kiicloud://scheduler": ${JSON.stringify({ nightly: job('hello') })},\n` +
+    `  "kiicloud://scheduler": ${JSON.stringify({ nightly: job('hello'), failing: job('fails') })},\n` +
     '  "kiicloud://users": [{"when": "USER_CREATED", "what": "EXECUTE_SERVER_CODE", "endpoint": "hello"}]\n}\n';
   await page.setInputFiles('#hooks-file', { name: 'hooks.json', mimeType: 'application/json', buffer: Buffer.from(config) });
   await page.click('#hooks-upload');
@@ -258,7 +271,160 @@ test('code holding markup is shown as text, and a version can be deleted', { tim
   assert.equal(await page.evaluate(() => window.__xss), undefined);
 });
 
+/** An admin token of the test's app, for the REST calls the test makes beside the browser. */
+async function ownAdminToken() {
+  const res = await fetch(`${env.site}/apps/${own.appId}/oauth2/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ client_id: own.clientId, client_secret: own.clientSecret }),
+  });
+  return (await res.json()).access_token;
+}
+
+async function rest(method, pathAndQuery, body) {
+  const res = await fetch(`${env.site}/apps/${own.appId}${pathAndQuery}`, {
+    method,
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${await ownAdminToken()}` },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  assert.ok(res.ok, `${method} ${pathAndQuery}: ${res.status} ${text}`);
+  return text ? JSON.parse(text) : null;
+}
+
+test('executions: the history with filters, paging, a detail view and a chart by status', { timeout: TIMEOUT }, async () => {
+  // The hooks test ran "nightly" by the console; one more success and a failure by REST.
+  const ok = await rest('POST', '/hooks/versions/current/jobs/nightly/run');
+  assert.equal(ok.status, 'SUCCESS');
+  const failed = await rest('POST', '/hooks/versions/current/jobs/failing/run');
+  assert.equal(failed.status, 'FAILED');
+
+  // What the server itself answers, newest first: the console must show the same. (The app
+  // is fresh, so normally these are the three runs by hand; a nightly firing at 03:00 UTC
+  // during the run would be one more, and is compared like the others.)
+  const all = (await rest('POST', '/hooks/executions/query',
+    { scheduleExecutionQuery: { orderBy: 'startedAt', descending: true } })).results;
+  assert.ok(all.length >= 3 && all.length < 50, `${all.length} executions`);
+  const jobsOf = (list) => list.map((r) => r.name);
+  const statusesOf = (list) => list.map((r) => r.status);
+  const count = (status) => all.filter((r) => r.status === status).length;
+  assert.deepEqual(jobsOf(all.slice(0, 2)), ['failing', 'nightly']);
+
+  await page.click('#nav a[data-page="executions"]');
+  await page.waitForSelector('#ex-table');
+  const rows = page.locator('#ex-table tbody tr');
+  const rowCount = (n) => page.waitForFunction((want) => document.querySelectorAll('#ex-table tbody tr').length === want, n);
+  assert.equal(await rows.count(), all.length);
+  assert.deepEqual(await rows.locator('td.job').allTextContents(), jobsOf(all));
+  assert.deepEqual(await rows.locator('.status').allTextContents(), statusesOf(all));
+  await page.waitForSelector('#ex-chart svg');
+  assert.equal(await page.textContent('#ex-chart .chart-legend[data-series="SUCCESS"]'), `success ${count('SUCCESS')}`);
+  assert.equal(await page.textContent('#ex-chart .chart-legend[data-series="FAILED"]'), `failed ${count('FAILED')}`);
+  assert.equal(await page.locator('#ex-chart rect.chart-bar.bad[data-count]').count(), 1);
+
+  // The failure's detail: its result is the thrown error.
+  await page.locator(`#ex-table tr[data-execution="${failed.scheduleExecutionID}"] button.open`).click();
+  await page.waitForSelector('#ex-detail-panel');
+  assert.equal(await page.textContent('#ex-detail-status'), 'FAILED');
+  assert.match(await page.textContent('#ex-detail-result'), /the nightly clean-up broke/);
+  await shot('executions-detail');
+
+  // Filters: status, then job, then a time range that ends before everything.
+  await page.selectOption('#ex-status', 'SUCCESS');
+  await page.click('#ex-apply');
+  await rowCount(count('SUCCESS'));
+  assert.ok((await rows.locator('.status').allTextContents()).every((s) => s === 'SUCCESS'));
+  await page.selectOption('#ex-status', '');
+  await page.fill('#ex-job', 'failing');
+  await page.click('#ex-apply');
+  await rowCount(all.filter((r) => r.name === 'failing').length);
+  assert.ok((await rows.locator('td.job').allTextContents()).every((j) => j === 'failing'));
+  await page.fill('#ex-to', '2001-01-01T00:00:00');
+  await page.click('#ex-apply');
+  await page.waitForSelector('#ex-empty');
+
+  // Paging by the server's paginationKey: pages of two, the second one, and back.
+  await page.fill('#ex-job', '');
+  await page.fill('#ex-to', '');
+  await page.fill('#ex-size', '2');
+  await page.click('#ex-apply');
+  await rowCount(2);
+  assert.equal(await page.isDisabled('#ex-prev'), true);
+  assert.deepEqual(await rows.locator('td.job').allTextContents(), jobsOf(all.slice(0, 2)));
+  await page.click('#ex-next');
+  await page.waitForSelector('#ex-page:text("Page 2")');
+  assert.deepEqual(await rows.locator('td.job').allTextContents(), jobsOf(all.slice(2, 4)));
+  assert.deepEqual(await rows.locator('.status').allTextContents(), statusesOf(all.slice(2, 4)));
+  assert.equal(await page.isDisabled('#ex-next'), all.length <= 4, 'a next page only when more follow');
+  await page.click('#ex-prev');
+  await page.waitForSelector('#ex-page:text("Page 1")');
+  assert.deepEqual(await rows.locator('td.job').allTextContents(), jobsOf(all.slice(0, 2)));
+  await page.fill('#ex-size', '50');
+  await page.click('#ex-apply');
+  await rowCount(all.length);
+  await shot('executions');
+});
+
+test('developer log: a console.log line arrives live, markup stays text, pause and resume', { timeout: TIMEOUT }, async () => {
+  // Tags of this run, so a rerun against the same app never finds an older line.
+  const run = Math.random().toString(36).slice(2, 8);
+  const tags = { first: `first-${run}`, second: `second-${run}`, third: `third-${run}` };
+  await page.click('#nav a[data-page="log"]');
+  await page.waitForSelector('#log-state[data-state="Live"]');
+  await rest('POST', '/server-code/versions/current/shout', { tag: tags.first });
+  const line = page.locator('#log-lines .log-row', { hasText: `shout ${tags.first}` });
+  await line.waitFor();
+  assert.equal(await line.locator('pre.log-text').textContent(), `shout ${tags.first} ${XSS}`);
+  assert.equal(await page.locator('#log-lines img').count(), 0, 'no element made from a log line');
+  assert.equal(await page.evaluate(() => window.__xss), undefined);
+  // A stack trace keeps its lines, in pre-wrapped text.
+  const trace = page.locator('#log-lines .log-row.level-error', { hasText: `trace ${tags.first}` });
+  assert.equal(await trace.locator('pre.log-text').textContent(),
+    `trace ${tags.first}\n    at first (server.js:8)\n    at second (server.js:9)`);
+  assert.equal(await trace.locator('pre.log-text').evaluate((n) => getComputedStyle(n).whiteSpace), 'pre-wrap');
+  // The chart counts the invocation and the error of this minute.
+  await page.waitForFunction(() => {
+    const t = document.querySelector('#log-chart .chart-legend[data-series="error"]');
+    return t && /errors [1-9]/.test(t.textContent);
+  });
+  assert.match(await page.textContent('#log-chart .chart-legend[data-series="invocation"]'), /invocations [1-9]/);
+  await shot('developer-log');
+
+  // Paused, nothing arrives; resumed (after= the last record seen), what was missed does.
+  await page.click('#log-pause');
+  await page.waitForSelector('#log-state[data-state="Paused"]');
+  await rest('POST', '/server-code/versions/current/shout', { tag: tags.second });
+  const second = page.locator('#log-lines .log-row', { hasText: `shout ${tags.second}` });
+  // Wait until the server has stored the line, so only resuming after= can bring it.
+  for (;;) {
+    const log = await rest('GET', '/developer-log?limit=20');
+    if (log.records.some((r) => r.description === `shout ${tags.second} ${XSS}`)) break;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  assert.equal(await second.count(), 0, 'nothing arrives while paused');
+  await page.click('#log-pause');
+  await second.waitFor();
+  await page.waitForSelector('#log-state[data-state="Live"]');
+  assert.equal(await page.locator('#log-lines .log-row', { hasText: `shout ${tags.first}` }).count(), 1, 'nothing twice');
+
+  // The text filter hides what does not match; the level filter asks the server again.
+  await page.fill('#log-text', `shout ${tags.second}`);
+  assert.equal(await page.locator('#log-lines .log-row:visible').count(), 1);
+  await page.fill('#log-text', '');
+  await page.selectOption('#log-level', 'ERROR');
+  await page.waitForSelector('#log-state[data-state="Live"]');
+  await page.waitForFunction(() => document.querySelectorAll('#log-lines .log-row').length > 0);
+  const levels = await page.locator('#log-lines .log-level').allTextContents();
+  assert.ok(levels.every((l) => l === 'ERROR'), levels.join());
+  await rest('POST', '/server-code/versions/current/shout', { tag: tags.third });
+  await page.locator('#log-lines .log-row', { hasText: `trace ${tags.third}` }).waitFor();
+  assert.equal(await page.locator('#log-lines .log-row', { hasText: `shout ${tags.third}` }).count(), 0);
+  assert.equal(await page.evaluate(() => window.__xss), undefined);
+});
+
 test('apps switch, and signing out forgets the token', { timeout: TIMEOUT }, async () => {
+  await page.click('#nav a[data-page="server-code"]');
+  await row(goodVersion).waitFor();
   if (own.appId !== env.appId) {
     await page.selectOption('#app-switch', env.appId);
     await page.waitForSelector('#sc-versions > *');

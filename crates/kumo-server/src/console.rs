@@ -47,10 +47,14 @@ const FILES: &[(&str, &[u8], &str)] = &[
     file!("js/dom.js", JS),
     file!("js/session.js", JS),
     file!("js/source_view.js", JS),
+    file!("js/chart.js", JS),
+    file!("js/sse.js", JS),
     file!("js/pages/signin.js", JS),
     file!("js/pages/servercode.js", JS),
     file!("js/pages/run.js", JS),
     file!("js/pages/hooks.js", JS),
+    file!("js/pages/executions.js", JS),
+    file!("js/pages/devlog.js", JS),
 ];
 
 /// The console's routes, to be merged into the top-level router.
@@ -133,6 +137,58 @@ mod tests {
                 FILES[i + 1..].iter().all(|(other, _, _)| other != path),
                 "{path} is listed twice"
             );
+        }
+    }
+
+    /// `dir/../x.js`-style import specifiers resolved against the importing file's folder.
+    fn resolve(from: &str, spec: &str) -> String {
+        let mut parts: Vec<&str> = from.split('/').collect();
+        parts.pop();
+        for part in spec.split('/') {
+            match part {
+                "." => {}
+                ".." => {
+                    parts.pop();
+                }
+                other => parts.push(other),
+            }
+        }
+        parts.join("/")
+    }
+
+    /// A module missing from the table would 404 in the browser and blank a page; only the
+    /// browser test would notice, late. This finds it at `cargo test`.
+    #[test]
+    fn every_imported_module_is_served() {
+        for (path, bytes, _) in FILES.iter().filter(|(p, _, _)| p.ends_with(".js")) {
+            let text = std::str::from_utf8(bytes).unwrap();
+            for piece in text.split(" from '").skip(1) {
+                let spec = &piece[..piece.find('\'').unwrap()];
+                let target = resolve(path, spec);
+                assert!(
+                    FILES.iter().any(|(p, _, _)| *p == target),
+                    "{path} imports {spec}, which is not in FILES"
+                );
+            }
+        }
+    }
+
+    /// Tenant text must reach the page as text: no module may parse strings as markup.
+    #[test]
+    fn no_module_builds_markup_from_strings() {
+        for (path, bytes, _) in FILES.iter().filter(|(p, _, _)| p.ends_with(".js")) {
+            let text = std::str::from_utf8(bytes).unwrap();
+            for sink in [
+                "innerHTML",
+                "outerHTML",
+                "insertAdjacentHTML",
+                "document.write",
+                "createContextualFragment",
+                "eval(",
+                "new Function",
+            ] {
+                assert!(!text.contains(sink), "{path} uses {sink}");
+            }
         }
     }
 }

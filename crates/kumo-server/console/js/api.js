@@ -52,6 +52,27 @@ export async function call(method, path, options = {}) {
   return { status: res.status, headers: res.headers, body: parsed, ms };
 }
 
+/**
+ * Opens a streamed response (e.g. an event stream) and resolves to the fetch Response once
+ * its headers arrived with a 2xx; rejects with ApiError (the server's error body) otherwise.
+ */
+export async function openStream(path, { token, signal, headers = {} } = {}) {
+  const all = { ...headers };
+  if (token) all.Authorization = `Bearer ${token}`;
+  const res = await fetch(new URL(path, BASE), { headers: all, signal, cache: 'no-store' });
+  if (!res.ok) {
+    const raw = await res.text();
+    let parsed = raw;
+    try {
+      parsed = raw === '' ? null : JSON.parse(raw);
+    } catch {
+      /* not JSON: kept as text */
+    }
+    throw new ApiError(res.status, parsed, res.headers);
+  }
+  return res;
+}
+
 /** An app-admin token from the app's client ID and secret. */
 export async function adminToken(appID, clientID, clientSecret) {
   const res = await call('POST', appPath(appID, '/oauth2/token'), {

@@ -8,11 +8,15 @@ import { renderSignIn } from './pages/signin.js';
 import { renderServerCode } from './pages/servercode.js';
 import { renderRun } from './pages/run.js';
 import { renderHooks } from './pages/hooks.js';
+import { renderExecutions } from './pages/executions.js';
+import { renderDevLog } from './pages/devlog.js';
 
 const PAGES = {
   'server-code': renderServerCode,
   hooks: renderHooks,
   run: renderRun,
+  executions: renderExecutions,
+  log: renderDevLog,
 };
 const DEFAULT_PAGE = 'server-code';
 
@@ -25,7 +29,13 @@ function go(name) {
   else location.hash = `#/${name}`;
 }
 
+// Aborted when the page is left, so a page's live work (the log stream) stops with it.
+let leaving = new AbortController();
+
 async function route() {
+  leaving.abort();
+  leaving = new AbortController();
+  const { signal } = leaving;
   const main = document.getElementById('main');
   main.replaceChildren();
   const app = session.current();
@@ -37,7 +47,7 @@ async function route() {
   }
   const render = PAGES[name] || PAGES[DEFAULT_PAGE];
   try {
-    await render(main, app);
+    await render(main, app, { signal });
   } catch (error) {
     main.append(errorBox(describe(error)));
   }
