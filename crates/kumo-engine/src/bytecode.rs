@@ -155,6 +155,25 @@ pub(crate) enum ScriptError {
     Engine(String),
 }
 
+/// Compiles Kumo's own scripts, `(file name, source)` each, for the parse stack; an error
+/// names the file, line and column (a bug in Kumo, reported once per process).
+pub(crate) fn compile_parts<'a>(
+    parts: impl Iterator<Item = (String, &'a str)>,
+) -> Result<Vec<Vec<u8>>, String> {
+    parts
+        .map(|(file, source)| {
+            compile_script(source, &file, PARSE_STACK).map_err(|e| match e {
+                ScriptError::Syntax {
+                    line,
+                    column,
+                    message,
+                } => format!("{file}:{line}:{column}: {message}"),
+                ScriptError::Engine(message) => message,
+            })
+        })
+        .collect()
+}
+
 /// Compiles a global script (not run) with at most `stack` bytes of stack, and serialises its
 /// bytecode.
 pub(crate) fn compile_script(

@@ -13,7 +13,7 @@ use rquickjs::function::Opt;
 use rquickjs::object::Property;
 use rquickjs::{Ctx, Exception, Function, Object, Value};
 
-use crate::bytecode::{compile_script, run_bytecode, ScriptError, PARSE_STACK};
+use crate::bytecode::{compile_parts, run_bytecode};
 use crate::realm::Building;
 
 pub(crate) struct Part {
@@ -87,20 +87,11 @@ const LOADED: &str = "__loaded";
 fn compiled() -> &'static Result<Vec<Vec<u8>>, String> {
     static COMPILED: OnceLock<Result<Vec<Vec<u8>>, String>> = OnceLock::new();
     COMPILED.get_or_init(|| {
-        PARTS
-            .iter()
-            .map(|part| {
-                let file = format!("kii-sdk/{}.js", part.name);
-                compile_script(part.source, &file, PARSE_STACK).map_err(|e| match e {
-                    ScriptError::Syntax {
-                        line,
-                        column,
-                        message,
-                    } => format!("kii-sdk/{}.js:{line}:{column}: {message}", part.name),
-                    ScriptError::Engine(message) => message,
-                })
-            })
-            .collect()
+        compile_parts(
+            PARTS
+                .iter()
+                .map(|part| (format!("kii-sdk/{}.js", part.name), part.source)),
+        )
     })
 }
 
