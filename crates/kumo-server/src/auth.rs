@@ -186,6 +186,7 @@ pub async fn principal_for_token(service: &Service, app: &App, token: &str) -> R
         ));
     }
     Ok(match record.user_id {
+        Some(id) if id == crate::service::ANONYMOUS_PRINCIPAL => Principal::Anonymous,
         Some(id) => Principal::User(id),
         None => Principal::Admin,
     })

@@ -12,7 +12,8 @@ use kumo_types::{ApiError, ErrorCode};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use super::{json, json_as, no_content};
+use super::media::{self, with_last_modified, with_location};
+use super::{json_as, no_content};
 use crate::auth::Caller;
 use crate::error::{Error, Result};
 use crate::http::{parse_object, read_body, JsonObject};
@@ -102,6 +103,21 @@ impl ScopedPath {
         self.object.as_deref().unwrap_or_default()
     }
 
+    /// The object's path under `/api`, in the scope the request named (a `me` or address is
+    /// already the user's ID here).
+    fn object_path(&self, object_id: &str) -> String {
+        let scope = match (&self.user, &self.group) {
+            (Some(u), _) => format!("/users/{u}"),
+            (_, Some(g)) => format!("/groups/{g}"),
+            _ => String::new(),
+        };
+        format!(
+            "/apps/{}{scope}/buckets/{}/objects/{object_id}",
+            self.app,
+            self.bucket.as_deref().unwrap_or_default()
+        )
+    }
+
     fn entry(&self) -> (&str, &str) {
         (
             self.action.as_deref().unwrap_or_default(),
@@ -179,18 +195,29 @@ async fn create(
         .service
         .create_object(&caller, &p.bucket(), write)
         .await?;
-    let mut res = json(
+    let res = json_as(
         StatusCode::CREATED,
+        media::OBJECT_CREATION,
         json!({"objectID": o.id, "createdAt": o.created_at, "dataType": media_type(&p.app, &o.data_type)}),
     );
-    if let Ok(loc) = HeaderValue::from_str(&format!("objects/{}", o.id)) {
-        res.headers_mut().insert(header::LOCATION, loc);
-    }
+    let res = with_location(res, &p.object_path(&o.id));
     Ok(with_etag(res, o.version))
 }
 
-fn document_response(o: &Object) -> Response {
-    with_etag(json(StatusCode::OK, object_document(o)), o.version)
+/// An object as Kii's object guide shows it: typed with its own data type
+/// (`application/vnd.{appID}.{type}+json`, plain JSON when it has none), with `ETag` and
+/// `Last-Modified`.
+fn document_response(app_id: &str, o: &Object) -> Response {
+    let mut res = with_etag(
+        json_as(StatusCode::OK, "application/json", object_document(o)),
+        o.version,
+    );
+    if o.data_type.is_some() {
+        if let Ok(v) = HeaderValue::from_str(&media_type(app_id, &o.data_type)) {
+            res.headers_mut().insert(header::CONTENT_TYPE, v);
+        }
+    }
+    with_last_modified(res, o.modified_at)
 }
 
 async fn get_object(
@@ -202,7 +229,7 @@ async fn get_object(
         .service
         .get_object(&caller, &p.bucket(), p.object())
         .await?;
-    Ok(document_response(&o))
+    Ok(document_response(&p.app, &o))
 }
 
 async fn put_object(
@@ -221,18 +248,17 @@ async fn put_object(
         .service
         .put_object(&caller, &p.bucket(), p.object(), write, pre)
         .await?;
-    let status = if created {
-        StatusCode::CREATED
+    let body = json!({"createdAt": o.created_at, "modifiedAt": o.modified_at});
+    let res = if created {
+        // Created with a client-chosen ID: the body is the update's, the headers a creation's.
+        with_location(
+            json_as(StatusCode::CREATED, media::OBJECT_UPDATE, body),
+            &p.object_path(&o.id),
+        )
     } else {
-        StatusCode::OK
+        json_as(StatusCode::OK, media::OBJECT_UPDATE, body)
     };
-    Ok(with_etag(
-        json(
-            status,
-            json!({"createdAt": o.created_at, "modifiedAt": o.modified_at}),
-        ),
-        o.version,
-    ))
+    Ok(with_etag(res, o.version))
 }
 
 /// `POST` on an object is a partial update only with `X-HTTP-Method-Override: PATCH`.
@@ -273,7 +299,7 @@ async fn patch_object(
             if_match(&headers)?,
         )
         .await?;
-    Ok(document_response(&o))
+    Ok(document_response(&p.app, &o))
 }
 
 async fn delete_object(
@@ -308,7 +334,7 @@ async fn get_bucket(
     let size = state.service.bucket_size(&caller, &p.bucket()).await?;
     Ok(json_as(
         StatusCode::OK,
-        "application/vnd.kii.BucketRetrievalResponse+json",
+        media::BUCKET,
         json!({ "bucketType": "rw", "size": size }),
     ))
 }
@@ -352,7 +378,11 @@ async fn query(
         QueryAnswer::Count { into, count } => {
             let mut aggs = Map::new();
             aggs.insert(into, count.into());
-            json(StatusCode::OK, json!({ "aggregations": aggs }))
+            json_as(
+                StatusCode::OK,
+                media::QUERY,
+                json!({ "aggregations": aggs }),
+            )
         }
         QueryAnswer::Page { results, next } => {
             let mut body =
@@ -360,7 +390,7 @@ async fn query(
             if let Some(next) = next {
                 body["nextPaginationKey"] = next.into();
             }
-            json(StatusCode::OK, body)
+            json_as(StatusCode::OK, media::QUERY, body)
         }
     })
 }
@@ -383,8 +413,9 @@ async fn get_acl(
     Path(p): Path<ScopedPath>,
     caller: Caller,
 ) -> Result<Response> {
-    Ok(json(
+    Ok(json_as(
         StatusCode::OK,
+        media::ACL,
         state.service.acl_document(&caller, &p.acl_target()).await?,
     ))
 }
@@ -399,11 +430,7 @@ async fn get_acl_verb(
         .service
         .acl_verb_document(&caller, &p.acl_target(), action)
         .await?;
-    Ok(json_as(
-        StatusCode::OK,
-        "application/vnd.kii.ACLVerbRetrievalResponse+json",
-        doc,
-    ))
+    Ok(json_as(StatusCode::OK, media::ACL_VERB, doc))
 }
 
 async fn get_acl_entry(
@@ -416,11 +443,7 @@ async fn get_acl_entry(
         .service
         .acl_entry_document(&caller, &p.acl_target(), action, subject)
         .await?;
-    Ok(json_as(
-        StatusCode::OK,
-        "application/vnd.kii.ACLSubjectRetrievalResponse+json",
-        doc,
-    ))
+    Ok(json_as(StatusCode::OK, media::ACL_SUBJECT, doc))
 }
 
 async fn change_acl(

@@ -1,4 +1,4 @@
-//! `POST /oauth2/token`: user login and app-admin tokens.
+//! `POST /oauth2/token`: user login, app-admin and anonymous tokens.
 
 use kumo_storage::{App, Token, UserKey};
 use kumo_types::{now_ms, ApiError, ErrorCode};
@@ -11,6 +11,14 @@ use crate::secrets::{digest_hex, digests_equal, new_token};
 
 /// Kii's `expires_in` for a token that never expires.
 pub const NEVER_EXPIRES_IN: i64 = 2_147_483_647;
+
+/// The `user_id` an anonymous token is stored with: Kii's own name for the anonymous user,
+/// which no user ID can be (user IDs are generated, never chosen by a client).
+pub const ANONYMOUS_PRINCIPAL: &str = "ANONYMOUS_USER";
+
+/// How Kii's sign-in guide spells `token_type` (the SDKs do not read it; OAuth 2 compares it
+/// ignoring case).
+pub const TOKEN_TYPE: &str = "bearer";
 
 /// What the client asked for, parsed from the token request body.
 #[derive(Debug, PartialEq)]
@@ -29,7 +37,9 @@ pub enum TokenRequest {
 
 #[derive(Debug, Serialize)]
 pub struct TokenGrant {
-    pub id: String,
+    /// The principal; an anonymous token has none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
     pub access_token: String,
     pub expires_in: i64,
     pub token_type: &'static str,
@@ -160,6 +170,13 @@ impl Service {
                 client_secret,
                 expires_at,
             } => {
+                // Kii's anonymous guide: the app ID as client ID, with any secret (Kii no longer
+                // checks app keys), asks for an anonymous user's token.
+                if client_id == app.id && client_id != app.client_id {
+                    return self
+                        .grant(app, Some(ANONYMOUS_PRINCIPAL.to_owned()), expires_at)
+                        .await;
+                }
                 check_client(app, &client_id, &client_secret)?;
                 self.grant(app, None, expires_at).await
             }
@@ -183,11 +200,16 @@ impl Service {
                 created_at: now,
             })
             .await?;
+        let id = match user_id {
+            Some(id) if id == ANONYMOUS_PRINCIPAL => None,
+            Some(id) => Some(id),
+            None => Some(app.client_id.clone()),
+        };
         Ok(TokenGrant {
-            id: user_id.unwrap_or_else(|| app.client_id.clone()),
+            id,
             access_token: secret,
             expires_in: expires_at.map_or(NEVER_EXPIRES_IN, |t| ((t - now) / 1000).max(0)),
-            token_type: "Bearer",
+            token_type: TOKEN_TYPE,
         })
     }
 }

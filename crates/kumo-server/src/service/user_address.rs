@@ -7,7 +7,7 @@ use kumo_types::ErrorCode;
 
 use super::Service;
 use crate::caller::{Caller, Principal};
-use crate::error::{Error, Result};
+use crate::error::{user_not_found, Error, Result};
 
 /// A path segment that names a user by something other than its ID.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,7 +52,14 @@ impl Service {
                 .find_user(&caller.app.id, key)
                 .await?
                 .map(|u| u.id)
-                .ok_or_else(|| Error::new(ErrorCode::UserNotFound, "The user was not found")),
+                .ok_or_else(|| {
+                    let (field, value) = match key {
+                        UserKey::LoginName(v) => ("loginName", v),
+                        UserKey::Email(v) => ("emailAddress", v),
+                        UserKey::Phone(v) => ("phoneNumber", v),
+                    };
+                    user_not_found(&caller.app.id, field, value)
+                }),
         }
     }
 }
