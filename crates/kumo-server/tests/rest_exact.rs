@@ -15,6 +15,7 @@ on_both_backends!(
     errors_carry_their_exception_type_and_fields,
     group_changes_answer_the_documented_statuses,
     anonymous_tokens_act_as_the_anonymous_user,
+    phone_logins_take_the_documented_forms,
 );
 
 fn media_type(r: &Reply) -> &str {
@@ -504,4 +505,54 @@ async fn anonymous_tokens_act_as_the_anonymous_user(s: &TestServer) {
     )
     .await
     .expect_error(400, "invalid_grant");
+}
+
+async fn phone_logins_take_the_documented_forms(s: &TestServer) {
+    let intl = s
+        .post(
+            "/apps/{app}/users",
+            None,
+            json!({"phoneNumber": "+819012341234", "password": "secret123"}),
+        )
+        .await;
+    let intl = intl.expect_status(201).body["userID"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let local = s
+        .post(
+            "/apps/{app}/users",
+            None,
+            json!({"phoneNumber": "0312345678", "country": "GB", "password": "secret123"}),
+        )
+        .await;
+    let local = local.expect_status(201).body["userID"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let login = |name: &str| {
+        s.post(
+            "/apps/{app}/oauth2/token",
+            None,
+            json!({"grant_type": "password", "username": name, "password": "secret123"}),
+        )
+    };
+    // The sign-in guide's forms: international, PHONE:+…, PHONE:{country}-{local}.
+    for name in [
+        "+819012341234",
+        "PHONE:+819012341234",
+        "PHONE:JP-9012341234",
+        "PHONE:JP-09012341234",
+    ] {
+        let r = login(name).await;
+        assert_eq!(r.expect_status(200).body["id"], intl.as_str(), "{name}");
+    }
+    // A local number registered with its country, asked for with that country only.
+    assert_eq!(
+        login("PHONE:GB-0312345678").await.expect_status(200).body["id"],
+        local.as_str()
+    );
+    login("PHONE:US-0312345678")
+        .await
+        .expect_error(400, "invalid_grant");
 }

@@ -7,6 +7,7 @@ mod apps;
 mod cache;
 mod groups;
 mod objects;
+mod phone_login;
 mod tokens;
 mod user_address;
 mod users;

@@ -1,10 +1,11 @@
 //! `POST /oauth2/token`: user login, app-admin and anonymous tokens.
 
-use kumo_storage::{App, Token, UserKey};
+use kumo_storage::{App, Token, User, UserKey};
 use kumo_types::{now_ms, ApiError, ErrorCode};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use super::phone_login::LocalPhone;
 use super::Service;
 use crate::error::{Error, Result};
 use crate::secrets::{digest_hex, digests_equal, new_token};
@@ -148,13 +149,7 @@ impl Service {
                 password,
                 expires_at,
             } => {
-                let mut found = None;
-                for key in login_keys(&username) {
-                    if let Some(u) = self.storage.find_user(&app.id, &key).await? {
-                        found = Some(u);
-                        break;
-                    }
-                }
+                let found = self.find_login(app, &username).await?;
                 let hash = found.as_ref().and_then(|u| u.password_hash.as_deref());
                 let ok = self.passwords.verify(&password, hash).await?;
                 let user = found.filter(|_| ok).ok_or_else(|| {
@@ -181,6 +176,26 @@ impl Service {
                 self.grant(app, None, expires_at).await
             }
         }
+    }
+
+    /// The user a login name denotes, trying each stored identifier it may be.
+    async fn find_login(&self, app: &App, username: &str) -> Result<Option<User>> {
+        let local = username.strip_prefix("PHONE:").and_then(LocalPhone::parse);
+        let keys = match &local {
+            Some(p) => p.keys(),
+            None => login_keys(username),
+        };
+        for key in keys {
+            if let Some(u) = self.storage.find_user(&app.id, &key).await? {
+                if local
+                    .as_ref()
+                    .is_none_or(|p| p.admits_country(&key, u.country.as_deref()))
+                {
+                    return Ok(Some(u));
+                }
+            }
+        }
+        Ok(None)
     }
 
     pub(super) async fn grant(
