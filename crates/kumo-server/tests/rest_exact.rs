@@ -16,6 +16,7 @@ on_both_backends!(
     group_changes_answer_the_documented_statuses,
     anonymous_tokens_act_as_the_anonymous_user,
     phone_logins_take_the_documented_forms,
+    refresh_tokens_renew_expiring_user_tokens,
 );
 
 fn media_type(r: &Reply) -> &str {
@@ -555,4 +556,79 @@ async fn phone_logins_take_the_documented_forms(s: &TestServer) {
     login("PHONE:US-0312345678")
         .await
         .expect_error(400, "invalid_grant");
+}
+
+async fn refresh_tokens_renew_expiring_user_tokens(s: &TestServer) {
+    let (alice, _) = s.user("alice", "secret123").await;
+    let hour = || kumo_types::now_ms() + 3_600_000;
+    let login = |expires_at: Option<i64>| {
+        let mut body = json!({"grant_type": "password", "username": "alice",
+                              "password": "secret123"});
+        if let Some(t) = expires_at {
+            body["expiresAt"] = t.into();
+        }
+        s.post("/apps/{app}/oauth2/token", None, body)
+    };
+    // A token that never expires needs no renewal: no refresh token.
+    let r = login(None).await;
+    assert!(r.expect_status(200).body.get("refresh_token").is_none());
+    let r = login(Some(hour())).await;
+    r.expect_status(200);
+    let first = r.body["access_token"].as_str().unwrap().to_owned();
+    let refresh = r.body["refresh_token"].as_str().unwrap().to_owned();
+
+    let renew = |token: &str| {
+        s.post(
+            "/apps/{app}/oauth2/token",
+            None,
+            json!({"grant_type": "refresh_token", "refresh_token": token}),
+        )
+    };
+    let r = renew(&refresh).await;
+    r.expect_status(200);
+    assert_eq!(r.body["id"], alice.as_str());
+    assert_eq!(r.body["token_type"], "bearer");
+    let expires_in = r.body["expires_in"].as_i64().unwrap();
+    assert!((3000..=3600).contains(&expires_in), "{expires_in}");
+    let second = r.body["access_token"].as_str().unwrap().to_owned();
+    let refresh2 = r.body["refresh_token"].as_str().unwrap().to_owned();
+    assert_ne!(refresh2, refresh);
+    // The new token works, the old one no longer, and a refresh token works once.
+    s.get("/apps/{app}/users/me", Some(&second))
+        .await
+        .expect_status(200);
+    s.get("/apps/{app}/users/me", Some(&first))
+        .await
+        .expect_error(403, "WRONG_TOKEN");
+    renew(&refresh).await.expect_error(400, "invalid_grant");
+    renew("").await.expect_error(400, "invalid_grant");
+    s.post(
+        "/apps/{app}/oauth2/token",
+        None,
+        json!({"grant_type": "refresh_token"}),
+    )
+    .await
+    .expect_error(400, "INVALID_INPUT_DATA");
+
+    // A password change revokes refresh tokens with the access tokens.
+    s.call(
+        Method::PUT,
+        "/apps/{app}/users/me/password",
+        Some(&second),
+        Some(json!({"oldPassword": "secret123", "newPassword": "secret456"})),
+    )
+    .await
+    .expect_status(204);
+    renew(&refresh2).await.expect_error(400, "invalid_grant");
+
+    // Admin and anonymous tokens come without one.
+    let r = s
+        .post(
+            "/oauth2/token",
+            None,
+            json!({"client_id": s.app.client_id, "client_secret": s.app.client_secret,
+                   "expiresAt": hour()}),
+        )
+        .await;
+    assert!(r.expect_status(200).body.get("refresh_token").is_none());
 }
