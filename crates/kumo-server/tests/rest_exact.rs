@@ -215,8 +215,8 @@ async fn objects_carry_their_type_location_and_last_modified(s: &TestServer) {
         kii("ObjectUpdateResponse")
     );
     assert!(!r.headers.contains_key("location"));
-    let chosen = format!("/apps/{{app}}/groups/none/buckets/xx/objects/obj-1");
-    s.call(Method::PUT, &chosen, Some(&ta), Some(json!({})))
+    let chosen = "/apps/{app}/groups/none/buckets/xx/objects/obj-1";
+    s.call(Method::PUT, chosen, Some(&ta), Some(json!({})))
         .await
         .expect_error(404, "GROUP_NOT_FOUND");
     let chosen = "/apps/{app}/users/me/buckets/scores/objects/obj-1";
