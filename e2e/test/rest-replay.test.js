@@ -1308,3 +1308,155 @@ describe('REST replay: tokens', () => {
     assert.equal(expectStatus(t, 200).id, other.id);
   });
 });
+
+// ------------------------------------------------------------------------------------------
+// Users and objects, further
+
+describe('REST replay: users and objects, further', () => {
+  let user;
+  let other;
+  const bucket = bucketName('more');
+  const base = () => `/apps/{app}/users/me/buckets/${bucket}`;
+
+  before(async () => {
+    user = await signUp('more');
+    other = await signUp('moreother');
+    for (const [name, score, tags] of [['alpha', 10, 'a'], ['beta', 20, 'b'], ['alps', 30, 'a'], ['gamma', 40, 'c']]) {
+      expectStatus(await call('POST', `${base()}/objects`, { auth: user.token, body: { name, score, tags } }), 201);
+    }
+  });
+
+  async function names(clause, extra = {}) {
+    const r = await call('POST', `${base()}/query`, {
+      auth: user.token,
+      type: 'application/vnd.kii.QueryRequest+json',
+      body: { bucketQuery: { clause, orderBy: 'score', descending: false, ...extra } },
+    });
+    return expectStatus(r, 200).results.map((o) => o.name);
+  }
+
+  it(`signing up with an email address only (${KII}/managing-users/login/sign-up/)`, async () => {
+    const emailAddress = `${uniqueName('mail')}@example.com`;
+    const r = await call('POST', '/apps/{app}/users', { auth: 'basic', body: { emailAddress, password: 'hogehoge' } });
+    expectFields(expectStatus(r, 201), { userID: 'string' });
+    const t = await call('POST', '/apps/{app}/oauth2/token', { auth: 'basic', body: { grant_type: 'password', username: emailAddress, password: 'hogehoge' } });
+    assert.equal(expectStatus(t, 200).id, r.json.userID);
+  });
+
+  it(`signing up with a phone number only (${KII}/managing-users/login/sign-up/)`, async () => {
+    const phoneNumber = newPhone();
+    const r = await call('POST', '/apps/{app}/users', { auth: 'basic', body: { phoneNumber, password: 'hogehoge' } });
+    expectFields(expectStatus(r, 201), { userID: 'string' });
+  });
+
+  it(`a taken login name is 409 USER_ALREADY_EXISTS (${REF}/user-collection/)`, async () => {
+    const r = await call('POST', '/apps/{app}/users', { auth: 'basic', body: { loginName: user.loginName, password: 'hogehoge' } });
+    expectError(r, 409, 'USER_ALREADY_EXISTS');
+  });
+
+  it(`custom fields starting with "_" are ignored (${REF}/user-collection/)`, async () => {
+    const loginName = uniqueName('under');
+    expectStatus(await call('POST', '/apps/{app}/users', { auth: 'basic', body: { loginName, password: 'hogehoge', _secret: 1, kept: 2 } }), 201);
+    const t = await call('POST', '/apps/{app}/oauth2/token', { auth: 'basic', body: { grant_type: 'password', username: loginName, password: 'hogehoge' } });
+    const me = expectStatus(await call('GET', '/apps/{app}/users/me', { auth: expectStatus(t, 200).access_token }), 200);
+    assert.equal(me.kept, 2);
+    assert.equal(me._secret, undefined);
+  });
+
+  it(`creating a pseudo user answers its access token (${KII}/managing-users/login/pseudo-users/)`, async () => {
+    const r = await call('POST', '/apps/{app}/users', {
+      auth: 'basic',
+      type: 'application/vnd.kii.RegistrationAndAuthorizationRequest+json',
+      body: {},
+    });
+    const body = expectStatus(r, 201);
+    expectFields(body, { userID: 'string', _accessToken: 'string' });
+    const me = expectStatus(await call('GET', '/apps/{app}/users/me', { auth: body._accessToken }), 200);
+    assert.equal(me.userID, body.userID);
+    assert.equal(me._hasPassword, false);
+  });
+
+  it(`another user sees only userID, loginName and displayName (${REF}/user-collection/user-by-address/)`, async () => {
+    const body = expectStatus(await call('GET', `/apps/{app}/users/${user.id}`, { auth: other.token }), 200);
+    assert.equal(body.userID, user.id);
+    assert.equal(body.loginName, user.loginName);
+    assert.equal(body.emailAddress, undefined);
+    assert.equal(body.phoneNumber, undefined);
+  });
+
+  it(`the admin sees the full user data (${REF}/user-collection/user-by-id/)`, async () => {
+    const body = expectStatus(await call('GET', `/apps/{app}/users/${user.id}`, { auth: await adminToken() }), 200);
+    assert.equal(body.emailAddress, user.emailAddress);
+    assert.equal(body.phoneNumber, user.phoneNumber);
+  });
+
+  it(`the admin deletes a user (${REF}/user-collection/user-by-id/)`, async () => {
+    const gone = await signUp('gone');
+    expectStatus(await call('DELETE', `/apps/{app}/users/${gone.id}`, { auth: await adminToken() }), 204);
+    expectError(await call('GET', `/apps/{app}/users/${gone.id}`, { auth: user.token }), 404, 'USER_NOT_FOUND');
+  });
+
+  it(`querying with a prefix clause (${KII}/managing-data/querying/)`, async () => {
+    assert.deepEqual(await names({ type: 'prefix', field: 'name', prefix: 'al' }), ['alpha', 'alps']);
+  });
+
+  it(`querying with an in clause (${KII}/managing-data/querying/)`, async () => {
+    assert.deepEqual(await names({ type: 'in', field: 'tags', values: ['b', 'c'] }), ['beta', 'gamma']);
+  });
+
+  it(`querying with a range and an upper limit (${KII}/managing-data/querying/)`, async () => {
+    assert.deepEqual(
+      await names({ type: 'range', field: 'score', lowerLimit: 20, lowerIncluded: true, upperLimit: 40, upperIncluded: false }),
+      ['beta', 'alps'],
+    );
+  });
+
+  it(`querying with and, or and not (${KII}/managing-data/querying/)`, async () => {
+    const clause = {
+      type: 'or',
+      clauses: [
+        { type: 'and', clauses: [{ type: 'eq', field: 'tags', value: 'a' }, { type: 'not', clause: { type: 'eq', field: 'name', value: 'alps' } }] },
+        { type: 'eq', field: 'name', value: 'gamma' },
+      ],
+    };
+    assert.deepEqual(await names(clause), ['alpha', 'gamma']);
+  });
+
+  it(`querying in descending order (${KII}/managing-data/querying/)`, async () => {
+    assert.deepEqual(await names({ type: 'all' }, { descending: true }), ['gamma', 'alps', 'beta', 'alpha']);
+  });
+
+  it(`a COUNT that matches nothing is 0 (${KII}/managing-data/querying/countingobjects/)`, async () => {
+    const r = await call('POST', `${base()}/query`, {
+      auth: user.token,
+      type: 'application/vnd.kii.QueryRequest+json',
+      body: { bucketQuery: { clause: { type: 'eq', field: 'name', value: 'none' }, aggregations: [{ type: 'COUNT', putAggregationInto: 'count_field' }] } },
+    });
+    assert.deepEqual(expectStatus(r, 200), { aggregations: { count_field: 0 } });
+  });
+
+  it(`deleting with the current version in If-Match (${REF}/bucket-collection/bucket-of-default-type/object-collection/object)`, async () => {
+    const r = await call('POST', `${base()}/objects`, { auth: user.token, body: { name: 'temp' } });
+    const id = expectStatus(r, 201).objectID;
+    expectStatus(await call('DELETE', `${base()}/objects/${id}`, { auth: user.token, headers: { 'If-Match': '1' } }), 204);
+  });
+
+  it(`a bucket ID of one character is refused (${REF}/bucket-collection/bucket-of-default-type/object-collection/object: 2 to 64 of a-zA-Z0-9_-)`, async () => {
+    const r = await call('POST', '/apps/{app}/users/me/buckets/x/objects', { auth: user.token, body: { n: 1 } });
+    assert.equal(r.status, 400, r.text);
+  });
+
+  it(`an object ID outside the pattern is refused (${REF}/bucket-collection/bucket-of-default-type/object-collection/object: 2 to 100 of a-zA-Z0-9_-.)`, async () => {
+    const r = await call('PUT', `${base()}/objects/a`, { auth: user.token, body: { n: 1 } });
+    assert.equal(r.status, 400, r.text);
+  });
+
+  it(`another user may not read objects in a user's bucket (${KII}/securing-data/bucket/settings-bucket-acl/)`, async () => {
+    const r = await call('POST', `/apps/{app}/users/${user.id}/buckets/${bucket}/query`, {
+      auth: other.token,
+      type: 'application/vnd.kii.QueryRequest+json',
+      body: { bucketQuery: { clause: { type: 'all' } } },
+    });
+    expectError(r, 403, 'ACCESS_DENIED');
+  });
+});
