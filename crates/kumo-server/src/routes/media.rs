@@ -37,17 +37,30 @@ pub fn with_location(mut res: Response, path: &str) -> Response {
     res
 }
 
-/// Sets `Last-Modified` from epoch milliseconds.
+/// Sets `Last-Modified` from epoch milliseconds. Every object GET sends it, so the date is
+/// written into a stack buffer rather than a `String` of its own.
 pub fn with_last_modified(mut res: Response, epoch_ms: i64) -> Response {
-    if let Ok(v) = HeaderValue::from_str(&http_date(epoch_ms)) {
-        res.headers_mut().insert(header::LAST_MODIFIED, v);
+    let mut buf = [0u8; 40];
+    let mut cursor = std::io::Cursor::new(&mut buf[..]);
+    if write_http_date(&mut cursor, epoch_ms).is_ok() {
+        let len = cursor.position() as usize;
+        if let Ok(v) = HeaderValue::from_bytes(&buf[..len]) {
+            res.headers_mut().insert(header::LAST_MODIFIED, v);
+        }
     }
     res
 }
 
+#[cfg(test)]
+fn http_date(epoch_ms: i64) -> String {
+    let mut out = Vec::new();
+    write_http_date(&mut out, epoch_ms).unwrap();
+    String::from_utf8(out).unwrap()
+}
+
 /// RFC 9110's IMF-fixdate (`Tue, 15 May 2012 00:03:03 GMT`), the form Kii's object guide shows.
 /// Times before 1970 are clamped to the epoch: no object is older.
-pub fn http_date(epoch_ms: i64) -> String {
+fn write_http_date(out: &mut impl std::io::Write, epoch_ms: i64) -> std::io::Result<()> {
     const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
     const MONTHS: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
@@ -55,7 +68,8 @@ pub fn http_date(epoch_ms: i64) -> String {
     let secs = epoch_ms.max(0) / 1000;
     let (days, rem) = (secs / 86_400, secs % 86_400);
     let (year, month, day) = civil_from_days(days);
-    format!(
+    write!(
+        out,
         "{}, {:02} {} {} {:02}:{:02}:{:02} GMT",
         DAYS[(days % 7) as usize],
         day,
