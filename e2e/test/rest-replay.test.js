@@ -755,6 +755,16 @@ describe('REST replay: media types and headers', () => {
     expectMediaType(r, 'application/vnd.kii.UserDataRetrievalResponse+json');
   });
 
+  it(`updating custom fields answers modifiedAt as UserDataRetrievalResponse (${KII}/managing-users/user-attributes/modify-custom-fields/)`, async () => {
+    const r = await call('POST', '/apps/{app}/users/me', {
+      auth: user.token,
+      type: 'application/vnd.kii.UserUpdateRequest+json',
+      body: { friends: 401, age: 28 },
+    });
+    expectFields(expectStatus(r, 200), { modifiedAt: 'number' });
+    expectMediaType(r, 'application/vnd.kii.UserDataRetrievalResponse+json');
+  });
+
   it(`GET users/LOGIN_NAME:{name} answers UserDataRetrievalResponse (${REF}/user-collection/user-by-address/)`, async () => {
     const r = await call('GET', `/apps/{app}/users/LOGIN_NAME:${user.loginName}`, { auth: other.token });
     expectStatus(r, 200);
@@ -1003,10 +1013,23 @@ describe('REST replay: error bodies', () => {
     expectMediaType(r, 'application/vnd.kii.ObjectNotFoundException+json');
   });
 
-  it(`an unknown bucket: BucketNotFoundException (${REF}/user-collection/user-logged-in/bucket-collection/bucket-of-default-type)`, async () => {
-    const r = await call('GET', `/apps/{app}/users/me/buckets/${bucketName('none')}`, { auth: user.token });
+  it(`an unknown bucket: BucketNotFoundException with objectScope and bucketID (${REF}/user-collection/user-logged-in/bucket-collection/bucket-of-default-type)`, async () => {
+    const b = bucketName('none');
+    const r = await call('GET', `/apps/{app}/users/me/buckets/${b}`, { auth: user.token });
     expectError(r, 404, 'BUCKET_NOT_FOUND');
     expectMediaType(r, 'application/vnd.kii.BucketNotFoundException+json');
+    assert.deepEqual(r.json.objectScope, { appID: env.appId, type: 'APP_AND_USER', userID: user.id });
+    assert.equal(r.json.bucketID, b);
+  });
+
+  it(`an unknown object in the app scope names its scope, bucket and ID (${REF}/bucket-collection/bucket-of-default-type/object-collection/object/body/uploads/upload/data)`, async () => {
+    const b = bucketName('apperr');
+    expectStatus(await call('POST', `/apps/{app}/buckets/${b}/objects`, { auth: user.token, body: { n: 1 } }), 201);
+    const r = await call('GET', `/apps/{app}/buckets/${b}/objects/nope`, { auth: user.token });
+    expectError(r, 404, 'OBJECT_NOT_FOUND');
+    assert.deepEqual(r.json.objectScope, { appID: env.appId, type: 'APP' });
+    assert.equal(r.json.bucketID, b);
+    assert.equal(r.json.objectID, 'nope');
   });
 
   it(`an ACL subject that names no user is USER_NOT_FOUND (${REF}/group-collection/group/acl/acl-verb/user-id)`, async () => {

@@ -56,6 +56,14 @@ async fn success_media_types_follow_the_reference(s: &TestServer) {
         media_type(me.expect_status(200)),
         kii("UserDataRetrievalResponse")
     );
+    // The update's answer is typed the same way (the "modifying custom fields" guide).
+    let r = s
+        .post("/apps/{app}/users/me", Some(&ta), json!({"age": 28}))
+        .await;
+    assert_eq!(
+        media_type(r.expect_status(200)),
+        kii("UserDataRetrievalResponse")
+    );
 
     let r = s
         .post(
@@ -267,6 +275,31 @@ async fn errors_carry_their_exception_type_and_fields(s: &TestServer) {
         r.expect_error(404, "USER_NOT_FOUND").body["field"],
         "loginName"
     );
+
+    // OBJECT_NOT_FOUND and BUCKET_NOT_FOUND name the scope, the bucket and the object.
+    s.post(
+        "/apps/{app}/users/me/buckets/b1/objects",
+        Some(&ta),
+        json!({"n": 1}),
+    )
+    .await
+    .expect_status(201);
+    let r = s
+        .get("/apps/{app}/users/me/buckets/b1/objects/nope", Some(&ta))
+        .await;
+    r.expect_error(404, "OBJECT_NOT_FOUND");
+    assert_eq!(media_type(&r), kii("ObjectNotFoundException"));
+    assert_eq!(
+        r.body["objectScope"],
+        json!({"appID": app, "type": "APP_AND_USER", "userID": alice})
+    );
+    assert_eq!(r.body["bucketID"], "b1");
+    assert_eq!(r.body["objectID"], "nope");
+    let r = s.get("/apps/{app}/buckets/none", Some(&ta)).await;
+    r.expect_error(404, "BUCKET_NOT_FOUND");
+    assert_eq!(r.body["objectScope"], json!({"appID": app, "type": "APP"}));
+    assert_eq!(r.body["bucketID"], "none");
+    assert!(r.body.get("objectID").is_none());
 
     // GROUP_NOT_FOUND and GROUP_ALREADY_EXISTS name the group and the app.
     let r = s.get("/apps/{app}/groups/no-such", Some(&ta)).await;

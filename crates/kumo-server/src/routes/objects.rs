@@ -118,6 +118,41 @@ impl ScopedPath {
         )
     }
 
+    /// `OBJECT_NOT_FOUND` and `BUCKET_NOT_FOUND` with the fields Kii's object reference lists:
+    /// the `objectScope` (`appID`, `type` and the scope's `userID` / `groupID`), `bucketID`
+    /// and, for an object, `objectID`. Only error paths pay for it.
+    fn naming(&self, mut e: Error) -> Error {
+        let code = e.0.code;
+        if !matches!(code, ErrorCode::ObjectNotFound | ErrorCode::BucketNotFound)
+            || e.0.extra.contains_key("bucketID")
+        {
+            return e;
+        }
+        let mut scope = Map::new();
+        scope.insert("appID".into(), self.app.as_str().into());
+        let kind = match (&self.user, &self.group) {
+            (Some(u), _) => {
+                scope.insert("userID".into(), u.as_str().into());
+                "APP_AND_USER"
+            }
+            (_, Some(g)) => {
+                scope.insert("groupID".into(), g.as_str().into());
+                "APP_AND_GROUP"
+            }
+            _ => "APP",
+        };
+        scope.insert("type".into(), kind.into());
+        let extra = &mut e.0.extra;
+        extra.insert("objectScope".into(), Value::Object(scope));
+        if let Some(b) = &self.bucket {
+            extra.insert("bucketID".into(), b.as_str().into());
+        }
+        if let (ErrorCode::ObjectNotFound, Some(o)) = (code, &self.object) {
+            extra.insert("objectID".into(), o.as_str().into());
+        }
+        e
+    }
+
     fn entry(&self) -> (&str, &str) {
         (
             self.action.as_deref().unwrap_or_default(),
@@ -194,7 +229,8 @@ async fn create(
     let o = state
         .service
         .create_object(&caller, &p.bucket(), write)
-        .await?;
+        .await
+        .map_err(|e| p.naming(e))?;
     let res = json_as(
         StatusCode::CREATED,
         media::OBJECT_CREATION,
@@ -228,7 +264,8 @@ async fn get_object(
     let o = state
         .service
         .get_object(&caller, &p.bucket(), p.object())
-        .await?;
+        .await
+        .map_err(|e| p.naming(e))?;
     Ok(document_response(&p.app, &o))
 }
 
@@ -247,7 +284,8 @@ async fn put_object(
     let (o, created) = state
         .service
         .put_object(&caller, &p.bucket(), p.object(), write, pre)
-        .await?;
+        .await
+        .map_err(|e| p.naming(e))?;
     let body = json!({"createdAt": o.created_at, "modifiedAt": o.modified_at});
     let res = if created {
         // Created with a client-chosen ID: the body is the update's, the headers a creation's.
@@ -298,7 +336,8 @@ async fn patch_object(
             write.data,
             if_match(&headers)?,
         )
-        .await?;
+        .await
+        .map_err(|e| p.naming(e))?;
     Ok(document_response(&p.app, &o))
 }
 
@@ -311,7 +350,8 @@ async fn delete_object(
     state
         .service
         .delete_object(&caller, &p.bucket(), p.object(), if_match(&headers)?)
-        .await?;
+        .await
+        .map_err(|e| p.naming(e))?;
     Ok(no_content())
 }
 
@@ -320,7 +360,11 @@ async fn delete_bucket(
     Path(p): Path<ScopedPath>,
     caller: Caller,
 ) -> Result<Response> {
-    state.service.delete_bucket(&caller, &p.bucket()).await?;
+    state
+        .service
+        .delete_bucket(&caller, &p.bucket())
+        .await
+        .map_err(|e| p.naming(e))?;
     Ok(no_content())
 }
 
@@ -331,7 +375,11 @@ async fn get_bucket(
     Path(p): Path<ScopedPath>,
     caller: Caller,
 ) -> Result<Response> {
-    let size = state.service.bucket_size(&caller, &p.bucket()).await?;
+    let size = state
+        .service
+        .bucket_size(&caller, &p.bucket())
+        .await
+        .map_err(|e| p.naming(e))?;
     Ok(json_as(
         StatusCode::OK,
         media::BUCKET,
@@ -373,7 +421,8 @@ async fn query(
     let answer = state
         .service
         .query(&caller, &p.bucket(), &q, limit, after)
-        .await?;
+        .await
+        .map_err(|e| p.naming(e))?;
     Ok(match answer {
         QueryAnswer::Count { into, count } => {
             let mut aggs = Map::new();
@@ -429,7 +478,8 @@ async fn get_acl_verb(
     let doc = state
         .service
         .acl_verb_document(&caller, &p.acl_target(), action)
-        .await?;
+        .await
+        .map_err(|e| p.naming(e))?;
     Ok(json_as(StatusCode::OK, media::ACL_VERB, doc))
 }
 
@@ -442,7 +492,8 @@ async fn get_acl_entry(
     let doc = state
         .service
         .acl_entry_document(&caller, &p.acl_target(), action, subject)
-        .await?;
+        .await
+        .map_err(|e| p.naming(e))?;
     Ok(json_as(StatusCode::OK, media::ACL_SUBJECT, doc))
 }
 
@@ -456,7 +507,8 @@ async fn change_acl(
     state
         .service
         .change_acl(&caller, &p.acl_target(), action, subject, grant)
-        .await?;
+        .await
+        .map_err(|e| p.naming(e))?;
     Ok(no_content())
 }
 

@@ -4,7 +4,7 @@ use axum::response::Response;
 use serde_json::json;
 
 use super::media::{self, with_location};
-use super::{json, json_as, no_content};
+use super::{json_as, no_content};
 use crate::auth::app_not_found;
 use crate::auth::Caller;
 use crate::error::Result;
@@ -78,7 +78,12 @@ pub async fn update(
     JsonObject(body): JsonObject,
 ) -> Result<Response> {
     let modified = state.service.update_user(&caller, &user, &body).await?;
-    Ok(json(StatusCode::OK, json!({ "modifiedAt": modified })))
+    // The "modifying custom fields" guide prints this type for the update's answer.
+    Ok(json_as(
+        StatusCode::OK,
+        media::USER_DATA,
+        json!({ "modifiedAt": modified }),
+    ))
 }
 
 pub async fn change_password(
