@@ -3,6 +3,8 @@
 //! name a constant here instead of spelling media types themselves, so the table is in one place.
 //! Error bodies take theirs from `kumo_types::ErrorCode::spec`.
 
+use std::io::Write;
+
 use axum::http::{header, HeaderValue};
 use axum::response::Response;
 
@@ -37,18 +39,34 @@ pub fn with_location(mut res: Response, path: &str) -> Response {
     res
 }
 
-/// Sets `Last-Modified` from epoch milliseconds. Every object GET sends it, so the date is
-/// written into a stack buffer rather than a `String` of its own.
+/// Sets `Last-Modified` from epoch milliseconds.
 pub fn with_last_modified(mut res: Response, epoch_ms: i64) -> Response {
-    let mut buf = [0u8; 40];
-    let mut cursor = std::io::Cursor::new(&mut buf[..]);
-    if write_http_date(&mut cursor, epoch_ms).is_ok() {
-        let len = cursor.position() as usize;
-        if let Ok(v) = HeaderValue::from_bytes(&buf[..len]) {
-            res.headers_mut().insert(header::LAST_MODIFIED, v);
-        }
+    if let Some(v) = header_value(|out| write_http_date(out, epoch_ms)) {
+        res.headers_mut().insert(header::LAST_MODIFIED, v);
     }
     res
+}
+
+/// Sets `Content-Type` to an object's own type, `application/vnd.{appID}.{type}+json`.
+pub fn with_object_type(mut res: Response, app_id: &str, data_type: &str) -> Response {
+    let v = header_value(|out| write!(out, "application/vnd.{app_id}.{data_type}+json"));
+    if let Some(v) = v {
+        res.headers_mut().insert(header::CONTENT_TYPE, v);
+    }
+    res
+}
+
+/// A header value written into a stack buffer: every object GET sends two made-up values, and
+/// this spares each a `String` of its own (the value itself still copies once).
+fn header_value(
+    write: impl FnOnce(&mut std::io::Cursor<&mut [u8]>) -> std::io::Result<()>,
+) -> Option<HeaderValue> {
+    // App IDs and data types are bounded (at most 64 characters each), so this is ample.
+    let mut buf = [0u8; 192];
+    let mut cursor = std::io::Cursor::new(&mut buf[..]);
+    write(&mut cursor).ok()?;
+    let len = cursor.position() as usize;
+    HeaderValue::from_bytes(&buf[..len]).ok()
 }
 
 #[cfg(test)]

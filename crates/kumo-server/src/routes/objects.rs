@@ -12,7 +12,7 @@ use kumo_types::{ApiError, ErrorCode};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use super::media::{self, with_last_modified, with_location};
+use super::media::{self, with_last_modified, with_location, with_object_type};
 use super::{json_as, no_content};
 use crate::auth::Caller;
 use crate::error::{Error, Result};
@@ -248,10 +248,8 @@ fn document_response(app_id: &str, o: &Object) -> Response {
         json_as(StatusCode::OK, "application/json", object_document(o)),
         o.version,
     );
-    if o.data_type.is_some() {
-        if let Ok(v) = HeaderValue::from_str(&media_type(app_id, &o.data_type)) {
-            res.headers_mut().insert(header::CONTENT_TYPE, v);
-        }
+    if let Some(t) = &o.data_type {
+        res = with_object_type(res, app_id, t);
     }
     with_last_modified(res, o.modified_at)
 }
