@@ -102,6 +102,9 @@ fn add_cors_headers(h: &mut HeaderMap) {
 /// or one of Kii's `application/vnd.kii.…+json` exception types.
 async fn kii_errors(res: Response) -> Response {
     let status = res.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return res;
+    }
     let is_json = res
         .headers()
         .get(header::CONTENT_TYPE)
@@ -110,7 +113,7 @@ async fn kii_errors(res: Response) -> Response {
             ct.starts_with("application/json")
                 || (ct.starts_with("application/vnd.kii.") && ct.ends_with("+json"))
         });
-    if !(status.is_client_error() || status.is_server_error()) || is_json {
+    if is_json {
         return res;
     }
     let text = axum::body::to_bytes(res.into_body(), 4096)
