@@ -531,6 +531,18 @@ async fn anonymous_tokens_act_as_the_anonymous_user(s: &TestServer) {
         .await;
     let expires_in = r.expect_status(200).body["expires_in"].as_i64().unwrap();
     assert!((3000..=3600).contains(&expires_in), "{expires_in}");
+    // An anonymous token names its app: another app refuses it.
+    let other = kumo_server::create_app(s.store.as_ref(), "other", &s.site())
+        .await
+        .unwrap();
+    let r = s
+        .client
+        .get(format!("{}/apps/{}/users/me", s.site(), other.app_id))
+        .bearer_auth(&anon)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 403);
     // A wrong client ID is still refused.
     s.post(
         "/oauth2/token",

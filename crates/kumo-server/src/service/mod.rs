@@ -3,6 +3,7 @@
 //! so both paths share one set of rules.
 
 mod access;
+pub(crate) mod anonymous_token;
 mod apps;
 mod cache;
 mod groups;
@@ -22,7 +23,7 @@ pub use groups::{group_document, GroupInput};
 pub use objects::{
     object_document, object_fields, parse_if_match, AclTarget, BucketPath, ObjectWrite, QueryAnswer,
 };
-pub use tokens::{check_client, TokenGrant, TokenRequest, ANONYMOUS_PRINCIPAL};
+pub use tokens::{check_client, TokenGrant, TokenRequest};
 pub use user_address::UserAddress;
 pub use users::{registration_document, Registration};
 

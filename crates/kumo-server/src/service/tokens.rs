@@ -5,6 +5,7 @@ use kumo_types::{now_ms, ApiError, ErrorCode};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use super::anonymous_token;
 use super::phone_login::LocalPhone;
 use super::Service;
 use crate::error::{Error, Result};
@@ -12,10 +13,6 @@ use crate::secrets::{digest_hex, digests_equal, new_token};
 
 /// Kii's `expires_in` for a token that never expires.
 pub const NEVER_EXPIRES_IN: i64 = 2_147_483_647;
-
-/// The `user_id` an anonymous token is stored with: Kii's own name for the anonymous user,
-/// which no user ID can be (user IDs are generated, never chosen by a client).
-pub const ANONYMOUS_PRINCIPAL: &str = "ANONYMOUS_USER";
 
 /// How Kii's sign-in guide spells `token_type` (the SDKs do not read it; OAuth 2 compares it
 /// ignoring case).
@@ -189,9 +186,13 @@ impl Service {
                 // Kii's anonymous guide: the app ID as client ID, with any secret (Kii no longer
                 // checks app keys), asks for an anonymous user's token.
                 if client_id == app.id && client_id != app.client_id {
-                    return self
-                        .grant(app, Some(ANONYMOUS_PRINCIPAL.to_owned()), expires_at)
-                        .await;
+                    return Ok(TokenGrant {
+                        id: None,
+                        access_token: anonymous_token::issue(&app.id, expires_at),
+                        expires_in: expires_in(expires_at, now_ms()),
+                        token_type: TOKEN_TYPE,
+                        refresh_token: None,
+                    });
                 }
                 check_client(app, &client_id, &client_secret)?;
                 self.grant(app, None, expires_at).await
@@ -307,13 +308,8 @@ impl Service {
                 created_at: now,
             })
             .await?;
-        let id = match user_id {
-            Some(id) if id == ANONYMOUS_PRINCIPAL => None,
-            Some(id) => Some(id),
-            None => Some(app.client_id.clone()),
-        };
         Ok(TokenGrant {
-            id,
+            id: Some(user_id.unwrap_or_else(|| app.client_id.clone())),
             access_token: secret,
             expires_in: expires_in(expires_at, now),
             token_type: TOKEN_TYPE,
