@@ -768,12 +768,13 @@ sbTest('groups: create with members, member list, add/remove, rename, owner, del
   await gobj.save();
   assert.match(gobj.objectURI(), new RegExp(`^kiicloud://groups/${group.getID()}/buckets/`));
 
-  // hand over ownership, then the old owner can no longer rename
+  // hand over ownership, then the old owner can no longer rename (Kii's group name reference:
+  // 401 UNAUTHORIZED)
   assert.equal(await group.saveWithOwner(m2.id), group);
   assert.deepEqual(JSON.parse(sb.last('PUT', /\/owner$/).body), { owner: m2.id });
   const denied = await withCallbacks((cb) => group.changeGroupName('x' + newName, cb));
   assert.equal(denied.kind, 'failure');
-  assert.equal((await rejected(sb, denied.promise)).parsed.code, 'ACCESS_DENIED');
+  assert.equal((await rejected(sb, denied.promise)).parsed.code, 'UNAUTHORIZED');
 
   const g2 = Kii.groupWithName(uniq('g2'));
   await g2.save();

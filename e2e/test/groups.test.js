@@ -163,7 +163,7 @@ test('groups: saveWithOwner on an existing group hands ownership to a member', a
   assert.equal(group.getName(), 'handed-over');
 });
 
-test('groups: a member who is not the owner cannot rename the group (403)', async () => {
+test('groups: a member who is not the owner cannot rename the group (401, as the group name reference documents)', async () => {
   const { a, b } = await twoUsers('gn');
   const group = await createGroupWithMember(a, b, 'team');
 
@@ -173,14 +173,14 @@ test('groups: a member who is not the owner cannot rename the group (403)', asyn
   // The SDK drops the HTTP status of this call; the recorded exchange has it.
   const exchange = wire.last('PUT', /\/groups\/[^/]+\/name$/, mark);
   assert.ok(exchange, 'no PUT /groups/{id}/name was recorded');
-  assert.equal(exchange.status, 403, `a non-owner rename should be refused with HTTP 403, got ${exchange.status} ${exchange.resText}`);
+  assert.equal(exchange.status, 401, `a non-owner rename should be refused with HTTP 401, got ${exchange.status} ${exchange.resText}`);
   assert.ok(r.code, `the error body should carry an errorCode; SDK message: ${r.raw}`);
 
   await group.refresh();
   assert.equal(group.getName(), 'team', 'the refused rename must not change the name');
 });
 
-test('groups: a member who is not the owner cannot delete the group (403)', async () => {
+test('groups: a member who is not the owner cannot delete the group (401, like every group change the reference documents)', async () => {
   const { a, b } = await twoUsers('gx');
   const group = await createGroupWithMember(a, b, 'keep');
 
@@ -189,7 +189,7 @@ test('groups: a member who is not the owner cannot delete the group (403)', asyn
   await expectReject(asB.delete(), 'a non-owner deleting the group');
   const exchange = wire.last('DELETE', /\/groups\/[^/]+$/, mark);
   assert.ok(exchange, 'no DELETE /groups/{id} was recorded');
-  assert.equal(exchange.status, 403, `a non-owner delete should be refused with HTTP 403, got ${exchange.status} ${exchange.resText}`);
+  assert.equal(exchange.status, 401, `a non-owner delete should be refused with HTTP 401, got ${exchange.status} ${exchange.resText}`);
 
   await group.refresh();
   assert.equal(group.getName(), 'keep', 'the group must still exist');

@@ -714,3 +714,772 @@ describe('REST replay: ACLs', () => {
     assert.equal(r.status, 403, r.text);
   });
 });
+
+// ------------------------------------------------------------------------------------------
+// Media types and headers: what the reference prints around each body
+
+/** The `Location` header, resolved against the site as a client would. */
+function location(r) {
+  const value = r.headers.get('location');
+  assert.ok(value, `${r.what}: no Location header`);
+  return new URL(value, env.site).pathname;
+}
+
+describe('REST replay: media types and headers', () => {
+  let user;
+  let other;
+  let group;
+  const bucket = bucketName('typed');
+  const dataType = () => `application/vnd.${env.appId}.mydata+json`;
+  let objectURI;
+
+  before(async () => {
+    user = await signUp('media');
+    other = await signUp('mediaother');
+  });
+
+  it(`signing up answers RegistrationResponse with the user's URI (${KII}/guidelines/header_optimization/)`, async () => {
+    const r = await call('POST', '/apps/{app}/users', {
+      auth: 'basic',
+      type: 'application/vnd.kii.RegistrationRequest+json',
+      body: { loginName: uniqueName('typed'), password: 'hogehoge' },
+    });
+    const body = expectStatus(r, 201);
+    expectMediaType(r, 'application/vnd.kii.RegistrationResponse+json');
+    assert.ok(location(r).endsWith(`/apps/${env.appId}/users/${body.userID}`), location(r));
+  });
+
+  it(`GET users/me answers UserDataRetrievalResponse (${REF}/user-collection/user-logged-in/)`, async () => {
+    const r = await call('GET', '/apps/{app}/users/me', { auth: user.token });
+    expectStatus(r, 200);
+    expectMediaType(r, 'application/vnd.kii.UserDataRetrievalResponse+json');
+  });
+
+  it(`updating custom fields answers modifiedAt as UserDataRetrievalResponse (${KII}/managing-users/user-attributes/modify-custom-fields/)`, async () => {
+    const r = await call('POST', '/apps/{app}/users/me', {
+      auth: user.token,
+      type: 'application/vnd.kii.UserUpdateRequest+json',
+      body: { friends: 401, age: 28 },
+    });
+    expectFields(expectStatus(r, 200), { modifiedAt: 'number' });
+    expectMediaType(r, 'application/vnd.kii.UserDataRetrievalResponse+json');
+  });
+
+  it(`GET users/LOGIN_NAME:{name} answers UserDataRetrievalResponse (${REF}/user-collection/user-by-address/)`, async () => {
+    const r = await call('GET', `/apps/{app}/users/LOGIN_NAME:${user.loginName}`, { auth: other.token });
+    expectStatus(r, 200);
+    expectMediaType(r, 'application/vnd.kii.UserDataRetrievalResponse+json');
+  });
+
+  it(`creating a group answers GroupCreationResponse and the group's URI in Location (${KII}/managing-groups/creating-a-group/)`, async () => {
+    const r = await call('POST', '/apps/{app}/groups', {
+      auth: user.token,
+      type: 'application/vnd.kii.GroupCreationRequest+json',
+      body: { name: 'testing group', owner: user.id },
+    });
+    group = expectStatus(r, 201).groupID;
+    expectMediaType(r, 'application/vnd.kii.GroupCreationResponse+json');
+    assert.equal(location(r), new URL(`${env.site}/apps/${env.appId}/groups/${group}`).pathname);
+  });
+
+  it(`creating a group with PUT answers GroupCreationResponse and Location too (${REF}/group-collection/group/)`, async () => {
+    const id = `g-${randomHex(5)}`;
+    const r = await call('PUT', `/apps/{app}/groups/${id}`, {
+      auth: user.token,
+      type: 'application/vnd.kii.GroupCreationRequest+json',
+      body: { name: 'named group', owner: user.id },
+    });
+    expectStatus(r, 201);
+    expectMediaType(r, 'application/vnd.kii.GroupCreationResponse+json');
+    assert.ok(location(r).endsWith(`/apps/${env.appId}/groups/${id}`), location(r));
+  });
+
+  it(`GET on a group answers GroupRetrievalResponse (${REF}/group-collection/group/)`, async () => {
+    const r = await call('GET', `/apps/{app}/groups/${group}`, { auth: user.token });
+    expectStatus(r, 200);
+    expectMediaType(r, 'application/vnd.kii.GroupRetrievalResponse+json');
+  });
+
+  it(`the group list answers GroupsRetrievalResponse (${REF}/group-collection/)`, async () => {
+    const r = await call('GET', `/apps/{app}/groups?owner=${user.id}`, { auth: user.token });
+    expectStatus(r, 200);
+    expectMediaType(r, 'application/vnd.kii.GroupsRetrievalResponse+json');
+  });
+
+  it(`the member list answers MembersRetrievalResponse (${REF}/group-collection/group/members/)`, async () => {
+    const r = await call('GET', `/apps/{app}/groups/${group}/members`, { auth: user.token });
+    expectStatus(r, 200);
+    expectMediaType(r, 'application/vnd.kii.MembersRetrievalResponse+json');
+  });
+
+  it(`creating an object answers ObjectCreationResponse, its URI in Location and ETag (${REF}/bucket-collection/bucket-of-default-type/object-collection/)`, async () => {
+    const r = await call('POST', `/apps/{app}/users/me/buckets/${bucket}/objects`, {
+      auth: user.token,
+      type: dataType(),
+      body: { score: 1800, name: 'game1' },
+    });
+    const body = expectStatus(r, 201);
+    expectMediaType(r, 'application/vnd.kii.ObjectCreationResponse+json');
+    assert.equal(r.headers.get('etag'), '"1"');
+    objectURI = location(r);
+    assert.ok(objectURI.endsWith(`/apps/${env.appId}/users/${user.id}/buckets/${bucket}/objects/${body.objectID}`), objectURI);
+  });
+
+  it(`the Location of a new object can be fetched as is (${KII}/managing-data/kiiobject/retrieving/)`, async () => {
+    const r = await fetch(new URL(objectURI, env.site), { headers: { authorization: `Bearer ${user.token}` } });
+    assert.equal(r.status, 200);
+    assert.equal((await r.json()).score, 1800);
+  });
+
+  it(`getting an object answers its own data type, ETag and Last-Modified (${KII}/managing-data/kiiobject/retrieving/)`, async () => {
+    const r = await call('GET', `/apps/{app}/users/me/buckets/${bucket}/objects/${objectURI.split('/').pop()}`, { auth: user.token });
+    const body = expectStatus(r, 200);
+    expectMediaType(r, dataType());
+    assert.equal(r.headers.get('etag'), `"${body._version}"`);
+    const lastModified = Date.parse(r.headers.get('last-modified'));
+    assert.equal(lastModified, Math.floor(body._modified / 1000) * 1000, r.headers.get('last-modified'));
+  });
+
+  it(`a full update answers ObjectUpdateResponse and the new ETag (${KII}/managing-data/updating/full-update-check/)`, async () => {
+    const r = await call('PUT', `/apps/{app}/users/me/buckets/${bucket}/objects/${objectURI.split('/').pop()}`, {
+      auth: user.token,
+      type: dataType(),
+      headers: { 'If-Match': '1' },
+      body: { score: 2300, name: 'game1' },
+    });
+    expectFields(expectStatus(r, 200), { modifiedAt: 'number' });
+    expectMediaType(r, 'application/vnd.kii.ObjectUpdateResponse+json');
+    assert.equal(r.headers.get('etag'), '"2"');
+  });
+
+  it(`creating an object with an ID by PUT names its URI in Location (${REF}/user-collection/user-by-id/bucket-collection/bucket-of-default-type/object-collection/object/)`, async () => {
+    const id = `obj-${randomHex(4)}`;
+    const r = await call('PUT', `/apps/{app}/users/me/buckets/${bucket}/objects/${id}`, { auth: user.token, body: { score: 1 } });
+    expectStatus(r, 201);
+    assert.ok(location(r).endsWith(`/users/${user.id}/buckets/${bucket}/objects/${id}`), location(r));
+  });
+
+  it(`a query answers QueryResponse (${KII}/managing-data/querying/)`, async () => {
+    const r = await call('POST', `/apps/{app}/users/me/buckets/${bucket}/query`, {
+      auth: user.token,
+      type: 'application/vnd.kii.QueryRequest+json',
+      body: { bucketQuery: { clause: { type: 'all' } } },
+    });
+    expectStatus(r, 200);
+    expectMediaType(r, 'application/vnd.kii.QueryResponse+json');
+  });
+
+  it(`a user scope's ACL answers ACLRetrievalResponse (${REF}/user-collection/user-by-address/acl)`, async () => {
+    const r = await call('GET', `/apps/{app}/users/LOGIN_NAME:${user.loginName}/acl`, { auth: user.token });
+    expectStatus(r, 200);
+    expectMediaType(r, 'application/vnd.kii.ACLRetrievalResponse+json');
+  });
+
+  it(`a bucket's ACL answers ACLRetrievalResponse (${REF}/user-collection/user-logged-in/bucket-collection/bucket-of-default-type/acl)`, async () => {
+    const r = await call('GET', `/apps/{app}/users/me/buckets/${bucket}/acl`, { auth: user.token });
+    expectStatus(r, 200);
+    expectMediaType(r, 'application/vnd.kii.ACLRetrievalResponse+json');
+  });
+
+  it(`an object's ACL answers ACLRetrievalResponse (${REF}/user-collection/user-logged-in/bucket-collection/bucket-of-default-type/object-collection/object/acl)`, async () => {
+    const r = await call('GET', `/apps/{app}/users/me/buckets/${bucket}/objects/${objectURI.split('/').pop()}/acl`, { auth: user.token });
+    expectStatus(r, 200);
+    expectMediaType(r, 'application/vnd.kii.ACLRetrievalResponse+json');
+  });
+
+  it(`a login answers plain JSON with token_type "bearer" (${KII}/managing-users/login/sign-in/)`, async () => {
+    const r = await call('POST', '/apps/{app}/oauth2/token', {
+      auth: 'basic',
+      body: { grant_type: 'password', username: user.loginName, password: 'hogehoge' },
+    });
+    assert.equal(expectStatus(r, 200).token_type, 'bearer');
+    expectMediaType(r, 'application/json');
+  });
+});
+
+// ------------------------------------------------------------------------------------------
+// Error bodies: the exception type and the fields each reference page lists
+
+describe('REST replay: error bodies', () => {
+  let user;
+  let admin;
+
+  before(async () => {
+    user = await signUp('errors');
+    admin = await adminToken();
+  });
+
+  function expectUserNotFound(r, field, value) {
+    expectError(r, 404, 'USER_NOT_FOUND');
+    expectMediaType(r, 'application/vnd.kii.UserNotFoundException+json');
+    assert.equal(r.json.field, field, r.text);
+    assert.equal(r.json.value, value, r.text);
+    assert.equal(r.json.appID, env.appId, r.text);
+  }
+
+  it(`an unknown user ID: UserNotFoundException with field, value, appID (${REF}/user-collection/user-by-id/)`, async () => {
+    const id = `nobody-${randomHex(4)}`;
+    expectUserNotFound(await call('GET', `/apps/{app}/users/${id}`, { auth: user.token }), 'userID', id);
+  });
+
+  it(`an unknown LOGIN_NAME: names the loginName field (${REF}/user-collection/user-by-address/)`, async () => {
+    const name = uniqueName('nobody');
+    expectUserNotFound(await call('GET', `/apps/{app}/users/LOGIN_NAME:${name}`, { auth: user.token }), 'loginName', name);
+  });
+
+  it(`an unknown EMAIL: names the emailAddress field (${REF}/user-collection/user-by-address/)`, async () => {
+    const email = `${uniqueName('nobody')}@example.com`;
+    expectUserNotFound(await call('GET', `/apps/{app}/users/EMAIL:${email}`, { auth: user.token }), 'emailAddress', email);
+  });
+
+  it(`an unknown PHONE: names the phoneNumber field (${REF}/user-collection/user-by-address/)`, async () => {
+    const phone = newPhone();
+    expectUserNotFound(await call('GET', `/apps/{app}/users/PHONE:${phone}`, { auth: user.token }), 'phoneNumber', phone);
+  });
+
+  it(`a user scope of an unknown user is USER_NOT_FOUND (${REF}/user-collection/user-by-id/bucket-collection/bucket-of-default-type/object-collection/object/)`, async () => {
+    const id = `nobody-${randomHex(4)}`;
+    expectUserNotFound(await call('GET', `/apps/{app}/users/${id}/buckets/b1/objects/o1`, { auth: admin }), 'userID', id);
+  });
+
+  it(`the group list of an unknown user is USER_NOT_FOUND (${REF}/group-collection/)`, async () => {
+    const id = `nobody-${randomHex(4)}`;
+    expectUserNotFound(await call('GET', `/apps/{app}/groups?is_member=${id}`, { auth: admin }), 'userID', id);
+  });
+
+  it(`an unknown group: GroupNotFoundException with groupID and appID (${REF}/group-collection/group/)`, async () => {
+    const id = `nope-${randomHex(4)}`;
+    const r = await call('GET', `/apps/{app}/groups/${id}`, { auth: user.token });
+    expectError(r, 404, 'GROUP_NOT_FOUND');
+    expectMediaType(r, 'application/vnd.kii.GroupNotFoundException+json');
+    assert.equal(r.json.groupID, id);
+    assert.equal(r.json.appID, env.appId);
+  });
+
+  it(`a taken group ID: GroupAlreadyExistsException with groupID and appID (${REF}/group-collection/group/)`, async () => {
+    const id = `g-${randomHex(5)}`;
+    const put = () => call('PUT', `/apps/{app}/groups/${id}`, { auth: user.token, body: { name: 'g', owner: user.id } });
+    expectStatus(await put(), 201);
+    const r = await put();
+    expectError(r, 409, 'GROUP_ALREADY_EXISTS');
+    expectMediaType(r, 'application/vnd.kii.GroupAlreadyExistsException+json');
+    assert.equal(r.json.groupID, id);
+    assert.equal(r.json.appID, env.appId);
+  });
+
+  it(`an invalid group ID is a ValidationException (${REF}/group-collection/group/: [a-z0-9_-.], at most 30)`, async () => {
+    for (const id of ['Upper', 'x'.repeat(31)]) {
+      const r = await call('PUT', `/apps/{app}/groups/${id}`, { auth: user.token, body: { name: 'g', owner: user.id } });
+      expectError(r, 400, 'INVALID_INPUT_DATA');
+      expectMediaType(r, 'application/vnd.kii.ValidationException+json');
+    }
+  });
+
+  it(`a too short new password: PasswordTooShortException with minimumLength (${REF}/user-collection/user-logged-in/password)`, async () => {
+    const r = await call('PUT', '/apps/{app}/users/me/password', {
+      auth: user.token,
+      type: 'application/vnd.kii.ChangePasswordRequest+json',
+      body: { oldPassword: 'hogehoge', newPassword: 'abc' },
+    });
+    expectError(r, 400, 'PASSWORD_TOO_SHORT');
+    expectMediaType(r, 'application/vnd.kii.PasswordTooShortException+json');
+    assert.equal(r.json.minimumLength, 4);
+  });
+
+  it(`a wrong old password: WrongPasswordException with appID and principalID (${REF}/user-collection/user-logged-in/password)`, async () => {
+    const r = await call('PUT', '/apps/{app}/users/me/password', {
+      auth: user.token,
+      type: 'application/vnd.kii.ChangePasswordRequest+json',
+      body: { oldPassword: 'not-this-one', newPassword: 'abcdefgh' },
+    });
+    expectError(r, 401, 'WRONG_PASSWORD');
+    expectMediaType(r, 'application/vnd.kii.WrongPasswordException+json');
+    assert.equal(r.json.appID, env.appId);
+    assert.equal(r.json.principalID, user.id);
+  });
+
+  it(`an anonymous users/me: UnauthorizedAccessException with authenticatedAppID (${REF}/user-collection/user-logged-in/)`, async () => {
+    const r = await call('GET', '/apps/{app}/users/me', { auth: 'basic' });
+    expectError(r, 401, 'UNAUTHORIZED');
+    expectMediaType(r, 'application/vnd.kii.UnauthorizedAccessException+json');
+    assert.equal(r.json.authenticatedAppID, env.appId);
+  });
+
+  it(`an unknown object: ObjectNotFoundException (${REF}/bucket-collection/bucket-of-default-type/object-collection/object)`, async () => {
+    const b = bucketName('errs');
+    expectStatus(await call('POST', `/apps/{app}/users/me/buckets/${b}/objects`, { auth: user.token, body: { n: 1 } }), 201);
+    const r = await call('GET', `/apps/{app}/users/me/buckets/${b}/objects/nope-${randomHex(3)}`, { auth: user.token });
+    expectError(r, 404, 'OBJECT_NOT_FOUND');
+    expectMediaType(r, 'application/vnd.kii.ObjectNotFoundException+json');
+  });
+
+  it(`an unknown bucket: BucketNotFoundException with objectScope and bucketID (${REF}/user-collection/user-logged-in/bucket-collection/bucket-of-default-type)`, async () => {
+    const b = bucketName('none');
+    const r = await call('GET', `/apps/{app}/users/me/buckets/${b}`, { auth: user.token });
+    expectError(r, 404, 'BUCKET_NOT_FOUND');
+    expectMediaType(r, 'application/vnd.kii.BucketNotFoundException+json');
+    assert.deepEqual(r.json.objectScope, { appID: env.appId, type: 'APP_AND_USER', userID: user.id });
+    assert.equal(r.json.bucketID, b);
+  });
+
+  it(`an unknown object in the app scope names its scope, bucket and ID (${REF}/bucket-collection/bucket-of-default-type/object-collection/object/body/uploads/upload/data)`, async () => {
+    const b = bucketName('apperr');
+    expectStatus(await call('POST', `/apps/{app}/buckets/${b}/objects`, { auth: user.token, body: { n: 1 } }), 201);
+    const r = await call('GET', `/apps/{app}/buckets/${b}/objects/nope`, { auth: user.token });
+    expectError(r, 404, 'OBJECT_NOT_FOUND');
+    assert.deepEqual(r.json.objectScope, { appID: env.appId, type: 'APP' });
+    assert.equal(r.json.bucketID, b);
+    assert.equal(r.json.objectID, 'nope');
+  });
+
+  it(`an ACL subject that names no user is USER_NOT_FOUND (${REF}/group-collection/group/acl/acl-verb/user-id)`, async () => {
+    const id = `nobody-${randomHex(4)}`;
+    expectUserNotFound(await call('GET', `/apps/{app}/users/me/acl/CREATE_NEW_BUCKET/UserID:${id}`, { auth: user.token }), 'userID', id);
+  });
+
+  it(`an ACL subject that names no group is GROUP_NOT_FOUND with groupID (${REF}/group-collection/group/acl/acl-verb/user-id)`, async () => {
+    const id = `nope-${randomHex(4)}`;
+    const r = await call('GET', `/apps/{app}/users/me/acl/CREATE_NEW_BUCKET/GroupID:${id}`, { auth: user.token });
+    expectError(r, 404, 'GROUP_NOT_FOUND');
+    assert.equal(r.json.groupID, id);
+  });
+});
+
+// ------------------------------------------------------------------------------------------
+// Groups: who may do what, and the statuses the reference documents
+
+describe('REST replay: group access control', () => {
+  let owner;
+  let member;
+  let outsider;
+  let group;
+  const g = (p = '') => `/apps/{app}/groups/${group}${p}`;
+
+  before(async () => {
+    owner = await signUp('gowner');
+    member = await signUp('gmember');
+    outsider = await signUp('goutsider');
+    const r = await call('POST', '/apps/{app}/groups', {
+      auth: owner.token,
+      type: 'application/vnd.kii.GroupCreationRequest+json',
+      body: { name: 'team', owner: owner.id, members: [member.id] },
+    });
+    group = expectStatus(r, 201).groupID;
+  });
+
+  it(`creating a group whose owner does not exist is 404 USER_NOT_FOUND (${KII}/managing-groups/creating-a-group/)`, async () => {
+    const r = await call('POST', '/apps/{app}/groups', {
+      auth: await adminToken(),
+      type: 'application/vnd.kii.GroupCreationRequest+json',
+      body: { name: 'testing group', owner: `nobody-${randomHex(4)}` },
+    });
+    expectError(r, 404, 'USER_NOT_FOUND');
+  });
+
+  it(`several groups may have the same name (${KII}/managing-groups/creating-a-group/)`, async () => {
+    for (let i = 0; i < 2; i++) {
+      const r = await call('POST', '/apps/{app}/groups', { auth: owner.token, body: { name: 'team', owner: owner.id } });
+      expectStatus(r, 201);
+    }
+  });
+
+  it(`a group name may have 190 characters of any kind (${KII}/managing-groups/creating-a-group/)`, async () => {
+    const name = 'ぐ'.repeat(100) + 'x'.repeat(90);
+    const r = await call('POST', '/apps/{app}/groups', { auth: owner.token, body: { name, owner: owner.id } });
+    expectStatus(r, 201);
+    assert.equal(expectStatus(await call('GET', `/apps/{app}/groups/${r.json.groupID}`, { auth: owner.token }), 200).name, name);
+  });
+
+  it(`a non-member may get the group (${KII}/managing-groups/authority/)`, async () => {
+    assert.equal(expectStatus(await call('GET', g(), { auth: outsider.token }), 200).owner, owner.id);
+  });
+
+  it(`a non-member may check the members (${KII}/managing-groups/authority/)`, async () => {
+    const body = expectStatus(await call('GET', g('/members'), { auth: outsider.token }), 200);
+    assert.ok(body.members.some((m) => m.userID === member.id));
+  });
+
+  it(`a non-member may not create data in the group scope (${KII}/managing-groups/authority/)`, async () => {
+    const r = await call('POST', g(`/buckets/${bucketName('gb')}/objects`), { auth: outsider.token, body: { n: 1 } });
+    expectError(r, 403, 'ACCESS_DENIED');
+  });
+
+  it(`a member may create data in the group scope (${KII}/managing-groups/authority/)`, async () => {
+    const r = await call('POST', g(`/buckets/${bucketName('gb')}/objects`), { auth: member.token, body: { n: 1 } });
+    expectFields(expectStatus(r, 201), { objectID: 'string' });
+  });
+
+  it(`an anonymous caller may not create a group (${KII}/managing-groups/authority/)`, async () => {
+    expectError(await call('POST', '/apps/{app}/groups', { auth: 'basic', body: { name: 'x' } }), 401, 'UNAUTHORIZED');
+  });
+
+  it(`a member who does not own the group may not rename it: 401 (${REF}/group-collection/group/name)`, async () => {
+    const r = await call('PUT', g('/name'), { auth: member.token, type: 'text/plain', body: 'hijacked' });
+    expectError(r, 401, 'UNAUTHORIZED');
+    expectMediaType(r, 'application/vnd.kii.UnauthorizedAccessException+json');
+    assert.equal(r.json.authenticatedAppID, env.appId);
+    assert.equal(r.json.authenticatedPrincipalID, member.id);
+  });
+
+  it(`a non-member may not add members: 401 (${REF}/group-collection/group/group-members/user-member)`, async () => {
+    const r = await call('PUT', g(`/members/${outsider.id}`), { auth: outsider.token, body: '', type: null });
+    expectError(r, 401, 'UNAUTHORIZED');
+  });
+
+  it(`a non-owner may not change the owner: 401 (${REF}/group-collection/group/owner/)`, async () => {
+    const r = await call('PUT', g('/owner'), {
+      auth: member.token,
+      type: 'application/vnd.kii.GroupOwnerChangeRequest+json',
+      body: { owner: member.id },
+    });
+    expectError(r, 401, 'UNAUTHORIZED');
+  });
+
+  it(`adding a user who does not exist is USER_NOT_FOUND with its ID (${REF}/group-collection/group/group-members/user-member)`, async () => {
+    const id = `nobody-${randomHex(4)}`;
+    const r = await call('PUT', g(`/members/${id}`), { auth: owner.token, body: '', type: null });
+    expectError(r, 404, 'USER_NOT_FOUND');
+    assert.equal(r.json.value, id);
+  });
+
+  it(`a new owner who does not exist is USER_NOT_FOUND (${REF}/group-collection/group/owner/)`, async () => {
+    const r = await call('PUT', g('/owner'), {
+      auth: owner.token,
+      type: 'application/vnd.kii.GroupOwnerChangeRequest+json',
+      body: { owner: `nobody-${randomHex(4)}` },
+    });
+    expectError(r, 404, 'USER_NOT_FOUND');
+  });
+
+  it(`a member may remove itself (${REF}/group-collection/group/group-members/user-member)`, async () => {
+    expectStatus(await call('DELETE', g(`/members/${member.id}`), { auth: member.token }), 204);
+    expectStatus(await call('PUT', g(`/members/${member.id}`), { auth: owner.token, body: '', type: null }), 204);
+  });
+
+  it(`changing the owner answers 200 with no content; a non-member may become the owner and a member (${REF}/group-collection/group/owner/, ${KII}/managing-groups/authority/)`, async () => {
+    const r = await call('PUT', g('/owner'), {
+      auth: owner.token,
+      type: 'application/vnd.kii.GroupOwnerChangeRequest+json',
+      body: { owner: outsider.id },
+    });
+    expectStatus(r, 200);
+    assert.equal(r.text, '');
+    assert.equal(expectStatus(await call('GET', g(), { auth: owner.token }), 200).owner, outsider.id);
+    const members = expectStatus(await call('GET', g('/members'), { auth: outsider.token }), 200).members;
+    assert.ok(members.some((m) => m.userID === outsider.id), JSON.stringify(members));
+  });
+
+  it(`the old owner may no longer rename: 401 (${REF}/group-collection/group/name)`, async () => {
+    expectError(await call('PUT', g('/name'), { auth: owner.token, type: 'text/plain', body: 'x' }), 401, 'UNAUTHORIZED');
+  });
+
+  it(`the admin may change any group (${KII}/managing-groups/authority/)`, async () => {
+    const r = await call('PUT', g('/name'), { auth: await adminToken(), type: 'text/plain', body: 'by admin' });
+    expectStatus(r, 204);
+  });
+});
+
+// ------------------------------------------------------------------------------------------
+// Tokens
+
+describe('REST replay: tokens', () => {
+  let user;
+  let objectPath;
+
+  before(async () => {
+    user = await signUp('tokens');
+    const b = bucketName('anon');
+    const r = await call('POST', `/apps/{app}/users/me/buckets/${b}/objects`, { auth: user.token, body: { open: true } });
+    objectPath = `/apps/{app}/users/${user.id}/buckets/${b}/objects/${expectStatus(r, 201).objectID}`;
+    const grant = `${objectPath}/acl/READ_EXISTING_OBJECT/UserID:ANONYMOUS_USER`;
+    expectStatus(await call('PUT', grant, { auth: user.token }), 204);
+  });
+
+  function anonymousToken(extra = {}) {
+    return call('POST', '/apps/{app}/oauth2/token', {
+      auth: 'basic',
+      body: { grant_type: 'client_credentials', client_id: env.appId, client_secret: env.appKey, ...extra },
+    });
+  }
+
+  it(`an anonymous user token: client_id is the app ID, client_secret the app key (${KII}/anonymous/)`, async () => {
+    const body = expectStatus(await anonymousToken(), 200);
+    expectFields(body, { access_token: 'string', expires_in: 'number', token_type: 'string' });
+    assert.equal(body.expires_in, 2147483647);
+  });
+
+  it(`an anonymous user token with expiresAt (${KII}/anonymous/)`, async () => {
+    const body = expectStatus(await anonymousToken({ expiresAt: Date.now() + 3600 * 1000 }), 200);
+    assert.ok(body.expires_in > 3000 && body.expires_in <= 3600, JSON.stringify(body));
+  });
+
+  it(`the anonymous token reads what ANONYMOUS_USER may read (${KII}/anonymous/)`, async () => {
+    const token = expectStatus(await anonymousToken(), 200).access_token;
+    assert.equal(expectStatus(await call('GET', objectPath, { auth: token }), 200).open, true);
+  });
+
+  it(`the anonymous token is no user token: "me" is refused (${KII}/guidelines/accesstoken/)`, async () => {
+    const token = expectStatus(await anonymousToken(), 200).access_token;
+    expectError(await call('GET', '/apps/{app}/users/me', { auth: token }), 401, 'UNAUTHORIZED');
+  });
+
+  it(`Basic authentication takes the app ID and an arbitrary value (${KII}/guidelines/appid_key/)`, async () => {
+    const arbitrary = 'Basic ' + Buffer.from(`${env.appId}:anything-at-all`).toString('base64');
+    const r = await call('GET', objectPath, { headers: { authorization: arbitrary } });
+    assert.equal(expectStatus(r, 200).open, true);
+  });
+
+  it(`X-Kii-AppID and X-Kii-AppKey instead of Basic authentication (${KII}/guidelines/appid_key/)`, async () => {
+    const r = await call('POST', '/oauth2/token', {
+      headers: { 'X-Kii-AppID': env.appId, 'X-Kii-AppKey': 'arbitrary' },
+      body: { grant_type: 'password', username: user.loginName, password: 'hogehoge' },
+    });
+    assert.equal(expectStatus(r, 200).id, user.id);
+  });
+
+  it(`logging in with PHONE:+{international number} (${KII}/managing-users/login/sign-in/)`, async () => {
+    const r = await call('POST', '/apps/{app}/oauth2/token', {
+      auth: 'basic',
+      body: { grant_type: 'password', username: `PHONE:${user.phoneNumber}`, password: 'hogehoge' },
+    });
+    assert.equal(expectStatus(r, 200).id, user.id);
+  });
+
+  it(`logging in with PHONE:{country}-{local number} (${KII}/managing-users/login/sign-in/)`, async () => {
+    const local = user.phoneNumber.replace(/^\+81/, '');
+    const r = await call('POST', '/apps/{app}/oauth2/token', {
+      auth: 'basic',
+      body: { grant_type: 'password', username: `PHONE:JP-${local}`, password: 'hogehoge' },
+    });
+    assert.equal(expectStatus(r, 200).id, user.id);
+  });
+
+  it(`a login with expiresAt answers the seconds left in expires_in (${KII}/managing-users/login/sign-in/)`, async () => {
+    const r = await call('POST', '/apps/{app}/oauth2/token', {
+      auth: 'basic',
+      body: { grant_type: 'password', username: user.loginName, password: 'hogehoge', expiresAt: Date.now() + 600 * 1000 },
+    });
+    const body = expectStatus(r, 200);
+    assert.ok(body.expires_in > 500 && body.expires_in <= 600, JSON.stringify(body));
+  });
+
+  it(`an app admin token with expiresAt (${KII}/admin-features/)`, async () => {
+    const r = await call('POST', '/apps/{app}/oauth2/token', {
+      auth: 'basic',
+      body: { grant_type: 'client_credentials', client_id: env.clientId, client_secret: env.clientSecret, expiresAt: Date.now() + 600 * 1000 },
+    });
+    const body = expectStatus(r, 200);
+    assert.ok(body.expires_in > 500 && body.expires_in <= 600, JSON.stringify(body));
+  });
+
+  let refresh;
+  let access;
+  it(`a login whose token expires also answers a refresh token (${KII}/managing-users/access-token/refresh-token/)`, async () => {
+    const r = await call('POST', '/apps/{app}/oauth2/token', {
+      auth: 'basic',
+      body: { grant_type: 'password', username: user.loginName, password: 'hogehoge', expiresAt: Date.now() + 600 * 1000 },
+    });
+    const body = expectStatus(r, 200);
+    expectFields(body, { access_token: 'string', refresh_token: 'string' });
+    refresh = body.refresh_token;
+    access = body.access_token;
+  });
+
+  it(`refreshing re-issues both tokens and invalidates the old ones (${KII}/managing-users/access-token/refresh-token/)`, async () => {
+    const r = await call('POST', '/apps/{app}/oauth2/token', {
+      auth: 'basic',
+      body: { grant_type: 'refresh_token', refresh_token: refresh },
+    });
+    const body = expectStatus(r, 200);
+    expectFields(body, { id: 'string', access_token: 'string', refresh_token: 'string', expires_in: 'number' });
+    assert.equal(body.id, user.id);
+    assert.ok(body.expires_in > 500 && body.expires_in <= 600, JSON.stringify(body));
+    expectStatus(await call('GET', '/apps/{app}/users/me', { auth: body.access_token }), 200);
+    expectError(await call('GET', '/apps/{app}/users/me', { auth: access }), 403, 'WRONG_TOKEN');
+  });
+
+  it(`a refresh token is usable once (${KII}/managing-users/access-token/refresh-token/)`, async () => {
+    const r = await call('POST', '/apps/{app}/oauth2/token', {
+      auth: 'basic',
+      body: { grant_type: 'refresh_token', refresh_token: refresh },
+    });
+    expectError(r, 400, 'invalid_grant');
+  });
+
+  it(`changing the password invalidates the user's access tokens (${KII}/managing-users/management/password-change/)`, async () => {
+    const other = await signUp('pwchange');
+    expectStatus(await call('PUT', '/apps/{app}/users/me/password', {
+      auth: other.token,
+      type: 'application/vnd.kii.ChangePasswordRequest+json',
+      body: { newPassword: 'hogehoge2', oldPassword: 'hogehoge' },
+    }), 204);
+    expectError(await call('GET', '/apps/{app}/users/me', { auth: other.token }), 403, 'WRONG_TOKEN');
+  });
+
+  it(`the admin changes a password without the old one (${REF}/user-collection/user-by-id/password)`, async () => {
+    const other = await signUp('adminpw');
+    const r = await call('PUT', `/apps/{app}/users/${other.id}/password`, {
+      auth: await adminToken(),
+      type: 'application/vnd.kii.ChangePasswordRequest+json',
+      body: { newPassword: 'newsecret' },
+    });
+    expectStatus(r, 204);
+    const t = await call('POST', '/apps/{app}/oauth2/token', {
+      auth: 'basic',
+      body: { grant_type: 'password', username: other.loginName, password: 'newsecret' },
+    });
+    assert.equal(expectStatus(t, 200).id, other.id);
+  });
+});
+
+// ------------------------------------------------------------------------------------------
+// Users and objects, further
+
+describe('REST replay: users and objects, further', () => {
+  let user;
+  let other;
+  const bucket = bucketName('more');
+  const base = () => `/apps/{app}/users/me/buckets/${bucket}`;
+
+  before(async () => {
+    user = await signUp('more');
+    other = await signUp('moreother');
+    for (const [name, score, tags] of [['alpha', 10, 'a'], ['beta', 20, 'b'], ['alps', 30, 'a'], ['gamma', 40, 'c']]) {
+      expectStatus(await call('POST', `${base()}/objects`, { auth: user.token, body: { name, score, tags } }), 201);
+    }
+  });
+
+  async function names(clause, extra = {}) {
+    const r = await call('POST', `${base()}/query`, {
+      auth: user.token,
+      type: 'application/vnd.kii.QueryRequest+json',
+      body: { bucketQuery: { clause, orderBy: 'score', descending: false, ...extra } },
+    });
+    return expectStatus(r, 200).results.map((o) => o.name);
+  }
+
+  it(`signing up with an email address only (${KII}/managing-users/login/sign-up/)`, async () => {
+    const emailAddress = `${uniqueName('mail')}@example.com`;
+    const r = await call('POST', '/apps/{app}/users', { auth: 'basic', body: { emailAddress, password: 'hogehoge' } });
+    expectFields(expectStatus(r, 201), { userID: 'string' });
+    const t = await call('POST', '/apps/{app}/oauth2/token', { auth: 'basic', body: { grant_type: 'password', username: emailAddress, password: 'hogehoge' } });
+    assert.equal(expectStatus(t, 200).id, r.json.userID);
+  });
+
+  it(`signing up with a phone number only (${KII}/managing-users/login/sign-up/)`, async () => {
+    const phoneNumber = newPhone();
+    const r = await call('POST', '/apps/{app}/users', { auth: 'basic', body: { phoneNumber, password: 'hogehoge' } });
+    expectFields(expectStatus(r, 201), { userID: 'string' });
+  });
+
+  it(`a taken login name is 409 USER_ALREADY_EXISTS (${REF}/user-collection/)`, async () => {
+    const r = await call('POST', '/apps/{app}/users', { auth: 'basic', body: { loginName: user.loginName, password: 'hogehoge' } });
+    expectError(r, 409, 'USER_ALREADY_EXISTS');
+  });
+
+  it(`custom fields starting with "_" are ignored (${REF}/user-collection/)`, async () => {
+    const loginName = uniqueName('under');
+    expectStatus(await call('POST', '/apps/{app}/users', { auth: 'basic', body: { loginName, password: 'hogehoge', _secret: 1, kept: 2 } }), 201);
+    const t = await call('POST', '/apps/{app}/oauth2/token', { auth: 'basic', body: { grant_type: 'password', username: loginName, password: 'hogehoge' } });
+    const me = expectStatus(await call('GET', '/apps/{app}/users/me', { auth: expectStatus(t, 200).access_token }), 200);
+    assert.equal(me.kept, 2);
+    assert.equal(me._secret, undefined);
+  });
+
+  it(`creating a pseudo user answers its access token (${KII}/managing-users/login/pseudo-users/)`, async () => {
+    const r = await call('POST', '/apps/{app}/users', {
+      auth: 'basic',
+      type: 'application/vnd.kii.RegistrationAndAuthorizationRequest+json',
+      body: {},
+    });
+    const body = expectStatus(r, 201);
+    expectFields(body, { userID: 'string', _accessToken: 'string' });
+    const me = expectStatus(await call('GET', '/apps/{app}/users/me', { auth: body._accessToken }), 200);
+    assert.equal(me.userID, body.userID);
+    assert.equal(me._hasPassword, false);
+  });
+
+  it(`another user sees only userID, loginName and displayName (${REF}/user-collection/user-by-address/)`, async () => {
+    const body = expectStatus(await call('GET', `/apps/{app}/users/${user.id}`, { auth: other.token }), 200);
+    assert.equal(body.userID, user.id);
+    assert.equal(body.loginName, user.loginName);
+    assert.equal(body.emailAddress, undefined);
+    assert.equal(body.phoneNumber, undefined);
+  });
+
+  it(`the admin sees the full user data (${REF}/user-collection/user-by-id/)`, async () => {
+    const body = expectStatus(await call('GET', `/apps/{app}/users/${user.id}`, { auth: await adminToken() }), 200);
+    assert.equal(body.emailAddress, user.emailAddress);
+    assert.equal(body.phoneNumber, user.phoneNumber);
+  });
+
+  it(`the admin deletes a user (${REF}/user-collection/user-by-id/)`, async () => {
+    const gone = await signUp('gone');
+    expectStatus(await call('DELETE', `/apps/{app}/users/${gone.id}`, { auth: await adminToken() }), 204);
+    expectError(await call('GET', `/apps/{app}/users/${gone.id}`, { auth: user.token }), 404, 'USER_NOT_FOUND');
+  });
+
+  it(`querying with a prefix clause (${KII}/managing-data/querying/)`, async () => {
+    assert.deepEqual(await names({ type: 'prefix', field: 'name', prefix: 'al' }), ['alpha', 'alps']);
+  });
+
+  it(`querying with an in clause (${KII}/managing-data/querying/)`, async () => {
+    assert.deepEqual(await names({ type: 'in', field: 'tags', values: ['b', 'c'] }), ['beta', 'gamma']);
+  });
+
+  it(`querying with a range and an upper limit (${KII}/managing-data/querying/)`, async () => {
+    assert.deepEqual(
+      await names({ type: 'range', field: 'score', lowerLimit: 20, lowerIncluded: true, upperLimit: 40, upperIncluded: false }),
+      ['beta', 'alps'],
+    );
+  });
+
+  it(`querying with and, or and not (${KII}/managing-data/querying/)`, async () => {
+    const clause = {
+      type: 'or',
+      clauses: [
+        { type: 'and', clauses: [{ type: 'eq', field: 'tags', value: 'a' }, { type: 'not', clause: { type: 'eq', field: 'name', value: 'alps' } }] },
+        { type: 'eq', field: 'name', value: 'gamma' },
+      ],
+    };
+    assert.deepEqual(await names(clause), ['alpha', 'gamma']);
+  });
+
+  it(`querying in descending order (${KII}/managing-data/querying/)`, async () => {
+    assert.deepEqual(await names({ type: 'all' }, { descending: true }), ['gamma', 'alps', 'beta', 'alpha']);
+  });
+
+  it(`a COUNT that matches nothing is 0 (${KII}/managing-data/querying/countingobjects/)`, async () => {
+    const r = await call('POST', `${base()}/query`, {
+      auth: user.token,
+      type: 'application/vnd.kii.QueryRequest+json',
+      body: { bucketQuery: { clause: { type: 'eq', field: 'name', value: 'none' }, aggregations: [{ type: 'COUNT', putAggregationInto: 'count_field' }] } },
+    });
+    assert.deepEqual(expectStatus(r, 200), { aggregations: { count_field: 0 } });
+  });
+
+  it(`deleting with the current version in If-Match (${REF}/bucket-collection/bucket-of-default-type/object-collection/object)`, async () => {
+    const r = await call('POST', `${base()}/objects`, { auth: user.token, body: { name: 'temp' } });
+    const id = expectStatus(r, 201).objectID;
+    expectStatus(await call('DELETE', `${base()}/objects/${id}`, { auth: user.token, headers: { 'If-Match': '1' } }), 204);
+  });
+
+  it(`a bucket ID of one character is refused (${REF}/bucket-collection/bucket-of-default-type/object-collection/object: 2 to 64 of a-zA-Z0-9_-)`, async () => {
+    const r = await call('POST', '/apps/{app}/users/me/buckets/x/objects', { auth: user.token, body: { n: 1 } });
+    assert.equal(r.status, 400, r.text);
+  });
+
+  it(`an object ID outside the pattern is refused (${REF}/bucket-collection/bucket-of-default-type/object-collection/object: 2 to 100 of a-zA-Z0-9_-.)`, async () => {
+    const r = await call('PUT', `${base()}/objects/a`, { auth: user.token, body: { n: 1 } });
+    assert.equal(r.status, 400, r.text);
+  });
+
+  it(`another user may not read objects in a user's bucket (${KII}/securing-data/bucket/settings-bucket-acl/)`, async () => {
+    const r = await call('POST', `/apps/{app}/users/${user.id}/buckets/${bucket}/query`, {
+      auth: other.token,
+      type: 'application/vnd.kii.QueryRequest+json',
+      body: { bucketQuery: { clause: { type: 'all' } } },
+    });
+    expectError(r, 403, 'ACCESS_DENIED');
+  });
+});

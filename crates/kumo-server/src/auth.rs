@@ -15,6 +15,7 @@ use kumo_types::{now_ms, ErrorCode};
 pub use crate::caller::{Caller, Principal};
 use crate::error::{Error, Result};
 pub use crate::secrets::{digest_hex, digests_equal, new_token, Passwords};
+use crate::service::anonymous_token::{self, Refusal};
 use crate::service::Service;
 use crate::AppState;
 
@@ -175,15 +176,20 @@ pub async fn principal_for_token(service: &Service, app: &App, token: &str) -> R
     if token.is_empty() || token.len() > 512 {
         return Err(wrong());
     }
+    let expired = || Error::new(ErrorCode::WrongToken, "The access token has expired");
+    if let Some(anonymous) = anonymous_token::check(token, &app.id, now_ms()) {
+        return match anonymous {
+            Ok(()) => Ok(Principal::Anonymous),
+            Err(Refusal::Expired) => Err(expired()),
+            Err(Refusal::Invalid) => Err(wrong()),
+        };
+    }
     let record = service.token(&digest_hex(token)).await?.ok_or_else(wrong)?;
     if record.app_id != app.id {
         return Err(wrong());
     }
     if record.expires_at.is_some_and(|t| t <= now_ms()) {
-        return Err(Error::new(
-            ErrorCode::WrongToken,
-            "The access token has expired",
-        ));
+        return Err(expired());
     }
     Ok(match record.user_id {
         Some(id) => Principal::User(id),

@@ -1,7 +1,7 @@
 //! Who a request acts as, once resolved (see [`crate::auth`] for how).
 
 use kumo_storage::App;
-use kumo_types::ErrorCode;
+use kumo_types::{ApiError, ErrorCode};
 
 use crate::error::{Error, Result};
 
@@ -36,13 +36,25 @@ impl Caller {
         }
     }
 
+    /// `401 UNAUTHORIZED` as Kii's reference prints it: with the app and the principal the
+    /// request was authenticated as (none for an anonymous caller; the admin is its client ID,
+    /// which is also the `id` its token grant answers).
+    pub fn unauthorized(&self, message: impl Into<String>) -> Error {
+        let e = ApiError::new(ErrorCode::Unauthorized, message)
+            .with("authenticatedAppID", self.app.id.as_str());
+        Error(match &self.principal {
+            Principal::User(id) => e.with("authenticatedPrincipalID", id.as_str()),
+            Principal::Admin => e.with("authenticatedPrincipalID", self.app.client_id.as_str()),
+            Principal::Anonymous => e,
+        })
+    }
+
     /// The caller must be logged in (as a user or the admin).
     pub fn require_authenticated(&self) -> Result<()> {
         if self.principal == Principal::Anonymous {
-            return Err(Error::new(
-                ErrorCode::Unauthorized,
-                "This operation needs an access token (Authorization: Bearer …)",
-            ));
+            return Err(
+                self.unauthorized("This operation needs an access token (Authorization: Bearer …)")
+            );
         }
         Ok(())
     }

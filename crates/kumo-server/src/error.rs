@@ -17,6 +17,64 @@ impl Error {
     }
 }
 
+/// `404 USER_NOT_FOUND` with the fields Kii's reference prints: which field the user was
+/// looked up by (`userID`, `loginName`, `emailAddress`, `phoneNumber`), its value and the app.
+pub fn user_not_found(app_id: &str, field: &str, value: &str) -> Error {
+    Error(
+        ApiError::new(ErrorCode::UserNotFound, "The user was not found")
+            .with("field", field)
+            .with("value", value)
+            .with("appID", app_id),
+    )
+}
+
+/// `404 GROUP_NOT_FOUND` with Kii's `groupID` and `appID`.
+pub fn group_not_found(app_id: &str, group_id: &str) -> Error {
+    Error(
+        ApiError::new(ErrorCode::GroupNotFound, "The group was not found")
+            .with("groupID", group_id)
+            .with("appID", app_id),
+    )
+}
+
+/// Fills in what a storage-level "not found" or "already exists" cannot know: which user or
+/// group the call was about. Errors that already name it, and every other error, pass as they
+/// are; this runs only on the error path.
+pub trait Naming<T> {
+    fn naming_user(self, app_id: &str, user_id: &str) -> Result<T>;
+    fn naming_group(self, app_id: &str, group_id: &str) -> Result<T>;
+}
+
+impl<T, E: Into<Error>> Naming<T> for std::result::Result<T, E> {
+    fn naming_user(self, app_id: &str, user_id: &str) -> Result<T> {
+        self.map_err(|e| {
+            let e = e.into();
+            if e.0.code == ErrorCode::UserNotFound && !e.0.extra.contains_key("value") {
+                user_not_found(app_id, "userID", user_id)
+            } else {
+                e
+            }
+        })
+    }
+
+    fn naming_group(self, app_id: &str, group_id: &str) -> Result<T> {
+        self.map_err(|e| {
+            let mut e = e.into();
+            match e.0.code {
+                ErrorCode::GroupNotFound if !e.0.extra.contains_key("groupID") => {
+                    group_not_found(app_id, group_id)
+                }
+                ErrorCode::GroupAlreadyExists => {
+                    e.0.extra.insert("groupID".into(), group_id.into());
+                    e.0.extra.insert("appID".into(), app_id.into());
+                    e
+                }
+                _ => e,
+            }
+        })
+    }
+}
+
 impl From<ApiError> for Error {
     fn from(e: ApiError) -> Self {
         Error(e)
@@ -99,7 +157,7 @@ pub fn error_response(e: &ApiError) -> Response {
     let mut res = (status, e.body().to_string()).into_response();
     res.headers_mut().insert(
         header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
+        HeaderValue::from_static(e.code.media_type()),
     );
     if status == StatusCode::SERVICE_UNAVAILABLE {
         res.headers_mut()

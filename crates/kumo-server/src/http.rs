@@ -102,15 +102,22 @@ fn add_cors_headers(h: &mut HeaderMap) {
 }
 
 /// Any error response that is not already a JSON body (an extractor's rejection, the
-/// router's 404/405) is rewritten into `{"errorCode", "message"}`.
+/// router's 404/405) is rewritten into `{"errorCode", "message"}`. Kii bodies are plain JSON
+/// or one of Kii's `application/vnd.kii.…+json` exception types.
 async fn kii_errors(res: Response) -> Response {
     let status = res.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return res;
+    }
     let is_json = res
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.starts_with("application/json"));
-    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        .is_some_and(|ct| {
+            ct.starts_with("application/json")
+                || (ct.starts_with("application/vnd.kii.") && ct.ends_with("+json"))
+        });
+    if is_json {
         return res;
     }
     let text = axum::body::to_bytes(res.into_body(), 4096)

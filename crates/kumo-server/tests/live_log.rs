@@ -187,14 +187,15 @@ async fn open(s: &TestServer, query: &str, admin: &str, last_event_id: Option<&s
     stream
 }
 
-/// A refusal: the status, and the Kii error body in JSON.
+/// A refusal: the status, and the Kii error body in JSON (plain, or Kii's exception type).
 async fn refused(res: reqwest::Response, status: u16, code: &str) -> reqwest::header::HeaderMap {
     assert_eq!(res.status().as_u16(), status);
     let headers = res.headers().clone();
-    assert!(headers["content-type"]
-        .to_str()
-        .unwrap()
-        .starts_with("application/json"));
+    let media_type = headers["content-type"].to_str().unwrap();
+    assert!(
+        media_type.starts_with("application/json") || media_type.ends_with("Exception+json"),
+        "{media_type}"
+    );
     let body: Value = res.json().await.expect("JSON error body");
     assert_eq!(body["errorCode"], code, "{body}");
     assert!(body["message"].is_string());

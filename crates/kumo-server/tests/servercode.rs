@@ -408,6 +408,11 @@ async fn run_errors(s: &TestServer) {
     let r = run(s, "current", "nothere", None, json!({})).await;
     r.expect_error(400, "ENDPOINT_INVOCATION_ERROR");
     assert_eq!(r.body["details"]["errorCode"], "ENDPOINT_NOT_FOUND");
+    // The exception type Kii's "invoke endpoints" reference names.
+    assert_eq!(
+        r.headers["content-type"],
+        "application/vnd.kii.EndpointInvocationErrorException+json"
+    );
     assert_eq!(r.headers["x-step-count"], "0");
     run(s, "current", "bad-name", None, json!({}))
         .await

@@ -55,7 +55,7 @@ async fn register_login_and_me(s: &TestServer) {
             .await;
         r.expect_status(200);
         assert_eq!(r.body["id"], id.as_str(), "{name}");
-        assert_eq!(r.body["token_type"], "Bearer");
+        assert_eq!(r.body["token_type"], "bearer");
         assert_eq!(r.body["expires_in"], 2147483647);
         assert!(r.body["access_token"].as_str().unwrap().len() >= 43);
     }

@@ -30,6 +30,7 @@ mod sql_executions;
 mod sql_firings;
 mod sql_hook_configs;
 mod sql_objects;
+mod sql_refresh;
 mod sql_servercode;
 mod sql_triggers;
 mod sqlite_reader;
@@ -50,7 +51,7 @@ pub use execution_query::{
 };
 pub use hooks_model::{ExecutionStatus, ScheduleExecution};
 pub use invalidation::{DevLogNews, Invalidation};
-pub use model::{App, Group, Token, User, UserKey};
+pub use model::{App, Group, RefreshToken, Token, User, UserKey};
 pub use object_model::{
     AclChange, AclHolder, Actor, Bucket, BucketRef, Event, EventCursor, Hit, NewBucket, Object,
     Precondition, Scope,
@@ -114,6 +115,20 @@ pub trait Storage: Send + Sync + 'static {
     /// Deletes every token of every app that has expired by `now_ms` (`expires_at <= now_ms`,
     /// the rule that refuses a token); returns how many went.
     async fn purge_expired_tokens(&self, now_ms: i64) -> Result<u64>;
+    /// Stores an access token and the refresh token that may replace it, together.
+    async fn insert_token_with_refresh(&self, token: &Token, refresh: &RefreshToken) -> Result<()>;
+    /// Exchanges the refresh token `hash` of `app_id`, once: deletes it and the access token it
+    /// came with, and stores a new pair under `access_hash` / `refresh_hash` for the same user
+    /// and lifetime, atomically. `None` if there is no such refresh token, or its user is
+    /// disabled or gone (the token is spent either way).
+    async fn rotate_refresh_token(
+        &self,
+        app_id: &str,
+        hash: &str,
+        access_hash: &str,
+        refresh_hash: &str,
+        now_ms: i64,
+    ) -> Result<Option<(Token, RefreshToken)>>;
 
     // ---- groups ---------------------------------------------------------------------------
     /// Inserts a group, makes the owner a member, and adds each of `members` that exists.

@@ -427,7 +427,25 @@ ALTER TABLE events ALTER COLUMN txid SET DEFAULT txid_current();
 ALTER TABLE hook_cursors ADD COLUMN last_txid BIGINT NOT NULL DEFAULT 0;
 CREATE INDEX events_delivery_idx ON events(app_id, txid, seq);",
     },
+    Migration {
+        version: 12,
+        name: "refresh tokens",
+        sqlite: REFRESH_TOKENS,
+        postgres: REFRESH_TOKENS,
+    },
 ];
+
+/// One row per refresh token not yet exchanged; the user index serves revocation (password
+/// change, user deletion).
+const REFRESH_TOKENS: &str = "CREATE TABLE refresh_tokens (
+    hash TEXT PRIMARY KEY,
+    app_id TEXT NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+    user_id TEXT NOT NULL,
+    access_hash TEXT NOT NULL,
+    lifetime_ms BIGINT NOT NULL,
+    created_at BIGINT NOT NULL
+);
+CREATE INDEX refresh_tokens_user_idx ON refresh_tokens(app_id, user_id);";
 
 const EXECUTION_INDEXES: &str =
     "CREATE INDEX schedule_executions_finished_idx ON schedule_executions(app_id, finished_at);

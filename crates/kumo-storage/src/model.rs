@@ -74,6 +74,20 @@ pub struct Token {
     pub created_at: i64,
 }
 
+/// A refresh token (stored as the digest of its secret): exchanged once for a new access token
+/// of the same lifetime and a new refresh token. Only access tokens that expire have one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RefreshToken {
+    pub hash: String,
+    pub app_id: String,
+    pub user_id: String,
+    /// The access token it was issued with, revoked by the exchange.
+    pub access_hash: String,
+    /// How long each access token it yields lives.
+    pub lifetime_ms: i64,
+    pub created_at: i64,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Group {
     pub id: String,

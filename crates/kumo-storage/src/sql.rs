@@ -17,6 +17,7 @@ use crate::dialect::Dialect;
 use crate::params::AnyQuery;
 use crate::pool::Pool;
 use crate::tx::in_transaction;
+use crate::RefreshToken;
 use kumo_types::now_ms;
 
 use crate::events::record;
@@ -458,11 +459,16 @@ impl Storage for SqlStore {
             if done.rows_affected() == 0 {
                 return Err(StorageError::NotFound(Entity::User));
             }
-            sqlx::query("DELETE FROM tokens WHERE app_id = $1 AND user_id = $2")
-                .bind(app_id)
-                .bind(user_id)
-                .execute(&mut *tx)
-                .await?;
+            for sql in [
+                "DELETE FROM tokens WHERE app_id = $1 AND user_id = $2",
+                "DELETE FROM refresh_tokens WHERE app_id = $1 AND user_id = $2",
+            ] {
+                sqlx::query(sql)
+                    .bind(app_id)
+                    .bind(user_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
             let target = json!({ "userID": user_id });
             record(tx, app_id, "user.password_changed", target, actor).await?;
             self.notify(tx, user_tokens(app_id, user_id)).await
@@ -474,6 +480,7 @@ impl Storage for SqlStore {
         in_transaction(&self.write, async |tx| {
             for sql in [
                 "DELETE FROM tokens WHERE app_id = $1 AND user_id = $2",
+                "DELETE FROM refresh_tokens WHERE app_id = $1 AND user_id = $2",
                 "DELETE FROM group_members WHERE app_id = $1 AND user_id = $2",
                 "UPDATE user_groups SET owner = NULL WHERE app_id = $1 AND owner = $2",
             ] {
@@ -537,6 +544,22 @@ impl Storage for SqlStore {
             })
         })
         .transpose()
+    }
+
+    async fn insert_token_with_refresh(&self, token: &Token, refresh: &RefreshToken) -> Result<()> {
+        self.do_insert_token_with_refresh(token, refresh).await
+    }
+
+    async fn rotate_refresh_token(
+        &self,
+        app_id: &str,
+        hash: &str,
+        access_hash: &str,
+        refresh_hash: &str,
+        now_ms: i64,
+    ) -> Result<Option<(Token, RefreshToken)>> {
+        self.do_rotate_refresh_token(app_id, hash, access_hash, refresh_hash, now_ms)
+            .await
     }
 
     async fn purge_expired_tokens(&self, now_ms: i64) -> Result<u64> {

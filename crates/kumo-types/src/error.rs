@@ -63,52 +63,120 @@ pub enum ErrorCode {
 pub struct ErrorSpec {
     pub status: u16,
     pub wire: &'static str,
+    /// The `Content-Type` of the error body: the exception type Kii's reference names for this
+    /// code, or plain JSON where it names none.
+    pub media_type: &'static str,
+}
+
+/// Kii's media type for an exception class: `application/vnd.kii.{class}+json`.
+macro_rules! kii_exception {
+    ($class:literal) => {
+        concat!("application/vnd.kii.", $class, "+json")
+    };
 }
 
 impl ErrorCode {
     /// The table. Wire strings follow Kii where Kii has one (the SDK's `KiiErrorParser` table);
-    /// the few Kumo-only ones are documented in the README.
+    /// the few Kumo-only ones are documented in the README. Media types are the exception
+    /// classes Kii's REST reference prints beside each code; a code whose class no page names
+    /// answers `application/json` rather than a guessed name (docs/rest-compat.md).
     pub const fn spec(self) -> ErrorSpec {
         use ErrorCode::*;
-        let (status, wire) = match self {
-            InvalidJson => (400, "INVALID_JSON"),
-            InvalidInputData => (400, "INVALID_INPUT_DATA"),
-            InvalidGrant => (400, "invalid_grant"),
-            PasswordTooShort => (400, "PASSWORD_TOO_SHORT"),
-            QueryNotSupported => (400, "QUERY_NOT_SUPPORTED"),
-            InvalidBucket => (400, "INVALID_BUCKET"),
-            InvalidObjectId => (400, "INVALID_OBJECT_ID"),
-            EndpointInvocationError => (400, "ENDPOINT_INVOCATION_ERROR"),
-            ServerCodeVerificationError => (400, "SERVER_CODE_VERIFICATION_ERROR"),
-            Unauthorized => (401, "UNAUTHORIZED"),
-            WrongPassword => (401, "WRONG_PASSWORD"),
-            UserDisabled => (401, "USER_DISABLED"),
-            WrongToken => (403, "WRONG_TOKEN"),
-            AccessDenied => (403, "ACCESS_DENIED"),
-            AppNotFound => (404, "APP_NOT_FOUND"),
-            UserNotFound => (404, "USER_NOT_FOUND"),
-            GroupNotFound => (404, "GROUP_NOT_FOUND"),
-            MemberNotFound => (404, "GROUP_MEMBER_NOT_FOUND"),
-            BucketNotFound => (404, "BUCKET_NOT_FOUND"),
-            ObjectNotFound => (404, "OBJECT_NOT_FOUND"),
-            AclNotFound => (404, "ACL_NOT_FOUND"),
-            ThingNotFound => (404, "THING_NOT_FOUND"),
-            ServerCodeVersionNotFound => (404, "SERVER_CODE_VERSION_NOT_FOUND"),
-            ServerCodeHookVersionNotFound => (404, "SERVER_CODE_HOOK_VERSION_NOT_FOUND"),
-            ScheduleExecutionNotFound => (404, "SCHEDULE_EXECUTION_NOT_FOUND"),
-            NotFound => (404, "NOT_FOUND"),
-            MethodNotAllowed => (405, "METHOD_NOT_ALLOWED"),
-            UserAlreadyExists => (409, "USER_ALREADY_EXISTS"),
-            GroupAlreadyExists => (409, "GROUP_ALREADY_EXISTS"),
-            ObjectAlreadyExists => (409, "OBJECT_ALREADY_EXISTS"),
-            ObjectVersionIsStale => (409, "OBJECT_VERSION_IS_STALE"),
-            OperationNotAllowed => (409, "OPERATION_NOT_ALLOWED"),
-            RequestTooLarge => (413, "REQUEST_ENTITY_TOO_LARGE"),
-            UnsupportedMediaType => (415, "UNSUPPORTED_MEDIA_TYPE"),
-            InternalError => (500, "UNDEFINED_ERROR"),
-            TemporarilyUnavailable => (503, "TEMPORARY_UNAVAILABLE_ERROR"),
+        let (status, wire, exception) = match self {
+            InvalidJson => (400, "INVALID_JSON", None),
+            InvalidInputData => (
+                400,
+                "INVALID_INPUT_DATA",
+                Some(kii_exception!("ValidationException")),
+            ),
+            InvalidGrant => (400, "invalid_grant", None),
+            PasswordTooShort => (
+                400,
+                "PASSWORD_TOO_SHORT",
+                Some(kii_exception!("PasswordTooShortException")),
+            ),
+            QueryNotSupported => (400, "QUERY_NOT_SUPPORTED", None),
+            InvalidBucket => (400, "INVALID_BUCKET", None),
+            InvalidObjectId => (400, "INVALID_OBJECT_ID", None),
+            EndpointInvocationError => (
+                400,
+                "ENDPOINT_INVOCATION_ERROR",
+                Some(kii_exception!("EndpointInvocationErrorException")),
+            ),
+            ServerCodeVerificationError => (400, "SERVER_CODE_VERIFICATION_ERROR", None),
+            Unauthorized => (
+                401,
+                "UNAUTHORIZED",
+                Some(kii_exception!("UnauthorizedAccessException")),
+            ),
+            WrongPassword => (
+                401,
+                "WRONG_PASSWORD",
+                Some(kii_exception!("WrongPasswordException")),
+            ),
+            UserDisabled => (401, "USER_DISABLED", None),
+            WrongToken => (403, "WRONG_TOKEN", None),
+            AccessDenied => (403, "ACCESS_DENIED", None),
+            AppNotFound => (404, "APP_NOT_FOUND", None),
+            UserNotFound => (
+                404,
+                "USER_NOT_FOUND",
+                Some(kii_exception!("UserNotFoundException")),
+            ),
+            GroupNotFound => (
+                404,
+                "GROUP_NOT_FOUND",
+                Some(kii_exception!("GroupNotFoundException")),
+            ),
+            MemberNotFound => (404, "GROUP_MEMBER_NOT_FOUND", None),
+            BucketNotFound => (
+                404,
+                "BUCKET_NOT_FOUND",
+                Some(kii_exception!("BucketNotFoundException")),
+            ),
+            ObjectNotFound => (
+                404,
+                "OBJECT_NOT_FOUND",
+                Some(kii_exception!("ObjectNotFoundException")),
+            ),
+            AclNotFound => (404, "ACL_NOT_FOUND", None),
+            ThingNotFound => (
+                404,
+                "THING_NOT_FOUND",
+                Some(kii_exception!("ThingNotFoundException")),
+            ),
+            ServerCodeVersionNotFound => (404, "SERVER_CODE_VERSION_NOT_FOUND", None),
+            ServerCodeHookVersionNotFound => (404, "SERVER_CODE_HOOK_VERSION_NOT_FOUND", None),
+            ScheduleExecutionNotFound => (404, "SCHEDULE_EXECUTION_NOT_FOUND", None),
+            NotFound => (404, "NOT_FOUND", None),
+            MethodNotAllowed => (405, "METHOD_NOT_ALLOWED", None),
+            UserAlreadyExists => (409, "USER_ALREADY_EXISTS", None),
+            GroupAlreadyExists => (
+                409,
+                "GROUP_ALREADY_EXISTS",
+                Some(kii_exception!("GroupAlreadyExistsException")),
+            ),
+            ObjectAlreadyExists => (409, "OBJECT_ALREADY_EXISTS", None),
+            ObjectVersionIsStale => (409, "OBJECT_VERSION_IS_STALE", None),
+            OperationNotAllowed => (
+                409,
+                "OPERATION_NOT_ALLOWED",
+                Some(kii_exception!("OperationNotAllowedException")),
+            ),
+            RequestTooLarge => (413, "REQUEST_ENTITY_TOO_LARGE", None),
+            UnsupportedMediaType => (415, "UNSUPPORTED_MEDIA_TYPE", None),
+            InternalError => (500, "UNDEFINED_ERROR", None),
+            TemporarilyUnavailable => (503, "TEMPORARY_UNAVAILABLE_ERROR", None),
         };
-        ErrorSpec { status, wire }
+        let media_type = match exception {
+            Some(t) => t,
+            None => "application/json",
+        };
+        ErrorSpec {
+            status,
+            wire,
+            media_type,
+        }
     }
 
     pub const fn status(self) -> u16 {
@@ -117,6 +185,10 @@ impl ErrorCode {
 
     pub const fn wire(self) -> &'static str {
         self.spec().wire
+    }
+
+    pub const fn media_type(self) -> &'static str {
+        self.spec().media_type
     }
 }
 
@@ -177,6 +249,19 @@ mod tests {
         assert_eq!(body["error_description"], "wrong password");
         assert_eq!(body["error"], "invalid_grant");
         assert_eq!(ErrorCode::InvalidGrant.status(), 400);
+    }
+
+    #[test]
+    fn error_media_types_follow_kii_exception_classes() {
+        assert_eq!(
+            ErrorCode::UserNotFound.media_type(),
+            "application/vnd.kii.UserNotFoundException+json"
+        );
+        assert_eq!(
+            ErrorCode::InvalidInputData.media_type(),
+            "application/vnd.kii.ValidationException+json"
+        );
+        assert_eq!(ErrorCode::InvalidGrant.media_type(), "application/json");
     }
 
     #[test]

@@ -15,11 +15,11 @@ use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use kumo_storage::{DevLogFilter, DevLogLevel, DevLogRecord};
-use kumo_types::{ApiError, ErrorCode};
+use kumo_types::ApiError;
 
 use super::{Step, Tail};
 use crate::auth::Caller;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::servercode::devlog;
 use crate::AppState;
 
@@ -33,10 +33,7 @@ pub async fn stream(
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Response> {
     if !caller.is_admin() {
-        return Err(Error::new(
-            ErrorCode::Unauthorized,
-            "Reading the developer log needs an app-admin token",
-        ));
+        return Err(caller.unauthorized("Reading the developer log needs an app-admin token"));
     }
     let filter = filter(&query)?;
     let after = match headers.get("last-event-id") {

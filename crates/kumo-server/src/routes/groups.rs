@@ -1,11 +1,12 @@
 use axum::extract::{Path, Query, Request, State};
 use axum::http::{header, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use kumo_types::{ApiError, ErrorCode};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{json, no_content};
+use super::media::{self, with_location};
+use super::{json_as, no_content};
 use crate::auth::Caller;
 use crate::error::{Error, Result};
 use crate::http::{read_body, JsonObject};
@@ -21,10 +22,7 @@ pub async fn create(
 ) -> Result<Response> {
     let input = GroupInput::parse(&body)?;
     let (id, not_found) = state.service.create_group(&caller, None, input).await?;
-    Ok(json(
-        StatusCode::CREATED,
-        json!({ "groupID": id, "notFoundUsers": not_found }),
-    ))
+    Ok(created(&caller, &id, not_found))
 }
 
 pub async fn create_with_id(
@@ -38,10 +36,17 @@ pub async fn create_with_id(
         .service
         .create_group(&caller, Some(&group), input)
         .await?;
-    Ok(json(
+    Ok(created(&caller, &id, not_found))
+}
+
+/// Kii's `GroupCreationResponse`, with the new group's URI in `Location` (POST and PUT alike).
+fn created(caller: &Caller, id: &str, not_found: Vec<String>) -> Response {
+    let res = json_as(
         StatusCode::CREATED,
+        media::GROUP_CREATION,
         json!({ "groupID": id, "notFoundUsers": not_found }),
-    ))
+    );
+    with_location(res, &format!("/apps/{}/groups/{id}", caller.app.id))
 }
 
 #[derive(Deserialize)]
@@ -69,7 +74,11 @@ pub async fn list(
     };
     let groups = state.service.list_groups(&caller, &user, owner).await?;
     let groups: Vec<Value> = groups.iter().map(group_document).collect();
-    Ok(json(StatusCode::OK, json!({ "groups": groups })))
+    Ok(json_as(
+        StatusCode::OK,
+        media::GROUPS,
+        json!({ "groups": groups }),
+    ))
 }
 
 pub async fn get(
@@ -78,7 +87,7 @@ pub async fn get(
     caller: Caller,
 ) -> Result<Response> {
     let g = state.service.get_group(&caller, &group).await?;
-    Ok(json(StatusCode::OK, group_document(&g)))
+    Ok(json_as(StatusCode::OK, media::GROUP, group_document(&g)))
 }
 
 /// `PUT …/name`: the SDK sends the new name as a raw `text/plain` body; a JSON string body
@@ -123,7 +132,8 @@ pub async fn change_owner(
         .service
         .change_group_owner(&caller, &group, owner)
         .await?;
-    Ok(no_content())
+    // The reference answers an owner change with 200 and no content, not 204.
+    Ok(StatusCode::OK.into_response())
 }
 
 pub async fn delete(
@@ -145,7 +155,11 @@ pub async fn members(
         .into_iter()
         .map(|m| json!({ "userID": m }))
         .collect();
-    Ok(json(StatusCode::OK, json!({ "members": members })))
+    Ok(json_as(
+        StatusCode::OK,
+        media::MEMBERS,
+        json!({ "members": members }),
+    ))
 }
 
 pub async fn add_member(

@@ -6,6 +6,7 @@ mod executions;
 mod groups;
 mod hook_jobs;
 mod hooks;
+mod media;
 mod oauth;
 mod objects;
 mod servercode;

@@ -12,7 +12,8 @@ use kumo_types::{ApiError, ErrorCode};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use super::{json, json_as, no_content};
+use super::media::{self, with_last_modified, with_location, with_object_type};
+use super::{json_as, no_content};
 use crate::auth::Caller;
 use crate::error::{Error, Result};
 use crate::http::{parse_object, read_body, JsonObject};
@@ -102,6 +103,56 @@ impl ScopedPath {
         self.object.as_deref().unwrap_or_default()
     }
 
+    /// The object's path under `/api`, in the scope the request named (a `me` or address is
+    /// already the user's ID here).
+    fn object_path(&self, object_id: &str) -> String {
+        let scope = match (&self.user, &self.group) {
+            (Some(u), _) => format!("/users/{u}"),
+            (_, Some(g)) => format!("/groups/{g}"),
+            _ => String::new(),
+        };
+        format!(
+            "/apps/{}{scope}/buckets/{}/objects/{object_id}",
+            self.app,
+            self.bucket.as_deref().unwrap_or_default()
+        )
+    }
+
+    /// `OBJECT_NOT_FOUND` and `BUCKET_NOT_FOUND` with the fields Kii's object reference lists:
+    /// the `objectScope` (`appID`, `type` and the scope's `userID` / `groupID`), `bucketID`
+    /// and, for an object, `objectID`. Only error paths pay for it.
+    fn naming(&self, mut e: Error) -> Error {
+        let code = e.0.code;
+        if !matches!(code, ErrorCode::ObjectNotFound | ErrorCode::BucketNotFound)
+            || e.0.extra.contains_key("bucketID")
+        {
+            return e;
+        }
+        let mut scope = Map::new();
+        scope.insert("appID".into(), self.app.as_str().into());
+        let kind = match (&self.user, &self.group) {
+            (Some(u), _) => {
+                scope.insert("userID".into(), u.as_str().into());
+                "APP_AND_USER"
+            }
+            (_, Some(g)) => {
+                scope.insert("groupID".into(), g.as_str().into());
+                "APP_AND_GROUP"
+            }
+            _ => "APP",
+        };
+        scope.insert("type".into(), kind.into());
+        let extra = &mut e.0.extra;
+        extra.insert("objectScope".into(), Value::Object(scope));
+        if let Some(b) = &self.bucket {
+            extra.insert("bucketID".into(), b.as_str().into());
+        }
+        if let (ErrorCode::ObjectNotFound, Some(o)) = (code, &self.object) {
+            extra.insert("objectID".into(), o.as_str().into());
+        }
+        e
+    }
+
     fn entry(&self) -> (&str, &str) {
         (
             self.action.as_deref().unwrap_or_default(),
@@ -178,19 +229,29 @@ async fn create(
     let o = state
         .service
         .create_object(&caller, &p.bucket(), write)
-        .await?;
-    let mut res = json(
+        .await
+        .map_err(|e| p.naming(e))?;
+    let res = json_as(
         StatusCode::CREATED,
+        media::OBJECT_CREATION,
         json!({"objectID": o.id, "createdAt": o.created_at, "dataType": media_type(&p.app, &o.data_type)}),
     );
-    if let Ok(loc) = HeaderValue::from_str(&format!("objects/{}", o.id)) {
-        res.headers_mut().insert(header::LOCATION, loc);
-    }
+    let res = with_location(res, &p.object_path(&o.id));
     Ok(with_etag(res, o.version))
 }
 
-fn document_response(o: &Object) -> Response {
-    with_etag(json(StatusCode::OK, object_document(o)), o.version)
+/// An object as Kii's object guide shows it: typed with its own data type
+/// (`application/vnd.{appID}.{type}+json`, plain JSON when it has none), with `ETag` and
+/// `Last-Modified`.
+fn document_response(app_id: &str, o: &Object) -> Response {
+    let mut res = with_etag(
+        json_as(StatusCode::OK, "application/json", object_document(o)),
+        o.version,
+    );
+    if let Some(t) = &o.data_type {
+        res = with_object_type(res, app_id, t);
+    }
+    with_last_modified(res, o.modified_at)
 }
 
 async fn get_object(
@@ -201,8 +262,9 @@ async fn get_object(
     let o = state
         .service
         .get_object(&caller, &p.bucket(), p.object())
-        .await?;
-    Ok(document_response(&o))
+        .await
+        .map_err(|e| p.naming(e))?;
+    Ok(document_response(&p.app, &o))
 }
 
 async fn put_object(
@@ -220,19 +282,19 @@ async fn put_object(
     let (o, created) = state
         .service
         .put_object(&caller, &p.bucket(), p.object(), write, pre)
-        .await?;
-    let status = if created {
-        StatusCode::CREATED
+        .await
+        .map_err(|e| p.naming(e))?;
+    let body = json!({"createdAt": o.created_at, "modifiedAt": o.modified_at});
+    let res = if created {
+        // Created with a client-chosen ID: the body is the update's, the headers a creation's.
+        with_location(
+            json_as(StatusCode::CREATED, media::OBJECT_UPDATE, body),
+            &p.object_path(&o.id),
+        )
     } else {
-        StatusCode::OK
+        json_as(StatusCode::OK, media::OBJECT_UPDATE, body)
     };
-    Ok(with_etag(
-        json(
-            status,
-            json!({"createdAt": o.created_at, "modifiedAt": o.modified_at}),
-        ),
-        o.version,
-    ))
+    Ok(with_etag(res, o.version))
 }
 
 /// `POST` on an object is a partial update only with `X-HTTP-Method-Override: PATCH`.
@@ -272,8 +334,9 @@ async fn patch_object(
             write.data,
             if_match(&headers)?,
         )
-        .await?;
-    Ok(document_response(&o))
+        .await
+        .map_err(|e| p.naming(e))?;
+    Ok(document_response(&p.app, &o))
 }
 
 async fn delete_object(
@@ -285,7 +348,8 @@ async fn delete_object(
     state
         .service
         .delete_object(&caller, &p.bucket(), p.object(), if_match(&headers)?)
-        .await?;
+        .await
+        .map_err(|e| p.naming(e))?;
     Ok(no_content())
 }
 
@@ -294,7 +358,11 @@ async fn delete_bucket(
     Path(p): Path<ScopedPath>,
     caller: Caller,
 ) -> Result<Response> {
-    state.service.delete_bucket(&caller, &p.bucket()).await?;
+    state
+        .service
+        .delete_bucket(&caller, &p.bucket())
+        .await
+        .map_err(|e| p.naming(e))?;
     Ok(no_content())
 }
 
@@ -305,10 +373,14 @@ async fn get_bucket(
     Path(p): Path<ScopedPath>,
     caller: Caller,
 ) -> Result<Response> {
-    let size = state.service.bucket_size(&caller, &p.bucket()).await?;
+    let size = state
+        .service
+        .bucket_size(&caller, &p.bucket())
+        .await
+        .map_err(|e| p.naming(e))?;
     Ok(json_as(
         StatusCode::OK,
-        "application/vnd.kii.BucketRetrievalResponse+json",
+        media::BUCKET,
         json!({ "bucketType": "rw", "size": size }),
     ))
 }
@@ -347,12 +419,17 @@ async fn query(
     let answer = state
         .service
         .query(&caller, &p.bucket(), &q, limit, after)
-        .await?;
+        .await
+        .map_err(|e| p.naming(e))?;
     Ok(match answer {
         QueryAnswer::Count { into, count } => {
             let mut aggs = Map::new();
             aggs.insert(into, count.into());
-            json(StatusCode::OK, json!({ "aggregations": aggs }))
+            json_as(
+                StatusCode::OK,
+                media::QUERY,
+                json!({ "aggregations": aggs }),
+            )
         }
         QueryAnswer::Page { results, next } => {
             let mut body =
@@ -360,7 +437,7 @@ async fn query(
             if let Some(next) = next {
                 body["nextPaginationKey"] = next.into();
             }
-            json(StatusCode::OK, body)
+            json_as(StatusCode::OK, media::QUERY, body)
         }
     })
 }
@@ -383,8 +460,9 @@ async fn get_acl(
     Path(p): Path<ScopedPath>,
     caller: Caller,
 ) -> Result<Response> {
-    Ok(json(
+    Ok(json_as(
         StatusCode::OK,
+        media::ACL,
         state.service.acl_document(&caller, &p.acl_target()).await?,
     ))
 }
@@ -398,12 +476,9 @@ async fn get_acl_verb(
     let doc = state
         .service
         .acl_verb_document(&caller, &p.acl_target(), action)
-        .await?;
-    Ok(json_as(
-        StatusCode::OK,
-        "application/vnd.kii.ACLVerbRetrievalResponse+json",
-        doc,
-    ))
+        .await
+        .map_err(|e| p.naming(e))?;
+    Ok(json_as(StatusCode::OK, media::ACL_VERB, doc))
 }
 
 async fn get_acl_entry(
@@ -415,12 +490,9 @@ async fn get_acl_entry(
     let doc = state
         .service
         .acl_entry_document(&caller, &p.acl_target(), action, subject)
-        .await?;
-    Ok(json_as(
-        StatusCode::OK,
-        "application/vnd.kii.ACLSubjectRetrievalResponse+json",
-        doc,
-    ))
+        .await
+        .map_err(|e| p.naming(e))?;
+    Ok(json_as(StatusCode::OK, media::ACL_SUBJECT, doc))
 }
 
 async fn change_acl(
@@ -433,7 +505,8 @@ async fn change_acl(
     state
         .service
         .change_acl(&caller, &p.acl_target(), action, subject, grant)
-        .await?;
+        .await
+        .map_err(|e| p.naming(e))?;
     Ok(no_content())
 }
 

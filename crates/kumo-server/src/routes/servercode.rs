@@ -59,12 +59,12 @@ async fn deploy(State(state): State<AppState>, caller: Caller, req: Request) -> 
         .server_code
         .deploy(&state.service, &caller, source, environment_version)
         .await?;
-    let mut res = json(StatusCode::CREATED, json!({ "versionID": version_id }));
-    let h = res.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/vnd.kii.ServerCodeDeploymentResponse+json"),
+    let mut res = super::json_as(
+        StatusCode::CREATED,
+        super::media::SERVER_CODE_DEPLOYMENT,
+        json!({ "versionID": version_id }),
     );
+    let h = res.headers_mut();
     if let Ok(location) = HeaderValue::from_str(&format!(
         "/api/apps/{}/server-code/versions/{version_id}",
         caller.app.id

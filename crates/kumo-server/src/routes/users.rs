@@ -1,9 +1,10 @@
 use axum::extract::{Path, Request, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, StatusCode};
 use axum::response::Response;
 use serde_json::json;
 
-use super::{json, no_content};
+use super::media::{self, with_location};
+use super::{json_as, no_content};
 use crate::auth::app_not_found;
 use crate::auth::Caller;
 use crate::error::Result;
@@ -50,12 +51,15 @@ pub async fn register(
             },
         )
         .await?;
-    let mut res = json(StatusCode::CREATED, registration_document(&user, token));
-    if let Ok(location) = HeaderValue::from_str(&format!("/api/apps/{}/users/{}", app.id, user.id))
-    {
-        res.headers_mut().insert(header::LOCATION, location);
-    }
-    Ok(res)
+    let res = json_as(
+        StatusCode::CREATED,
+        media::REGISTRATION,
+        registration_document(&user, token),
+    );
+    Ok(with_location(
+        res,
+        &format!("/apps/{}/users/{}", app.id, user.id),
+    ))
 }
 
 pub async fn get(
@@ -64,7 +68,7 @@ pub async fn get(
     caller: Caller,
 ) -> Result<Response> {
     let doc = state.service.get_user(&caller, &user).await?;
-    Ok(json(StatusCode::OK, doc))
+    Ok(json_as(StatusCode::OK, media::USER_DATA, doc))
 }
 
 pub async fn update(
@@ -74,7 +78,12 @@ pub async fn update(
     JsonObject(body): JsonObject,
 ) -> Result<Response> {
     let modified = state.service.update_user(&caller, &user, &body).await?;
-    Ok(json(StatusCode::OK, json!({ "modifiedAt": modified })))
+    // The "modifying custom fields" guide prints this type for the update's answer.
+    Ok(json_as(
+        StatusCode::OK,
+        media::USER_DATA,
+        json!({ "modifiedAt": modified }),
+    ))
 }
 
 pub async fn change_password(

@@ -568,10 +568,7 @@ impl ServerCode {
         filter: &DevLogFilter,
     ) -> Result<Vec<DevLogRecord>> {
         if !caller.is_admin() {
-            return Err(Error::new(
-                ErrorCode::Unauthorized,
-                "Reading the developer log needs an app-admin token",
-            ));
+            return Err(caller.unauthorized("Reading the developer log needs an app-admin token"));
         }
         if !(1..=MAX_DEVLOG_PAGE).contains(&filter.limit) {
             return Err(ApiError::invalid_field(

@@ -193,15 +193,12 @@ impl<'a> Identity<'a> {
 }
 
 pub fn denied(caller: &Caller, action: Action) -> Error {
-    let code = if caller.principal == Principal::Anonymous {
-        ErrorCode::Unauthorized
+    let message = format!("The ACL does not grant {} to this caller", action.wire());
+    if caller.principal == Principal::Anonymous {
+        caller.unauthorized(message)
     } else {
-        ErrorCode::AccessDenied
-    };
-    Error::new(
-        code,
-        format!("The ACL does not grant {} to this caller", action.wire()),
-    )
+        Error::new(ErrorCode::AccessDenied, message)
+    }
 }
 
 /// Parses a stored ACL; a corrupt one is a storage fault, not the client's.

@@ -1,8 +1,9 @@
 //! Groups: creation (server or client ID), lookup, rename, owner change, membership.
 //!
-//! Who may do what (Kumo's rules, documented in the README): any logged-in caller may read a
-//! group's name and owner; members, the owner and the admin may list members; the owner and
-//! the admin may change a group; a member may also remove itself.
+//! Who may do what (Kii's group access control guide): any logged-in caller may read a group,
+//! its owner and its members; the owner and the admin may change a group; a member may also
+//! remove itself. Anyone else changing a group is `401 UNAUTHORIZED`, the status Kii's
+//! reference documents for it.
 
 use kumo_storage::Group;
 use kumo_types::{ids, now_ms, validate, ApiError, ErrorCode};
@@ -10,7 +11,7 @@ use serde_json::{json, Map, Value};
 
 use super::{actor_of, Service};
 use crate::caller::Caller;
-use crate::error::{Error, Result};
+use crate::error::{group_not_found, user_not_found, Error, Naming, Result};
 
 /// The body of a group creation request.
 #[derive(Debug, Clone, PartialEq)]
@@ -80,17 +81,6 @@ pub fn group_document(g: &Group) -> Value {
     })
 }
 
-fn group_not_found() -> Error {
-    Error::new(ErrorCode::GroupNotFound, "The group was not found")
-}
-
-fn denied(what: &str) -> Error {
-    Error::new(
-        ErrorCode::AccessDenied,
-        format!("Only the group owner or the app admin may {what}"),
-    )
-}
-
 impl Service {
     /// Creates a group; with `id` the client chose it, else the server does. Returns the ID
     /// and the member IDs that name no user.
@@ -101,14 +91,19 @@ impl Service {
         input: GroupInput,
     ) -> Result<(String, Vec<String>)> {
         caller.require_authenticated()?;
+        let app = &caller.app.id;
         let owner = match (caller.user_id(), input.owner) {
             (Some(me), None) => Some(me.to_owned()),
             (Some(me), Some(o)) if o == me => Some(o),
-            (Some(_), Some(_)) => {
+            (Some(_), Some(o)) => {
+                // Kii's guide: an owner that does not exist is USER_NOT_FOUND, whoever asks.
+                if self.storage.get_user(app, &o).await?.is_none() {
+                    return Err(user_not_found(app, "userID", &o));
+                }
                 return Err(Error::new(
                     ErrorCode::AccessDenied,
                     "A user may only create groups it owns",
-                ))
+                ));
             }
             (None, owner) => owner, // the admin may name any owner, or none
         };
@@ -127,10 +122,13 @@ impl Service {
             created_at: now,
             modified_at: now,
         };
+        let owner = group.owner.clone().unwrap_or_default();
         let not_found = self
             .storage
-            .create_group(&caller.app.id, &group, &input.members, &actor_of(caller))
-            .await?;
+            .create_group(app, &group, &input.members, &actor_of(caller))
+            .await
+            .naming_group(app, &id)
+            .naming_user(app, &owner)?;
         Ok((id, not_found))
     }
 
@@ -138,7 +136,7 @@ impl Service {
         self.storage
             .get_group(&caller.app.id, group_id)
             .await?
-            .ok_or_else(group_not_found)
+            .ok_or_else(|| group_not_found(&caller.app.id, group_id))
     }
 
     fn require_owner(caller: &Caller, group: &Group, what: &str) -> Result<()> {
@@ -148,7 +146,7 @@ impl Service {
         {
             Ok(())
         } else {
-            Err(denied(what))
+            Err(caller.unauthorized(format!("Only the group owner or the app admin may {what}")))
         }
     }
 
@@ -175,10 +173,10 @@ impl Service {
     ) -> Result<()> {
         let group = self.load_group(caller, group_id).await?;
         Self::require_owner(caller, &group, "change its owner")?;
-        Ok(self
-            .storage
+        self.storage
             .set_group_owner(&caller.app.id, group_id, owner, now_ms(), &actor_of(caller))
-            .await?)
+            .await
+            .naming_user(&caller.app.id, owner)
     }
 
     pub async fn delete_group(&self, caller: &Caller, group_id: &str) -> Result<()> {
@@ -189,7 +187,7 @@ impl Service {
             .delete_group(&caller.app.id, group_id, &actor_of(caller))
             .await?
         {
-            return Err(group_not_found());
+            return Err(group_not_found(&caller.app.id, group_id));
         }
         Ok(())
     }
@@ -202,10 +200,10 @@ impl Service {
     ) -> Result<()> {
         let group = self.load_group(caller, group_id).await?;
         Self::require_owner(caller, &group, "add members")?;
-        Ok(self
-            .storage
+        self.storage
             .add_member(&caller.app.id, group_id, user_id, &actor_of(caller))
-            .await?)
+            .await
+            .naming_user(&caller.app.id, user_id)
     }
 
     pub async fn remove_group_member(
@@ -228,7 +226,8 @@ impl Service {
         if !self
             .storage
             .remove_member(&caller.app.id, group_id, user_id, &actor_of(caller))
-            .await?
+            .await
+            .naming_user(&caller.app.id, user_id)?
         {
             return Err(Error(
                 ApiError::new(
@@ -241,21 +240,11 @@ impl Service {
         Ok(())
     }
 
+    /// Kii's access control guide lets any logged-in user check a group's members.
     pub async fn group_members(&self, caller: &Caller, group_id: &str) -> Result<Vec<String>> {
         caller.require_authenticated()?;
-        let group = self.load_group(caller, group_id).await?;
-        let members = self.storage.list_members(&caller.app.id, group_id).await?;
-        let allowed = caller.is_admin()
-            || caller.user_id().is_some_and(|me| {
-                group.owner.as_deref() == Some(me) || members.iter().any(|m| m == me)
-            });
-        if !allowed {
-            return Err(Error::new(
-                ErrorCode::AccessDenied,
-                "Only members may list a group's members",
-            ));
-        }
-        Ok(members)
+        self.load_group(caller, group_id).await?;
+        Ok(self.storage.list_members(&caller.app.id, group_id).await?)
     }
 
     /// Groups a user owns (`owner = true`) or belongs to; the user itself or the admin only.
@@ -267,6 +256,11 @@ impl Service {
     ) -> Result<Vec<Group>> {
         caller.require_self_or_admin(user_id)?;
         let app = &caller.app.id;
+        // A user asking about itself exists; the admin may name anyone, and the reference
+        // answers a user that is not there with USER_NOT_FOUND rather than an empty list.
+        if caller.is_admin() && self.storage.get_user(app, user_id).await?.is_none() {
+            return Err(user_not_found(app, "userID", user_id));
+        }
         Ok(if owner {
             self.storage.groups_owned_by(app, user_id).await?
         } else {

@@ -3,10 +3,12 @@
 //! so both paths share one set of rules.
 
 mod access;
+pub(crate) mod anonymous_token;
 mod apps;
 mod cache;
 mod groups;
 mod objects;
+mod phone_login;
 mod tokens;
 mod user_address;
 mod users;

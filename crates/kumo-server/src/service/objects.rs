@@ -9,7 +9,7 @@ use serde_json::{json, Map, Value};
 use super::access::{denied, parse_acl, Identity, ScopeInfo};
 use super::{actor_of, Service};
 use crate::caller::Caller;
-use crate::error::{Error, Result};
+use crate::error::{group_not_found, user_not_found, Error, Result};
 
 /// Page size when the client gives no `bestEffortLimit`, and the most one page returns.
 pub const MAX_PAGE: i64 = 200;
@@ -117,19 +117,16 @@ impl Service {
             Scope::App => None,
             Scope::User(id) => {
                 if self.storage.get_user(app, id).await?.is_none() {
-                    return Err(Error::new(
-                        ErrorCode::UserNotFound,
-                        "The user of this scope was not found",
-                    ));
+                    return Err(user_not_found(app, "userID", id));
                 }
                 None
             }
-            Scope::Group(id) => Some(self.storage.get_group(app, id).await?.ok_or_else(|| {
-                Error::new(
-                    ErrorCode::GroupNotFound,
-                    "The group of this scope was not found",
-                )
-            })?),
+            Scope::Group(id) => Some(
+                self.storage
+                    .get_group(app, id)
+                    .await?
+                    .ok_or_else(|| group_not_found(app, id))?,
+            ),
         };
         Ok(ScopeInfo {
             scope: scope.clone(),
@@ -625,12 +622,12 @@ impl Service {
         }
         let app = &caller.app.id;
         match &subject {
-            Subject::User(id) if self.storage.get_user(app, id).await?.is_none() => Err(
-                Error::new(ErrorCode::UserNotFound, "The subject user was not found"),
-            ),
-            Subject::Group(id) if self.storage.get_group(app, id).await?.is_none() => Err(
-                Error::new(ErrorCode::GroupNotFound, "The subject group was not found"),
-            ),
+            Subject::User(id) if self.storage.get_user(app, id).await?.is_none() => {
+                Err(user_not_found(app, "userID", id))
+            }
+            Subject::Group(id) if self.storage.get_group(app, id).await?.is_none() => {
+                Err(group_not_found(app, id))
+            }
             _ => Err(Error::new(
                 ErrorCode::AclNotFound,
                 format!(

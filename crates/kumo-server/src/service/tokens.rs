@@ -1,16 +1,22 @@
-//! `POST /oauth2/token`: user login and app-admin tokens.
+//! `POST /oauth2/token`: user login, app-admin and anonymous tokens.
 
-use kumo_storage::{App, Token, UserKey};
+use kumo_storage::{App, RefreshToken, Token, User, UserKey};
 use kumo_types::{now_ms, ApiError, ErrorCode};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use super::anonymous_token;
+use super::phone_login::LocalPhone;
 use super::Service;
 use crate::error::{Error, Result};
 use crate::secrets::{digest_hex, digests_equal, new_token};
 
 /// Kii's `expires_in` for a token that never expires.
 pub const NEVER_EXPIRES_IN: i64 = 2_147_483_647;
+
+/// How Kii's sign-in guide spells `token_type` (the SDKs do not read it; OAuth 2 compares it
+/// ignoring case).
+pub const TOKEN_TYPE: &str = "bearer";
 
 /// What the client asked for, parsed from the token request body.
 #[derive(Debug, PartialEq)]
@@ -25,14 +31,21 @@ pub enum TokenRequest {
         client_secret: String,
         expires_at: Option<i64>,
     },
+    /// Kii's refresh-token guide: a spent-once refresh token for a new pair.
+    Refresh { refresh_token: String },
 }
 
 #[derive(Debug, Serialize)]
 pub struct TokenGrant {
-    pub id: String,
+    /// The principal; an anonymous token has none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
     pub access_token: String,
     pub expires_in: i64,
     pub token_type: &'static str,
+    /// Given with user tokens that expire (a token that never does needs no renewal).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
 }
 
 fn string_field(body: &Map<String, Value>, key: &str) -> Result<Option<String>> {
@@ -65,10 +78,18 @@ impl TokenRequest {
             None => body.contains_key("client_id"),
             Some("client_credentials") => true,
             Some("password") => false,
+            Some("refresh_token") => {
+                return Ok(TokenRequest::Refresh {
+                    refresh_token: required(body, "refresh_token")?,
+                })
+            }
             Some(other) => {
                 return Err(ApiError::invalid_field(
                     "grant_type",
-                    format!("Unsupported grant_type '{other}'; use password or client_credentials"),
+                    format!(
+                        "Unsupported grant_type '{other}'; use password, client_credentials \
+                         or refresh_token"
+                    ),
                 )
                 .into())
             }
@@ -115,6 +136,11 @@ pub fn login_keys(username: &str) -> Vec<UserKey> {
     vec![UserKey::LoginName(username.to_owned())]
 }
 
+/// Kii's `expires_in`: seconds left, or [`NEVER_EXPIRES_IN`].
+fn expires_in(expires_at: Option<i64>, now: i64) -> i64 {
+    expires_at.map_or(NEVER_EXPIRES_IN, |t| ((t - now) / 1000).max(0))
+}
+
 fn invalid_grant(message: &str) -> Error {
     Error::new(ErrorCode::InvalidGrant, message)
 }
@@ -138,13 +164,7 @@ impl Service {
                 password,
                 expires_at,
             } => {
-                let mut found = None;
-                for key in login_keys(&username) {
-                    if let Some(u) = self.storage.find_user(&app.id, &key).await? {
-                        found = Some(u);
-                        break;
-                    }
-                }
+                let found = self.find_login(app, &username).await?;
                 let hash = found.as_ref().and_then(|u| u.password_hash.as_deref());
                 let ok = self.passwords.verify(&password, hash).await?;
                 let user = found.filter(|_| ok).ok_or_else(|| {
@@ -153,6 +173,9 @@ impl Service {
                 if user.disabled {
                     return Err(Error::new(ErrorCode::UserDisabled, "The user is disabled"));
                 }
+                if expires_at.is_some() {
+                    return self.grant_with_refresh(app, user.id, expires_at).await;
+                }
                 self.grant(app, Some(user.id), expires_at).await
             }
             TokenRequest::ClientCredentials {
@@ -160,10 +183,112 @@ impl Service {
                 client_secret,
                 expires_at,
             } => {
+                // Kii's anonymous guide: the app ID as client ID, with any secret (Kii no longer
+                // checks app keys), asks for an anonymous user's token.
+                if client_id == app.id && client_id != app.client_id {
+                    return Ok(TokenGrant {
+                        id: None,
+                        access_token: anonymous_token::issue(&app.id, expires_at),
+                        expires_in: expires_in(expires_at, now_ms()),
+                        token_type: TOKEN_TYPE,
+                        refresh_token: None,
+                    });
+                }
                 check_client(app, &client_id, &client_secret)?;
                 self.grant(app, None, expires_at).await
             }
+            TokenRequest::Refresh { refresh_token } => self.refresh(app, &refresh_token).await,
         }
+    }
+
+    /// A user token that expires, with the refresh token that renews it.
+    async fn grant_with_refresh(
+        &self,
+        app: &App,
+        user_id: String,
+        expires_at: Option<i64>,
+    ) -> Result<TokenGrant> {
+        let now = now_ms();
+        let (secret, hash) = new_token();
+        let (refresh_secret, refresh_hash) = new_token();
+        let token = Token {
+            hash: hash.clone(),
+            app_id: app.id.clone(),
+            user_id: Some(user_id.clone()),
+            expires_at,
+            created_at: now,
+        };
+        let refresh = RefreshToken {
+            hash: refresh_hash,
+            app_id: app.id.clone(),
+            user_id: user_id.clone(),
+            access_hash: hash,
+            lifetime_ms: expires_at.map_or(0, |t| t - now),
+            created_at: now,
+        };
+        self.storage
+            .insert_token_with_refresh(&token, &refresh)
+            .await?;
+        Ok(TokenGrant {
+            id: Some(user_id),
+            access_token: secret,
+            expires_in: expires_in(expires_at, now),
+            token_type: TOKEN_TYPE,
+            refresh_token: Some(refresh_secret),
+        })
+    }
+
+    /// Spends `refresh_token` for a new access token of the same lifetime and a new refresh
+    /// token; the old access token stops working. A refresh token works once.
+    async fn refresh(&self, app: &App, refresh_token: &str) -> Result<TokenGrant> {
+        let spent = || invalid_grant("The refresh token is unknown, spent or revoked");
+        if refresh_token.is_empty() || refresh_token.len() > 512 {
+            return Err(spent());
+        }
+        let (secret, hash) = new_token();
+        let (refresh_secret, refresh_hash) = new_token();
+        let now = now_ms();
+        let (token, _) = self
+            .storage
+            .rotate_refresh_token(
+                &app.id,
+                &digest_hex(refresh_token),
+                &hash,
+                &refresh_hash,
+                now,
+            )
+            .await?
+            .ok_or_else(spent)?;
+        if let Some(user) = &token.user_id {
+            self.cache.forget_user(&app.id, user);
+        }
+        Ok(TokenGrant {
+            id: token.user_id,
+            access_token: secret,
+            expires_in: expires_in(token.expires_at, now),
+            token_type: TOKEN_TYPE,
+            refresh_token: Some(refresh_secret),
+        })
+    }
+
+    /// The user a login name denotes, trying each stored identifier it may be.
+    async fn find_login(&self, app: &App, username: &str) -> Result<Option<User>> {
+        let local = username.strip_prefix("PHONE:").and_then(LocalPhone::parse);
+        let keys = match &local {
+            Some(p) => p.keys(),
+            None => login_keys(username),
+        };
+        for key in keys {
+            if let Some(u) = self.storage.find_user(&app.id, &key).await? {
+                if local
+                    .as_ref()
+                    .is_none_or(|p| p.admits_country(&key, u.country.as_deref()))
+                {
+                    return Ok(Some(u));
+                }
+            }
+        }
+        Ok(None)
     }
 
     pub(super) async fn grant(
@@ -184,10 +309,11 @@ impl Service {
             })
             .await?;
         Ok(TokenGrant {
-            id: user_id.unwrap_or_else(|| app.client_id.clone()),
+            id: Some(user_id.unwrap_or_else(|| app.client_id.clone())),
             access_token: secret,
-            expires_in: expires_at.map_or(NEVER_EXPIRES_IN, |t| ((t - now) / 1000).max(0)),
-            token_type: "Bearer",
+            expires_in: expires_in(expires_at, now),
+            token_type: TOKEN_TYPE,
+            refresh_token: None,
         })
     }
 }

@@ -3,11 +3,10 @@
 //! path; this module says what they mean.
 
 use kumo_storage::UserKey;
-use kumo_types::ErrorCode;
 
 use super::Service;
 use crate::caller::{Caller, Principal};
-use crate::error::{Error, Result};
+use crate::error::{user_not_found, Result};
 
 /// A path segment that names a user by something other than its ID.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,8 +41,7 @@ impl Service {
         match address {
             UserAddress::Me => match &caller.principal {
                 Principal::User(id) => Ok(id.clone()),
-                Principal::Admin | Principal::Anonymous => Err(Error::new(
-                    ErrorCode::Unauthorized,
+                Principal::Admin | Principal::Anonymous => Err(caller.unauthorized(
                     "'me' names the user of a user access token; this request has none",
                 )),
             },
@@ -52,7 +50,14 @@ impl Service {
                 .find_user(&caller.app.id, key)
                 .await?
                 .map(|u| u.id)
-                .ok_or_else(|| Error::new(ErrorCode::UserNotFound, "The user was not found")),
+                .ok_or_else(|| {
+                    let (field, value) = match key {
+                        UserKey::LoginName(v) => ("loginName", v),
+                        UserKey::Email(v) => ("emailAddress", v),
+                        UserKey::Phone(v) => ("phoneNumber", v),
+                    };
+                    user_not_found(&caller.app.id, field, value)
+                }),
         }
     }
 }

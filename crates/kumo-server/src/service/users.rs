@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 
 use super::{actor_of, anonymous_actor, Service};
 use crate::caller::Caller;
-use crate::error::{Error, Result};
+use crate::error::{user_not_found, Error, Result};
 
 /// A registration request body and whether it asked for a pseudo user
 /// (`application/vnd.kii.RegistrationAndAuthorizationRequest+json`).
@@ -180,10 +180,6 @@ pub fn user_document(user: &User, full: bool) -> Value {
     Value::Object(doc)
 }
 
-fn user_not_found() -> Error {
-    Error::new(ErrorCode::UserNotFound, "The user was not found")
-}
-
 impl Service {
     /// Registers a user. Returns the user and, for a pseudo user, its new access token.
     pub async fn register(&self, app: &App, reg: Registration) -> Result<(User, Option<String>)> {
@@ -250,7 +246,7 @@ impl Service {
         self.storage
             .get_user(&caller.app.id, user_id)
             .await?
-            .ok_or_else(user_not_found)
+            .ok_or_else(|| user_not_found(&caller.app.id, "userID", user_id))
     }
 
     /// `GET /users/{id}`: any logged-in caller; full document for oneself and the admin.
@@ -326,7 +322,8 @@ impl Service {
                     ErrorCode::PasswordTooShort,
                     "The new password must have at least 4 characters",
                 )
-                .with("field", "newPassword"),
+                .with("field", "newPassword")
+                .with("minimumLength", 4),
             ));
         }
         validate::password("newPassword", &new)?;
@@ -344,9 +341,11 @@ impl Service {
                 .verify(&old, user.password_hash.as_deref())
                 .await?
             {
-                return Err(Error::new(
-                    ErrorCode::WrongPassword,
-                    "The old password is wrong",
+                // Kii's reference names the app and the principal whose password it was.
+                return Err(Error(
+                    ApiError::new(ErrorCode::WrongPassword, "The old password is wrong")
+                        .with("appID", caller.app.id.as_str())
+                        .with("principalID", user.id.as_str()),
                 ));
             }
         }
@@ -368,7 +367,7 @@ impl Service {
             .delete_user(&caller.app.id, &user.id, &actor_of(caller))
             .await?
         {
-            return Err(user_not_found());
+            return Err(user_not_found(&caller.app.id, "userID", &user.id));
         }
         self.cache.forget_user(&caller.app.id, &user.id);
         Ok(())
