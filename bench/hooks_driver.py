@@ -83,8 +83,13 @@ time.sleep(31)
 deploy(TRIVIAL, None)
 time.sleep(1.5)
 runs = [r for r in executions({"type": "eq", "field": "name", "value": "single"}) if "finishedAt" in r]
-describe("single job, start lag", [r["startedAt"] - r["scheduledAt"] for r in runs])
-describe("single job, end lag", [r["finishedAt"] - r["scheduledAt"] for r in runs])
+# The first firing falls due while the node is still taking the new version's schedule in (it
+# runs at once, within the misfire grace): reported apart from the steady state.
+runs.sort(key=lambda r: r["scheduledAt"])
+print(f"{backend}: single job, first firing after the deploy: started "
+      f"{runs[0]['startedAt'] - runs[0]['scheduledAt']} ms late")
+describe("single job, start lag (after the first)", [r["startedAt"] - r["scheduledAt"] for r in runs[1:]])
+describe("single job, end lag (after the first)", [r["finishedAt"] - r["scheduledAt"] for r in runs[1:]])
 
 # 2. 1,000 jobs due in the same second (6-field cron, UTC), a few seconds ahead.
 due = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0) + datetime.timedelta(seconds=6)
