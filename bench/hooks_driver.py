@@ -108,7 +108,7 @@ describe("1000 jobs, end lag", [r["finishedAt"] - r["scheduledAt"] for r in done
 deploy(TRIVIAL, {"kiicloud://buckets/paced": [
     {"when": "DATA_OBJECT_CREATED", "what": "EXECUTE_SERVER_CODE", "endpoint": "tick"}]})
 load = subprocess.Popen(["wrk", "-t2", f"-c{conns}", f"-d{secs}s", "-s", "bench/lua/post_paced.lua",
-                         origin, "--", admin, app, "paced", str(rate / conns)],
+                         origin, "--", admin, app, "paced", str(rate / conns), str(conns // 2)],
                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
 manual = subprocess.run(["wrk", "-t1", "-c1", f"-d{secs}s", "--latency", "-s", "bench/lua/run.lua",
                          origin, "--", app, "echo"], capture_output=True, text=True).stdout
