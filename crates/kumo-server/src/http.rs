@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{FromRequest, Request};
+use axum::extract::{FromRequest, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -12,14 +12,15 @@ use kumo_types::{ApiError, ErrorCode};
 use serde_json::{Map, Value};
 
 use crate::error::{code_for_status, error_response, Error};
+use crate::AppState;
 
 /// Collapses `//` (the SDK produces `/api//oauth2/token` when the site URL ends in `/`) and
 /// drops a trailing slash (`/groups/?owner=…`), so routes match either spelling.
-pub async fn normalize_path(mut req: Request, next: Next) -> Response {
+fn normalize_path(req: &mut Request) {
     let path = req.uri().path();
     // The console's index is `/console/`: relative URLs in it resolve against that slash.
     if path.starts_with("/console/") {
-        return next.run(req).await;
+        return;
     }
     if path.contains("//") || (path.len() > 1 && path.ends_with('/')) {
         let mut clean = String::with_capacity(path.len());
@@ -38,7 +39,6 @@ pub async fn normalize_path(mut req: Request, next: Next) -> Response {
             *req.uri_mut() = uri;
         }
     }
-    next.run(req).await
 }
 
 const EXPOSED: &str = "ETag, X-Step-count, X-Environment-version";
@@ -46,11 +46,14 @@ const ALLOWED_METHODS: &str = "GET, POST, PUT, DELETE, PATCH, HEAD, OPTIONS";
 const DEFAULT_ALLOWED_HEADERS: &str = "accept, authorization, content-type, if-match, \
      if-none-match, x-http-method-override, x-kii-appid, x-kii-appkey, x-kii-sdk";
 
-/// Every response's way out, in one layer (each layer costs a boxed future per request):
-/// browsers get every preflight answered without authentication and can read every response
-/// cross-origin (errors included), with the headers the SDK needs exposed; a bare error
-/// response becomes a Kii error body; and the request is logged at debug level.
-pub async fn edge(req: Request, next: Next) -> Response {
+/// Every request's way in and every response's way out, in one layer around the router (each
+/// layer costs a boxed future per request): the path is normalised and user addresses become
+/// IDs before the route is chosen; browsers get every preflight answered without
+/// authentication and can read every response cross-origin (errors included), with the headers
+/// the SDK needs exposed; a bare error response becomes a Kii error body; and the request is
+/// logged at debug level.
+pub async fn edge(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    normalize_path(&mut req);
     if req.method() == Method::OPTIONS {
         return preflight(&req);
     }
@@ -61,7 +64,12 @@ pub async fn edge(req: Request, next: Next) -> Response {
             req.uri().path().to_owned(),
         )
     });
-    let mut res = kii_errors(next.run(req).await).await;
+    // One middleware for both: each layer costs every request a boxed future.
+    let res = match crate::user_paths::resolve(&state, req).await {
+        Ok(req) => next.run(req).await,
+        Err(refused) => refused,
+    };
+    let mut res = kii_errors(res).await;
     if let Some((started, method, path)) = logged {
         tracing::debug!(%method, %path, status = res.status().as_u16(), micros = started.elapsed().as_micros() as u64, "request");
     }

@@ -26,7 +26,7 @@ use std::sync::Arc;
 
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
-use axum::middleware::{from_fn, from_fn_with_state};
+use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -117,15 +117,11 @@ fn build(storage: Arc<dyn Storage>, config: &Config) -> std::io::Result<(Router,
         .fallback(http::not_found)
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
         .with_state(state.clone());
-    // `users/me` and user addresses become IDs before routing (a layer on `routed` would run
-    // after it), inside `edge` so their errors get its CORS headers too.
-    let resolving = tower::Layer::layer(
-        &from_fn_with_state(state.clone(), user_paths::resolve),
-        routed,
-    );
+    // `edge` wraps `routed` from outside (a layer on `routed` would run after routing), so
+    // that it can turn `users/me` and user addresses into IDs before the route is chosen.
     let router = Router::new()
-        .fallback_service(resolving)
-        .layer(from_fn(http::edge));
+        .fallback_service(routed)
+        .layer(from_fn_with_state(state.clone(), http::edge));
     // The in-sandbox SDK is served by this same router, in-process.
     server_code.set_router(router.clone());
     Ok((router, state))
@@ -179,10 +175,8 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     use axum::serve::ListenerExt;
     use axum::ServiceExt;
-    use tower::Layer;
     // Subscribed before anything is cached, so no other node's change can slip past.
     let invalidations = storage.subscribe_invalidations().await;
-    // Path normalisation must run before routing, so it wraps the router from outside.
     let (router, state) = build(storage.clone(), config)?;
     let invalidating = invalidation::spawn(
         invalidations,
@@ -192,7 +186,7 @@ pub async fn serve(
     );
     let purge = token_purge::spawn(storage, config.token_purge_interval);
     let hooks = hooks::Hooks::start(state.service.clone(), state.server_code.clone());
-    let app = from_fn(http::normalize_path).layer(router);
+    let app = router;
     // Live tails never end by themselves: they must end for the connections to drain.
     let live_log = state.live_log.clone();
     let shutdown = async move {

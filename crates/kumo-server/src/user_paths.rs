@@ -8,9 +8,8 @@
 //! (`/apps/{app}/groups/{group}/members/{user}`), and the `owner` / `is_member` parameters of
 //! the group list.
 
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{HeaderMap, Uri};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::auth::{authenticate, FromServerCode};
@@ -33,20 +32,22 @@ enum Found {
     Param(usize, UserAddress),
 }
 
-pub async fn resolve(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+/// The request with any user address in its path replaced by the user's ID, or the error
+/// answer (e.g. `me` without a user token).
+pub async fn resolve(state: &AppState, mut req: Request) -> std::result::Result<Request, Response> {
     let Some((app_id, found)) = find(req.uri()) else {
-        return next.run(req).await;
+        return Ok(req);
     };
     // The body is not `Sync`, so only what resolving needs is borrowed across the awaits.
     let mark = req.extensions().get::<FromServerCode>().cloned();
     let headers = req.headers().clone();
     let uri = req.uri().clone();
-    match rewrite(&state, &uri, &headers, mark.as_ref(), &app_id, found).await {
+    match rewrite(state, &uri, &headers, mark.as_ref(), &app_id, found).await {
         Ok(uri) => {
             *req.uri_mut() = uri;
-            next.run(req).await
+            Ok(req)
         }
-        Err(e) => e.into_response(),
+        Err(e) => Err(e.into_response()),
     }
 }
 
