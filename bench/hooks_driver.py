@@ -83,8 +83,8 @@ time.sleep(31)
 deploy(TRIVIAL, None)
 time.sleep(1.5)
 runs = [r for r in executions({"type": "eq", "field": "name", "value": "single"}) if "finishedAt" in r]
-# The first firing falls due while the node is still taking the new version's schedule in (it
-# runs at once, within the misfire grace): reported apart from the steady state.
+# The first firing after the deploy, reported apart: it shows whether the node took the new
+# version's schedule in at once.
 runs.sort(key=lambda r: r["scheduledAt"])
 print(f"{backend}: single job, first firing after the deploy: started "
       f"{runs[0]['startedAt'] - runs[0]['scheduledAt']} ms late")

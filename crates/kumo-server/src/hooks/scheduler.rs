@@ -36,9 +36,11 @@ struct Planned {
 pub(crate) async fn schedule_loop(shared: Arc<Shared>) {
     let mut plan: HashMap<String, Planned> = HashMap::new();
     let mut refreshed_at: Option<i64> = None;
+    let mut switched = false;
     loop {
         let now = now_ms();
-        if refreshed_at.is_none_or(|at| now - at >= REFRESH_MS) {
+        if switched || refreshed_at.is_none_or(|at| now - at >= REFRESH_MS) {
+            switched = false;
             match shared.live.refresh(&shared.service).await {
                 Ok(changed) => {
                     for app_id in changed {
@@ -58,7 +60,11 @@ pub(crate) async fn schedule_loop(shared: Arc<Shared>) {
         let next_refresh = refreshed_at.unwrap_or(now) + REFRESH_MS;
         let wake = plan.values().map(|p| p.next).fold(next_refresh, i64::min);
         let wait = (wake - now_ms()).clamp(1, REFRESH_MS);
-        tokio::time::sleep(Duration::from_millis(wait as u64)).await;
+        // A version switch is taken in at once: the new version's first firing is on time.
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(wait as u64)) => {}
+            _ = shared.server_code.versions_changed() => switched = true,
+        }
     }
 }
 

@@ -48,6 +48,8 @@ impl ServerCode {
         // between the switch and it. `set_current` does the same from the other side.
         if storage.get_current_version(&app.id).await?.as_deref() == Some(version_id) {
             storage.ensure_hook_cursor(&app.id).await?;
+            // This node's scheduler takes the new jobs in now (others within a second).
+            self.versions_changed.notify_one();
         }
         self.log_hook_change(
             &app.id,

@@ -87,6 +87,9 @@ pub struct ServerCode {
     /// Bumped by every invalidation: a version or pointer read before one is not cached
     /// (it may be what the invalidation dropped).
     generation: std::sync::atomic::AtomicU64,
+    /// Told whenever an app's current version may have changed (here or, through an
+    /// invalidation, on another node), so the scheduler reads the live jobs at once.
+    versions_changed: tokio::sync::Notify,
     ajax_hosts: ajax_allow::AjaxAllowList,
     http: reqwest::Client,
     /// This process's name in the leases of schedule firings and trigger cursors.
@@ -149,6 +152,7 @@ impl ServerCode {
             current: Mutex::new(HashMap::new()),
             current_ttl,
             generation: Default::default(),
+            versions_changed: tokio::sync::Notify::new(),
             ajax_hosts,
             http,
             node: ids::version_id(),
@@ -676,6 +680,13 @@ impl ServerCode {
         self.generation
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         current.remove(app_id);
+        self.versions_changed.notify_one();
+    }
+
+    /// Resolves after an app's current version may have changed (a permit is kept when no
+    /// one waits, so a change between two waits is not missed).
+    pub(crate) async fn versions_changed(&self) {
+        self.versions_changed.notified().await
     }
 
     /// Drops what is cached of the app's server code: its current-version pointer, and the
@@ -699,6 +710,7 @@ impl ServerCode {
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         loaded.clear();
         current.clear();
+        self.versions_changed.notify_one();
     }
 
     fn lock_loaded(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), Arc<Loaded>>> {
