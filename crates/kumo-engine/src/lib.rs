@@ -9,6 +9,7 @@
 
 mod bytecode;
 mod node;
+mod parts;
 mod pool;
 mod realm;
 mod region;

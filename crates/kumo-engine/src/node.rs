@@ -10,11 +10,10 @@
 
 use std::sync::OnceLock;
 
-use rquickjs::function::Opt;
-use rquickjs::object::Property;
-use rquickjs::{Ctx, Exception, Function, Object, Value};
+use rquickjs::{Ctx, Object};
 
-use crate::bytecode::{compile_parts, run_bytecode};
+use crate::bytecode::compile_parts;
+use crate::parts;
 use crate::realm::Building;
 use crate::verify::builtins as b;
 
@@ -52,7 +51,6 @@ const NODE_FLAGS: u32 = b::TEXT_CODING | b::BUFFER | b::URL;
 
 /// Where a realm keeps its `lib` object (the reserved prefix: user code cannot name it).
 const SLOT: &str = "__kii_node";
-const LOADED: &str = "__loaded";
 
 fn compiled() -> &'static Result<Vec<Vec<u8>>, String> {
     static COMPILED: OnceLock<Result<Vec<Vec<u8>>, String>> = OnceLock::new();
@@ -95,68 +93,28 @@ pub(crate) fn install<'js>(building: &Building<'js>, needed: u32) -> rquickjs::R
     if needed & NODE_FLAGS == 0 {
         return Ok(());
     }
+    parts::install_lib(building, SLOT, need)?;
     let ctx = building.ctx();
-    let globals = ctx.globals();
-    let lib = Object::new(ctx.clone())?;
-    lib.set(LOADED, Object::new(ctx.clone())?)?;
-    let need_fn = building.function(
-        |ctx: Ctx<'js>, name: Opt<String>| -> rquickjs::Result<Object<'js>> {
-            need(&ctx, &name.0.unwrap_or_default())
-        },
-    )?;
-    lib.set("need", need_fn)?;
-    globals.prop(SLOT, Property::from(lib))?;
     for part in PARTS {
         if needed == b::ALL {
             for name in part.globals {
-                let (part_name, getter_name, setter_name) = (part.name, *name, *name);
-                building.accessor(
-                    &globals,
-                    name,
-                    move |ctx: Ctx<'js>| -> rquickjs::Result<Value<'js>> {
-                        let value: Value = need(&ctx, part_name)?.get(getter_name)?;
-                        // From now on a plain global: later reads cost nothing.
-                        define(&ctx, getter_name, value.clone())?;
-                        Ok(value)
-                    },
-                    move |ctx: Ctx<'js>, value: Value<'js>| -> rquickjs::Result<()> {
-                        define(&ctx, setter_name, value)
-                    },
-                )?;
+                parts::lazy_global(building, name, part.name, need)?;
             }
         } else if needed & part.flag != 0 {
             let lib = need(ctx, part.name)?;
             for name in part.globals {
-                define(ctx, name, lib.get(*name)?)?;
+                parts::define(ctx, name, lib.get(*name)?)?;
             }
         }
     }
     Ok(())
 }
 
-fn define<'js>(ctx: &Ctx<'js>, name: &str, value: Value<'js>) -> rquickjs::Result<()> {
-    ctx.globals()
-        .prop(name, Property::from(value).writable().configurable())
-}
-
 /// The realm's `lib` object with the named part loaded.
 fn need<'js>(ctx: &Ctx<'js>, name: &str) -> rquickjs::Result<Object<'js>> {
     let lib: Object = ctx.globals().get(SLOT)?;
-    let loaded: Object = lib.get(LOADED)?;
-    if loaded.get::<_, bool>(name).unwrap_or(false) {
-        return Ok(lib);
-    }
-    let index = PARTS
-        .iter()
-        .position(|part| part.name == name)
-        .ok_or_else(|| Exception::throw_internal(ctx, &format!("no Node part '{name}'")))?;
-    let parts = compiled()
-        .as_ref()
-        .map_err(|message| Exception::throw_internal(ctx, message))?;
-    // Marked first, so parts that need each other do not load each other forever.
-    loaded.set(name, true)?;
-    let install: Function = run_bytecode(ctx, &parts[index])?.get()?;
-    install.call::<_, Value>((lib.clone(),))?;
+    let index = PARTS.iter().position(|part| part.name == name);
+    parts::load(ctx, &lib, name, index, compiled())?;
     Ok(lib)
 }
 

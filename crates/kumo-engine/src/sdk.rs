@@ -9,11 +9,10 @@
 
 use std::sync::OnceLock;
 
-use rquickjs::function::Opt;
-use rquickjs::object::Property;
-use rquickjs::{Ctx, Exception, Function, Object, Value};
+use rquickjs::{Ctx, Function, Object, Value};
 
-use crate::bytecode::{compile_parts, run_bytecode};
+use crate::bytecode::compile_parts;
+use crate::parts;
 use crate::realm::Building;
 
 pub(crate) struct Part {
@@ -81,8 +80,6 @@ pub(crate) const PARTS: &[Part] = &[
 
 /// Where a realm keeps its `sdk` object (the reserved prefix: user code cannot name it).
 const SLOT: &str = "__kii_sdk";
-/// Which parts a realm has loaded, kept on the `sdk` object.
-const LOADED: &str = "__loaded";
 
 fn compiled() -> &'static Result<Vec<Vec<u8>>, String> {
     static COMPILED: OnceLock<Result<Vec<Vec<u8>>, String>> = OnceLock::new();
@@ -114,51 +111,21 @@ pub(crate) fn builtins() -> u32 {
 /// program may name SDK globals, an accessor per global that loads its part on first touch.
 /// In such a realm the parts most runs use are loaded now, once, rather than in every run.
 pub(crate) fn install<'js>(building: &Building<'js>, uses_sdk: bool) -> rquickjs::Result<()> {
-    let ctx = building.ctx();
-    let globals = ctx.globals();
-    let sdk = Object::new(ctx.clone())?;
-    sdk.set(LOADED, Object::new(ctx.clone())?)?;
-    let need_fn = building.function(
-        |ctx: Ctx<'js>, name: Opt<String>| -> rquickjs::Result<Object<'js>> {
-            let name = name.0.unwrap_or_default();
-            need(&ctx, &name)
-        },
-    )?;
-    sdk.set("need", need_fn)?;
-    globals.prop(SLOT, Property::from(sdk))?;
+    parts::install_lib(building, SLOT, need)?;
     if !uses_sdk {
         return Ok(());
     }
     for part in PARTS {
         for name in part.globals {
-            let (getter_part, setter_name) = (part.name, *name);
-            let getter_name = *name;
-            building.accessor(
-                &globals,
-                name,
-                move |ctx: Ctx<'js>| -> rquickjs::Result<Value<'js>> {
-                    let value: Value = need(&ctx, getter_part)?.get(getter_name)?;
-                    // From now on a plain global: later reads cost nothing.
-                    define(&ctx, getter_name, value.clone())?;
-                    Ok(value)
-                },
-                move |ctx: Ctx<'js>, value: Value<'js>| -> rquickjs::Result<()> {
-                    define(&ctx, setter_name, value)
-                },
-            )?;
+            parts::lazy_global(building, name, part.name, need)?;
         }
     }
-    need(ctx, PRELOADED)?;
+    need(building.ctx(), PRELOADED)?;
     Ok(())
 }
 
 /// The part loaded into every SDK realm when it is built (with `core`, which it needs).
 const PRELOADED: &str = "objects";
-
-fn define<'js>(ctx: &Ctx<'js>, name: &str, value: Value<'js>) -> rquickjs::Result<()> {
-    ctx.globals()
-        .prop(name, Property::from(value).writable().configurable())
-}
 
 /// The realm's `sdk` object with `core` and the named part loaded.
 pub(crate) fn need<'js>(ctx: &Ctx<'js>, part: &str) -> rquickjs::Result<Object<'js>> {
@@ -169,22 +136,8 @@ pub(crate) fn need<'js>(ctx: &Ctx<'js>, part: &str) -> rquickjs::Result<Object<'
 }
 
 fn load<'js>(ctx: &Ctx<'js>, sdk: &Object<'js>, name: &str) -> rquickjs::Result<()> {
-    let loaded: Object = sdk.get(LOADED)?;
-    if loaded.get::<_, bool>(name).unwrap_or(false) {
-        return Ok(());
-    }
-    let index = PARTS
-        .iter()
-        .position(|part| part.name == name)
-        .ok_or_else(|| Exception::throw_internal(ctx, &format!("no SDK part '{name}'")))?;
-    let parts = compiled()
-        .as_ref()
-        .map_err(|message| Exception::throw_internal(ctx, message))?;
-    // Marked first, so parts that need each other do not load each other forever.
-    loaded.set(name, true)?;
-    let install: Function = run_bytecode(ctx, &parts[index])?.get()?;
-    install.call::<_, Value>((sdk.clone(),))?;
-    Ok(())
+    let index = PARTS.iter().position(|part| part.name == name);
+    parts::load(ctx, sdk, name, index, compiled())
 }
 
 /// `context.getAppAdminContext()`: the SDK's admin context acting with `token`.

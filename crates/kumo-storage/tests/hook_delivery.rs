@@ -208,6 +208,24 @@ async fn settled_events(s: &SqlStore, after: EventCursor, n: usize) -> Vec<kumo_
     panic!("{n} events were not delivered within 10 s");
 }
 
+fn admin() -> Actor {
+    Actor {
+        principal: "admin".into(),
+        from_server_code: false,
+        by_hook: false,
+    }
+}
+
+fn user(id: &str) -> User {
+    User {
+        id: id.into(),
+        login_name: Some(format!("login-{id}")),
+        created_at: 1,
+        modified_at: 1,
+        ..User::default()
+    }
+}
+
 fn position(seq: i64) -> EventCursor {
     EventCursor { txid: 7, seq }
 }
@@ -250,18 +268,7 @@ async fn cursor_lease_is_held_by_one_node(s: Arc<SqlStore>, _: String) {
 
 async fn new_cursor_starts_after_the_newest_event(s: Arc<SqlStore>, _: String) {
     s.create_app(&app("a1")).await.unwrap();
-    let admin = Actor {
-        principal: "admin".into(),
-        from_server_code: false,
-        by_hook: false,
-    };
-    let user = |id: &str| User {
-        id: id.into(),
-        login_name: Some(format!("login-{id}")),
-        created_at: 1,
-        modified_at: 1,
-        ..User::default()
-    };
+    let admin = admin();
     s.create_user("a1", &user("u1"), &admin).await.unwrap();
     s.ensure_hook_cursor("a1").await.unwrap();
     assert!(s.hook_cursors_with_work("n1", 10).await.unwrap().is_empty());
@@ -369,18 +376,7 @@ async fn an_open_transaction_holds_back_the_events_after_it() {
     common::with_store(kumo_storage::Dialect::Postgres, |s, url| async move {
         use sqlx::Connection;
         s.create_app(&app("a1")).await.unwrap();
-        let admin = Actor {
-            principal: "admin".into(),
-            from_server_code: false,
-            by_hook: false,
-        };
-        let user = |id: &str| User {
-            id: id.into(),
-            login_name: Some(format!("login-{id}")),
-            created_at: 1,
-            modified_at: 1,
-            ..User::default()
-        };
+        let admin = admin();
         let mut slow = sqlx::AnyConnection::connect(&url).await.unwrap();
         sqlx::raw_sql("BEGIN").execute(&mut slow).await.unwrap();
         let write =
@@ -412,18 +408,7 @@ async fn an_open_transaction_holds_back_the_events_after_it() {
 }
 
 async fn delivered_events_are_trimmed_and_pending_ones_kept(s: Arc<SqlStore>, _: String) {
-    let admin = Actor {
-        principal: "admin".into(),
-        from_server_code: false,
-        by_hook: false,
-    };
-    let user = |id: &str| User {
-        id: id.into(),
-        login_name: Some(format!("login-{id}")),
-        created_at: 1,
-        modified_at: 1,
-        ..User::default()
-    };
+    let admin = admin();
     s.create_app(&app("a1")).await.unwrap();
     s.create_app(&app("a2")).await.unwrap();
     s.create_user("a1", &user("u1"), &admin).await.unwrap();
