@@ -350,24 +350,184 @@
     target.set(this.subarray(ss, ss + n), ts);
     return n;
   };
-  proto.readUInt8 = function (o) { return checkRead(this, o, 1)[o || 0]; };
-  proto.readUInt16BE = function (o) { o = o || 0; checkRead(this, o, 2); return (this[o] << 8) | this[o + 1]; };
-  proto.readUInt32BE = function (o) { o = o || 0; checkRead(this, o, 4); return this[o] * 0x1000000 + ((this[o + 1] << 16) | (this[o + 2] << 8) | this[o + 3]); };
-  function checkRead(buf, offset, size) {
+  // Reading and writing numbers, as Node: the offset must be an integer inside the buffer,
+  // values are range-checked for the width, and the error codes and messages are Node's.
+  function outOfBounds() {
+    const e = new RangeError('Attempt to access memory outside buffer bounds');
+    e.code = 'ERR_BUFFER_OUT_OF_BOUNDS';
+    return e;
+  }
+  function outOfRange(name, range, value) {
+    const e = new RangeError('The value of "' + name + '" is out of range. It must be ' + range + '. Received ' + received(value));
+    e.code = 'ERR_OUT_OF_RANGE';
+    return e;
+  }
+  function checkOffset(buf, offset, size) {
     const o = offset === undefined ? 0 : offset;
     if (typeof o !== 'number') throw typeError('The "offset" argument must be of type number. Received ' + describe(o));
-    if (o + size > buf.length && buf.length < size) {
-      const e = new RangeError('Attempt to access memory outside buffer bounds');
-      e.code = 'ERR_BUFFER_OUT_OF_BOUNDS';
-      throw e;
-    }
-    if (o !== Math.floor(o) || o < 0 || o + size > buf.length) {
-      const e = new RangeError('The value of "offset" is out of range. It must be >= 0 and <= ' + (buf.length - size) + '. Received ' + o);
-      e.code = 'ERR_OUT_OF_RANGE';
-      throw e;
-    }
-    return buf;
+    if (o !== Math.floor(o)) throw outOfRange('offset', 'an integer', o);
+    if (buf.length < size) throw outOfBounds();
+    if (o < 0 || o + size > buf.length) throw outOfRange('offset', '>= 0 and <= ' + (buf.length - size), o);
+    return o;
   }
+  function checkByteLength(n) {
+    if (typeof n !== 'number') throw typeError('The "byteLength" argument must be of type number. Received ' + describe(n));
+    if (n !== Math.floor(n) || n < 1 || n > 6) throw outOfRange('byteLength', n !== Math.floor(n) ? 'an integer' : '>= 1 and <= 6', n);
+    return n;
+  }
+  function readUnsigned(buf, o, size, le) {
+    let v = 0;
+    for (let i = 0; i < size; i++) v = v * 256 + buf[o + (le ? size - 1 - i : i)];
+    return v;
+  }
+  function readSigned(buf, o, size, le) {
+    const v = readUnsigned(buf, o, size, le);
+    const limit = Math.pow(2, 8 * size - 1);
+    return v >= limit ? v - 2 * limit : v;
+  }
+  function writeInteger(buf, value, offset, size, le, signed) {
+    const v = +value;
+    const bits = 8 * size;
+    const min = signed ? -Math.pow(2, bits - 1) : 0;
+    const max = signed ? Math.pow(2, bits - 1) - 1 : Math.pow(2, bits) - 1;
+    if (v > max || v < min) {
+      // Node names widths above 32 bits by their power of two.
+      const range = bits > 32
+        ? (signed ? '>= -(2 ** ' + (bits - 1) + ') and < 2 ** ' + (bits - 1) : '>= 0 and < 2 ** ' + bits)
+        : '>= ' + min + ' and <= ' + max;
+      throw outOfRange('value', range, value);
+    }
+    const o = checkOffset(buf, offset, size);
+    let n = Math.trunc(v) || 0;
+    if (n < 0) n += Math.pow(2, bits);
+    for (let i = 0; i < size; i++) {
+      buf[o + (le ? i : size - 1 - i)] = n % 256;
+      n = Math.floor(n / 256);
+    }
+    return o + size;
+  }
+  function view(buf) { return new DataView(buf.buffer, buf.byteOffset, buf.byteLength); }
+
+  const WIDTHS = { 8: 1, 16: 2, 32: 4 };
+  Object.keys(WIDTHS).forEach((bits) => {
+    const size = WIDTHS[bits];
+    const ends = size === 1 ? [['', false]] : [['LE', true], ['BE', false]];
+    ends.forEach(([suffix, le]) => {
+      const u = 'UInt' + bits + suffix, i = 'Int' + bits + suffix;
+      proto['read' + u] = function (offset) { return readUnsigned(this, checkOffset(this, offset, size), size, le); };
+      proto['read' + i] = function (offset) { return readSigned(this, checkOffset(this, offset, size), size, le); };
+      proto['write' + u] = function (value, offset) { return writeInteger(this, value, offset, size, le, false); };
+      proto['write' + i] = function (value, offset) { return writeInteger(this, value, offset, size, le, true); };
+      proto['readUint' + bits + suffix] = proto['read' + u];
+      proto['writeUint' + bits + suffix] = proto['write' + u];
+    });
+  });
+  [['LE', true], ['BE', false]].forEach(([suffix, le]) => {
+    proto['readUInt' + suffix] = function (offset, byteLength) {
+      const n = checkByteLength(byteLength);
+      return readUnsigned(this, checkOffset(this, offset, n), n, le);
+    };
+    proto['readInt' + suffix] = function (offset, byteLength) {
+      const n = checkByteLength(byteLength);
+      return readSigned(this, checkOffset(this, offset, n), n, le);
+    };
+    proto['writeUInt' + suffix] = function (value, offset, byteLength) {
+      return writeInteger(this, value, offset, checkByteLength(byteLength), le, false);
+    };
+    proto['writeInt' + suffix] = function (value, offset, byteLength) {
+      return writeInteger(this, value, offset, checkByteLength(byteLength), le, true);
+    };
+    proto['readUint' + suffix] = proto['readUInt' + suffix];
+    proto['writeUint' + suffix] = proto['writeUInt' + suffix];
+    proto['readFloat' + suffix] = function (offset) { return view(this).getFloat32(checkOffset(this, offset, 4), le); };
+    proto['readDouble' + suffix] = function (offset) { return view(this).getFloat64(checkOffset(this, offset, 8), le); };
+    proto['writeFloat' + suffix] = function (value, offset) {
+      const o = checkOffset(this, offset, 4);
+      view(this).setFloat32(o, +value, le);
+      return o + 4;
+    };
+    proto['writeDouble' + suffix] = function (value, offset) {
+      const o = checkOffset(this, offset, 8);
+      view(this).setFloat64(o, +value, le);
+      return o + 8;
+    };
+    proto['readBigUInt64' + suffix] = function (offset) { return view(this).getBigUint64(checkOffset(this, offset, 8), le); };
+    proto['readBigInt64' + suffix] = function (offset) { return view(this).getBigInt64(checkOffset(this, offset, 8), le); };
+    proto['writeBigUInt64' + suffix] = function (value, offset) {
+      if (typeof value !== 'bigint') throw new TypeError('Cannot mix BigInt and other types, use explicit conversions');
+      if (value < 0n || value >= (1n << 64n)) throw outOfRange('value', '>= 0n and < 2n ** 64n', String(value) + 'n');
+      const o = checkOffset(this, offset, 8);
+      view(this).setBigUint64(o, value, le);
+      return o + 8;
+    };
+    proto['writeBigInt64' + suffix] = function (value, offset) {
+      if (typeof value !== 'bigint') throw new TypeError('Cannot mix BigInt and other types, use explicit conversions');
+      if (value < -(1n << 63n) || value >= (1n << 63n)) throw outOfRange('value', '>= -(2n ** 63n) and < 2n ** 63n', String(value) + 'n');
+      const o = checkOffset(this, offset, 8);
+      view(this).setBigInt64(o, value, le);
+      return o + 8;
+    };
+    proto['readBigUint64' + suffix] = proto['readBigUInt64' + suffix];
+    proto['writeBigUint64' + suffix] = proto['writeBigUInt64' + suffix];
+  });
+
+  function swapper(size) {
+    return function () {
+      if (this.length % size !== 0) {
+        const e = new RangeError('Buffer size must be a multiple of ' + (8 * size) + '-bits');
+        e.code = 'ERR_INVALID_BUFFER_SIZE';
+        throw e;
+      }
+      for (let i = 0; i < this.length; i += size) {
+        for (let a = i, b = i + size - 1; a < b; a++, b--) { const t = this[a]; this[a] = this[b]; this[b] = t; }
+      }
+      return this;
+    };
+  }
+  proto.swap16 = swapper(2);
+  proto.swap32 = swapper(4);
+  proto.swap64 = swapper(8);
+
+  // indexOf / lastIndexOf / includes: a byte (number & 255), a string in an encoding, or bytes.
+  function needleOf(value, encoding) {
+    if (typeof value === 'number') return value;
+    if (typeof value === 'string') return fromString(value, encoding);
+    if (value instanceof Uint8Array) return value;
+    throw typeError('The "value" argument must be one of type number or string or an instance of Buffer or Uint8Array. Received ' + describe(value));
+  }
+  function search(buf, value, byteOffset, encoding, last) {
+    if (typeof byteOffset === 'string') { encoding = byteOffset; byteOffset = undefined; }
+    const needle = needleOf(value, encoding);
+    const len = buf.length;
+    let from = byteOffset === undefined || byteOffset === null ? (last ? len : 0) : +byteOffset;
+    if (Number.isNaN(from)) from = last ? len : 0;
+    from = Math.trunc(from);
+    if (from < 0) from += len;
+    if (typeof needle === 'number') {
+      const b = needle & 255;
+      if (last) {
+        for (let i = Math.min(from, len - 1); i >= 0; i--) if (buf[i] === b) return i;
+      } else {
+        for (let i = Math.max(from, 0); i < len; i++) if (buf[i] === b) return i;
+      }
+      return -1;
+    }
+    const n = needle.length;
+    if (n === 0) return last ? Math.min(Math.max(from, 0), len) : (from < 0 ? 0 : Math.min(from, len));
+    const matches = (at) => {
+      for (let j = 0; j < n; j++) if (buf[at + j] !== needle[j]) return false;
+      return true;
+    };
+    if (last) {
+      for (let i = Math.min(from, len - n); i >= 0; i--) if (matches(i)) return i;
+    } else {
+      for (let i = Math.max(from, 0); i + n <= len; i++) if (matches(i)) return i;
+    }
+    return -1;
+  }
+  proto.indexOf = function indexOf(value, byteOffset, encoding) { return search(this, value, byteOffset, encoding, false); };
+  proto.lastIndexOf = function lastIndexOf(value, byteOffset, encoding) { return search(this, value, byteOffset, encoding, true); };
+  proto.includes = function includes(value, byteOffset, encoding) { return search(this, value, byteOffset, encoding, false) !== -1; };
   Object.defineProperty(proto, 'parent', { get() { return this.buffer; }, configurable: true });
 
   lib.Buffer = Buffer;

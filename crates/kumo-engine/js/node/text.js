@@ -1,6 +1,6 @@
 // Node's globals in the sandbox, part `text`: UTF-8 coding shared by `buffer`, and the WHATWG
-// TextEncoder/TextDecoder (utf-8 only, as the only encoding Kii-era code used). Pure
-// computation: nothing here reaches the host.
+// TextEncoder/TextDecoder (decoding utf-8, utf-16le and windows-1252 with their WHATWG labels).
+// Pure computation: nothing here reaches the host.
 (function (lib) {
   'use strict';
 
@@ -72,7 +72,7 @@
     let n = 0;
     let i = start;
     const bad = () => {
-      if (fatal) throw new TypeError('The encoded data was not valid for encoding utf-8');
+      if (fatal) throw invalidData('utf-8');
       units[n++] = 0xfffd;
     };
     while (i < end) {
@@ -111,10 +111,62 @@
     return parts.join('');
   }
 
-  function isUtf8Label(label) {
-    const l = String(label).trim().toLowerCase();
-    return l === 'utf-8' || l === 'utf8' || l === 'unicode-1-1-utf-8' || l === 'unicode11utf8' ||
-      l === 'unicode20utf8' || l === 'x-unicode20utf8';
+  function invalidData(encoding) {
+    const e = new TypeError('The encoded data was not valid for encoding ' + encoding);
+    e.code = 'ERR_ENCODING_INVALID_ENCODED_DATA';
+    return e;
+  }
+
+  // WHATWG labels of the encodings offered, by their canonical name.
+  const LABELS = {};
+  [
+    ['utf-8', 'unicode-1-1-utf-8 unicode11utf8 unicode20utf8 utf-8 utf8 x-unicode20utf8'],
+    ['utf-16le', 'csunicode iso-10646-ucs-2 ucs-2 unicode unicodefeff utf-16 utf-16le'],
+    ['windows-1252', 'ansi_x3.4-1968 ascii cp1252 cp819 csisolatin1 ibm819 iso-8859-1 iso-ir-100 ' +
+      'iso8859-1 iso88591 iso_8859-1 iso_8859-1:1987 l1 latin1 us-ascii windows-1252 x-cp1252'],
+  ].forEach(([name, labels]) => labels.split(' ').forEach((l) => { LABELS[l] = name; }));
+  function encodingOf(label) {
+    const name = LABELS[String(label).trim().toLowerCase()];
+    if (!name) {
+      const e = new RangeError('The "' + label + '" encoding is not supported');
+      e.code = 'ERR_ENCODING_NOT_SUPPORTED';
+      throw e;
+    }
+    return name;
+  }
+
+  // UTF-16LE: a lone surrogate or an odd trailing byte is one U+FFFD, or throws with `fatal`.
+  function utf16leDecode(bytes, start, end, fatal) {
+    const parts = [];
+    const units = new Uint16Array(CHUNK + 2);
+    let n = 0;
+    const bad = () => {
+      if (fatal) throw invalidData('utf-16le');
+      units[n++] = 0xfffd;
+    };
+    let i = start;
+    for (; i + 1 < end; i += 2) {
+      const c = bytes[i] | (bytes[i + 1] << 8);
+      if (c >= 0xd800 && c <= 0xdbff) {
+        const next = i + 3 < end ? bytes[i + 2] | (bytes[i + 3] << 8) : -1;
+        if (next >= 0xdc00 && next <= 0xdfff) { units[n++] = c; units[n++] = next; i += 2; } else bad();
+      } else if (c >= 0xdc00 && c <= 0xdfff) bad();
+      else units[n++] = c;
+      if (n >= CHUNK) { unitsToString(units, n, parts); n = 0; }
+    }
+    if (i < end) bad();
+    if (n > 0) unitsToString(units, n, parts);
+    return parts.join('');
+  }
+
+  // As Node 20 decodes the windows-1252 labels: each byte is the code point of the same value
+  // (ISO-8859-1; 0x80-0x9F stay C1 controls rather than WHATWG's table). Never invalid.
+  function latin1Decode(bytes, start, end) {
+    const parts = [];
+    for (let i = start; i < end; i += CHUNK) {
+      parts.push(String.fromCharCode.apply(null, bytes.subarray(i, Math.min(end, i + CHUNK))));
+    }
+    return parts.join('');
   }
 
   function bytesOf(input) {
@@ -137,12 +189,11 @@
   const decoderState = new WeakMap();
   class TextDecoder {
     constructor(label, options) {
-      const encoding = label === undefined ? 'utf-8' : label;
-      if (!isUtf8Label(encoding)) throw new RangeError('The "' + encoding + '" encoding is not supported');
+      const encoding = encodingOf(label === undefined ? 'utf-8' : label);
       const o = options == null ? {} : options;
-      decoderState.set(this, { fatal: !!o.fatal, ignoreBOM: !!o.ignoreBOM });
+      decoderState.set(this, { encoding, fatal: !!o.fatal, ignoreBOM: !!o.ignoreBOM });
     }
-    get encoding() { return 'utf-8'; }
+    get encoding() { return decoderState.get(this).encoding; }
     get fatal() { return decoderState.get(this).fatal; }
     get ignoreBOM() { return decoderState.get(this).ignoreBOM; }
     decode(input, options) {
@@ -151,6 +202,11 @@
       if (options && options.stream) throw new TypeError('streaming decode is not supported in Kumo');
       const bytes = bytesOf(input);
       let start = 0;
+      if (state.encoding === 'utf-16le') {
+        if (!state.ignoreBOM && bytes.length >= 2 && bytes[0] === 0xff && bytes[1] === 0xfe) start = 2;
+        return utf16leDecode(bytes, start, bytes.length, state.fatal);
+      }
+      if (state.encoding === 'windows-1252') return latin1Decode(bytes, 0, bytes.length);
       if (!state.ignoreBOM && bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) start = 3;
       return utf8Decode(bytes, start, bytes.length, state.fatal);
     }
