@@ -1483,3 +1483,210 @@ describe('REST replay: users and objects, further', () => {
     expectError(r, 403, 'ACCESS_DENIED');
   });
 });
+
+// ------------------------------------------------------------------------------------------
+// Server code. Deploying, listing, reading and running a version by its ID leave the app's
+// current version alone (servercode.test.js owns it in the shared app). Moving the current
+// version runs in an app of its own (KUMO_REPLAY_*, made by the Rust harness) and is skipped
+// without one.
+
+const SC_REF = `${REF}/server-code`;
+const SC_GUIDE = 'https://docs.kii.com/en/guides/serverextension';
+const SC_SOURCE = [
+  '// replayed from Kii\'s server-code guides',
+  'function main(params, context) { return params.username; }',
+  'function whoAmI(params, context) { return context.getAccessToken() ? "user" : "anonymous"; }',
+  'function types(params, context) { return [1, "two", true, null, { three: 3 }]; }',
+  'function number(params, context) { return 42; }',
+  'function fails(params, context) { throw new Error("broken on purpose"); }',
+  'function nested(params, context, done) {',
+  '  Kii.serverCodeEntry("main").execute({ username: "x" }).then(function () { done("ran"); }, function (e) { done(e.message); });',
+  '}',
+  '',
+].join('\n');
+
+const replayApp = process.env.KUMO_REPLAY_APP_ID
+  ? { appId: process.env.KUMO_REPLAY_APP_ID, clientId: process.env.KUMO_REPLAY_CLIENT_ID, clientSecret: process.env.KUMO_REPLAY_CLIENT_SECRET }
+  : null;
+
+async function deploySource(appPath, token, source) {
+  return call('POST', `${appPath}/server-code`, { auth: token, type: 'application/javascript', body: source });
+}
+
+describe('REST replay: server code', () => {
+  let admin;
+  let user;
+  let version;
+
+  before(async () => {
+    admin = await adminToken();
+    user = await signUp('sc');
+  });
+
+  it(`deploying answers 201 ServerCodeDeploymentResponse with versionID and Location (${SC_REF})`, async () => {
+    const r = await deploySource('/apps/{app}', admin, SC_SOURCE);
+    const body = expectStatus(r, 201);
+    expectMediaType(r, 'application/vnd.kii.ServerCodeDeploymentResponse+json');
+    expectFields(body, { versionID: 'string' });
+    version = body.versionID;
+    assert.match(r.headers.get('location') || '', new RegExp(`/apps/${env.appId}/server-code/versions/${version}$`));
+  });
+
+  it(`deploying with a user token is 401 UNAUTHORIZED, UnauthorizedAccessException (${SC_REF})`, async () => {
+    const r = await deploySource('/apps/{app}', user.token, SC_SOURCE);
+    expectError(r, 401, 'UNAUTHORIZED');
+    expectMediaType(r, 'application/vnd.kii.UnauthorizedAccessException+json');
+    expectFields(r.json, { authenticatedAppID: 'string', authenticatedPrincipalID: 'string' });
+  });
+
+  it(`deploying without credentials is 401 UNAUTHORIZED (${SC_REF})`, async () => {
+    expectError(await deploySource('/apps/{app}', undefined, SC_SOURCE), 401, 'UNAUTHORIZED');
+  });
+
+  it(`the version list names the new version, not current (${SC_GUIDE}/managing_servercode/command-line/tool_list/)`, async () => {
+    const body = expectStatus(await call('GET', '/apps/{app}/server-code/versions', { auth: admin }), 200);
+    const mine = body.versions.find((v) => v.versionID === version);
+    assert.ok(mine, JSON.stringify(body));
+    expectFields(mine, { versionID: 'string', createdAt: 'number', current: 'boolean' });
+    assert.equal(mine.current, false);
+  });
+
+  it(`a version downloads as the source that was deployed (${SC_GUIDE}/managing_servercode/command-line/tool_get/)`, async () => {
+    const r = await call('GET', `/apps/{app}/server-code/versions/${version}`, { auth: admin });
+    expectStatus(r, 200);
+    assert.equal(r.text, SC_SOURCE);
+  });
+
+  it(`executing with a user token answers returnedValue, X-Step-count and X-Environment-version (${SC_GUIDE}/executing_servercode/manual_execution/rest-execute/)`, async () => {
+    const r = await call('POST', `/apps/{app}/server-code/versions/${version}/main`, {
+      auth: user.token,
+      body: { username: 'name_of_my_friend', password: 'password_for_my_friend' },
+    });
+    assert.deepEqual(expectStatus(r, 200), { returnedValue: 'name_of_my_friend' });
+    expectMediaType(r, 'application/json');
+    assert.match(r.headers.get('x-step-count') || '', /^\d+$/);
+    assert.ok(r.headers.get('x-environment-version'), 'X-Environment-version');
+  });
+
+  it(`the token is optional: without one the code runs as an anonymous user (${SC_GUIDE}/executing_servercode/manual_execution/rest-execute/)`, async () => {
+    const anon = await call('POST', `/apps/{app}/server-code/versions/${version}/whoAmI`, { body: {} });
+    assert.deepEqual(expectStatus(anon, 200), { returnedValue: 'anonymous' });
+    const basicCall = await call('POST', `/apps/{app}/server-code/versions/${version}/whoAmI`, { auth: 'basic', body: {} });
+    assert.deepEqual(expectStatus(basicCall, 200), { returnedValue: 'anonymous' });
+    const asUser = await call('POST', `/apps/{app}/server-code/versions/${version}/whoAmI`, { auth: user.token, body: {} });
+    assert.deepEqual(expectStatus(asUser, 200), { returnedValue: 'user' });
+  });
+
+  it(`returned values of every JSON type come back in returnedValue (${SC_GUIDE}/executing_servercode/manual_execution/rest-execute/)`, async () => {
+    const list = await call('POST', `/apps/{app}/server-code/versions/${version}/types`, { body: {} });
+    assert.deepEqual(expectStatus(list, 200), { returnedValue: [1, 'two', true, null, { three: 3 }] });
+    const n = await call('POST', `/apps/{app}/server-code/versions/${version}/number`, { body: {} });
+    assert.deepEqual(expectStatus(n, 200), { returnedValue: 42 });
+  });
+
+  it(`code that throws is 400 ENDPOINT_INVOCATION_ERROR, EndpointInvocationErrorException with details (${SC_REF}/server-code-versions/current-server-code-version/invoke-endpoints/)`, async () => {
+    const r = await call('POST', `/apps/{app}/server-code/versions/${version}/fails`, { body: {} });
+    expectError(r, 400, 'ENDPOINT_INVOCATION_ERROR');
+    expectMediaType(r, 'application/vnd.kii.EndpointInvocationErrorException+json');
+    assert.ok(r.json.details, r.text);
+  });
+
+  it(`an invalid endpoint name is 400 INVALID_INPUT_DATA, ValidationException (${SC_REF}/server-code-versions/current-server-code-version/invoke-endpoints/)`, async () => {
+    const r = await call('POST', `/apps/{app}/server-code/versions/${version}/1main`, { body: {} });
+    expectError(r, 400, 'INVALID_INPUT_DATA');
+    expectMediaType(r, 'application/vnd.kii.ValidationException+json');
+  });
+
+  it(`an endpoint the version does not define is 400 ENDPOINT_INVOCATION_ERROR, details ENDPOINT_NOT_FOUND (decision: docs/server-code.md; ${SC_REF}/server-code-versions/current-server-code-version/invoke-endpoints/)`, async () => {
+    const r = await call('POST', `/apps/{app}/server-code/versions/${version}/noSuchEndpoint`, { body: {} });
+    expectError(r, 400, 'ENDPOINT_INVOCATION_ERROR');
+    assert.equal(r.json.details.errorCode, 'ENDPOINT_NOT_FOUND', r.text);
+  });
+
+  it(`server code may not run server code: 409 OPERATION_NOT_ALLOWED (${SC_GUIDE}/executing_servercode/manual_execution/rest-execute/)`, async () => {
+    const r = await call('POST', `/apps/{app}/server-code/versions/${version}/nested`, { body: {} });
+    const body = expectStatus(r, 200);
+    assert.match(String(body.returnedValue), /statusCode: 409 .*OPERATION_NOT_ALLOWED/);
+  });
+
+  it(`a version that does not exist is 404 SERVER_CODE_VERSION_NOT_FOUND (${SC_GUIDE}/managing_servercode/command-line/tool_get/)`, async () => {
+    expectError(await call('POST', '/apps/{app}/server-code/versions/nosuchversion0000000000000/main', { body: {} }), 404, 'SERVER_CODE_VERSION_NOT_FOUND');
+    expectError(await call('GET', '/apps/{app}/server-code/versions/nosuchversion0000000000000', { auth: admin }), 404, 'SERVER_CODE_VERSION_NOT_FOUND');
+  });
+
+  it(`listing versions needs the admin: 401 for a user (${SC_REF})`, async () => {
+    expectError(await call('GET', '/apps/{app}/server-code/versions', { auth: user.token }), 401, 'UNAUTHORIZED');
+  });
+
+  it(`a deleted version is gone (${SC_GUIDE}/managing_servercode/command-line/tool_delete/)`, async () => {
+    const other = expectStatus(await deploySource('/apps/{app}', admin, 'function main() { return 1; }\n'), 201).versionID;
+    expectStatus(await call('DELETE', `/apps/{app}/server-code/versions/${other}`, { auth: admin }), 204);
+    expectError(await call('GET', `/apps/{app}/server-code/versions/${other}`, { auth: admin }), 404, 'SERVER_CODE_VERSION_NOT_FOUND');
+    expectError(await call('POST', `/apps/{app}/server-code/versions/${other}/main`, { body: {} }), 404, 'SERVER_CODE_VERSION_NOT_FOUND');
+  });
+});
+
+describe('REST replay: the current server-code version', { skip: replayApp ? false : 'needs KUMO_REPLAY_APP_ID (an app of its own)' }, () => {
+  let appPath;
+  let admin;
+  let version;
+
+  before(async () => {
+    appPath = `/apps/${replayApp.appId}`;
+    const r = await call('POST', '/oauth2/token', {
+      headers: { 'x-kii-appid': replayApp.appId },
+      body: { client_id: replayApp.clientId, client_secret: replayApp.clientSecret },
+    });
+    admin = expectStatus(r, 200).access_token;
+    version = expectStatus(await deploySource(appPath, admin, SC_SOURCE), 201).versionID;
+    // Nothing current yet, whatever an earlier run left.
+    await call('DELETE', `${appPath}/server-code/versions/current`, { auth: admin });
+  });
+
+  it(`with no current version, executing "current" is 404 SERVER_CODE_VERSION_NOT_FOUND (${SC_GUIDE}/managing_servercode/command-line/tool_set_current/)`, async () => {
+    expectError(await call('POST', `${appPath}/server-code/versions/current/main`, { body: { username: 'a' } }), 404, 'SERVER_CODE_VERSION_NOT_FOUND');
+    expectError(await call('GET', `${appPath}/server-code/versions/current`, { auth: admin }), 404, 'SERVER_CODE_VERSION_NOT_FOUND');
+  });
+
+  it(`setting the current version: PUT the version ID as text/plain (${SC_GUIDE}/managing_servercode/command-line/tool_set_current/)`, async () => {
+    const r = await call('PUT', `${appPath}/server-code/versions/current`, { auth: admin, type: 'text/plain', body: version });
+    assert.ok(r.status >= 200 && r.status < 300, r.text);
+    const current = await call('GET', `${appPath}/server-code/versions/current`, { auth: admin });
+    expectStatus(current, 200);
+    assert.equal(current.text.trim(), version);
+    const listed = expectStatus(await call('GET', `${appPath}/server-code/versions`, { auth: admin }), 200);
+    assert.equal(listed.versions.find((v) => v.versionID === version).current, true);
+  });
+
+  it(`executing "current" runs the current version (${SC_GUIDE}/executing_servercode/manual_execution/rest-execute/)`, async () => {
+    const r = await call('POST', `${appPath}/server-code/versions/current/main`, { body: { username: 'name_of_my_friend' } });
+    assert.deepEqual(expectStatus(r, 200), { returnedValue: 'name_of_my_friend' });
+  });
+
+  it(`setting a version that does not exist is 404 SERVER_CODE_VERSION_NOT_FOUND, and current stays (${SC_GUIDE}/managing_servercode/command-line/tool_set_current/)`, async () => {
+    const r = await call('PUT', `${appPath}/server-code/versions/current`, { auth: admin, type: 'text/plain', body: 'nosuchversion0000000000000' });
+    expectError(r, 404, 'SERVER_CODE_VERSION_NOT_FOUND');
+    const current = await call('GET', `${appPath}/server-code/versions/current`, { auth: admin });
+    assert.equal(current.text.trim(), version);
+  });
+
+  it(`a user may not set the current version: 401 UNAUTHORIZED (${SC_REF})`, async () => {
+    const u = await call('POST', `${appPath}/users`, {
+      headers: { 'x-kii-appid': replayApp.appId },
+      body: { loginName: uniqueName('scu'), password: 'hogehoge' },
+    });
+    expectStatus(u, 201);
+    const t = await call('POST', '/oauth2/token', {
+      headers: { 'x-kii-appid': replayApp.appId },
+      body: { username: u.json.loginName, password: 'hogehoge' },
+    });
+    const token = expectStatus(t, 200).access_token;
+    expectError(await call('PUT', `${appPath}/server-code/versions/current`, { auth: token, type: 'text/plain', body: version }), 401, 'UNAUTHORIZED');
+  });
+
+  it(`deactivating leaves no current version (${SC_GUIDE}/managing_servercode/)`, async () => {
+    const r = await call('DELETE', `${appPath}/server-code/versions/current`, { auth: admin });
+    assert.ok(r.status >= 200 && r.status < 300, r.text);
+    expectError(await call('POST', `${appPath}/server-code/versions/current/main`, { body: { username: 'a' } }), 404, 'SERVER_CODE_VERSION_NOT_FOUND');
+  });
+});

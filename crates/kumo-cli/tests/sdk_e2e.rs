@@ -19,12 +19,13 @@ fn workspace_root() -> PathBuf {
         .unwrap()
 }
 
-/// A second app in the server's store (`kumo app create`, which a running server serves at
-/// once), for the console test: it moves the current server-code version, which the SDK
-/// suite's server-code tests own in the default app.
-fn console_app(store: &[&str]) -> Value {
+/// Another app in the server's store (`kumo app create`, which a running server serves at
+/// once), for a test that moves the current server-code version, which the SDK suite's
+/// server-code tests own in the default app: the console test, and the REST replay's
+/// current-version cases.
+fn extra_app(name: &str, store: &[&str]) -> Value {
     let out = kumo()
-        .args(["app", "create", "--name", "console-e2e"])
+        .args(["app", "create", "--name", name])
         .args(store)
         .output()
         .expect("run kumo app create");
@@ -32,7 +33,7 @@ fn console_app(store: &[&str]) -> Value {
     serde_json::from_slice(&out.stdout).expect("app create prints JSON")
 }
 
-fn run_sdk_suite(server: &Server, console: &Value) {
+fn run_sdk_suite(server: &Server, console: &Value, replay: &Value) {
     let root = workspace_root();
     assert!(
         root.join("e2e/node_modules/kii-cloud-sdk").exists(),
@@ -61,6 +62,12 @@ fn run_sdk_suite(server: &Server, console: &Value) {
             "KUMO_CONSOLE_CLIENT_SECRET",
             console["clientSecret"].as_str().unwrap(),
         )
+        .env("KUMO_REPLAY_APP_ID", replay["appID"].as_str().unwrap())
+        .env("KUMO_REPLAY_CLIENT_ID", replay["clientID"].as_str().unwrap())
+        .env(
+            "KUMO_REPLAY_CLIENT_SECRET",
+            replay["clientSecret"].as_str().unwrap(),
+        )
         .output()
         .expect("run node (is Node.js installed?)");
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -87,8 +94,10 @@ fn run_sdk_suite(server: &Server, console: &Value) {
 fn kii_sdk_suite_on_sqlite() {
     let dir = temp_dir("e2e-sqlite");
     let server = Server::start(&dir, &[], &[]);
-    let console = console_app(&["--data-dir", dir.to_str().unwrap()]);
-    run_sdk_suite(&server, &console);
+    let store = ["--data-dir", dir.to_str().unwrap()];
+    let console = extra_app("console-e2e", &store);
+    let replay = extra_app("replay-e2e", &store);
+    run_sdk_suite(&server, &console, &replay);
     assert!(server.terminate().status.success());
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -99,8 +108,10 @@ fn kii_sdk_suite_on_postgres() {
     let db = rt.block_on(TestDb::postgres());
     let dir = temp_dir("e2e-postgres");
     let server = Server::start(&dir, &["--database-url", db.url.as_str()], &[]);
-    let console = console_app(&["--database-url", db.url.as_str()]);
-    run_sdk_suite(&server, &console);
+    let store = ["--database-url", db.url.as_str()];
+    let console = extra_app("console-e2e", &store);
+    let replay = extra_app("replay-e2e", &store);
+    run_sdk_suite(&server, &console, &replay);
     assert!(server.terminate().status.success());
     drop(db);
     let _ = std::fs::remove_dir_all(&dir);

@@ -66,7 +66,9 @@
   }
   const KiiErrorParser = {
     parse: function (error) {
-      const s = typeof error === 'string' ? error : error && error.message;
+      // As 2.4.19, which reads `error.message` unguarded (in V8's words).
+      if (error == null) throw new TypeError("Cannot read properties of " + error + " (reading 'message')");
+      const s = typeof error === 'string' ? error : error.message;
       if (!s) return null;
       const network = { status: 0, code: null, message: 'Network Error' };
       const tooMany = { status: 429, code: 'TOO_MANY_REQUESTS', message: 'Number of requests exceeds the limit.' };

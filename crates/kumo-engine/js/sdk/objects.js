@@ -77,6 +77,9 @@
     }
     countWithQuery(query, callbacks) {
       if (query == null) query = sdk.need('query').KiiQuery.queryWithClause();
+      // As 2.4.19: a query without `_dictValue` is a TypeError thrown inside the promise's
+      // executor, so a rejection with that error (no callback is called).
+      if (typeof query._dictValue !== 'function') return Promise.reject(new TypeError('query._dictValue is not a function'));
       const data = query._dictValue();
       data.bucketQuery.aggregations = [{ type: 'COUNT', putAggregationInto: 'count_field' }];
       const res = this._query(data);

@@ -47,14 +47,23 @@
     _emptyDictValue: function () { return { type: 'all' }; },
   });
 
+  // A nested value that is not a clause fails when the query is built, as on Kii, and with
+  // V8's words (what 2.4.19 reports as the rejection).
+  function dictOf(clause) {
+    if (clause == null || typeof clause._getDictValue !== 'function') {
+      if (clause == null) throw new TypeError("Cannot read properties of " + clause + " (reading '_getDictValue')");
+      throw new TypeError('clause._getDictValue is not a function');
+    }
+    return clause._getDictValue();
+  }
   class KiiClause {
     _getDictValue() {
       const cs = this._whereClauses;
       if (cs && this._whereType) {
         if (cs.length === 1) {
-          return this._whereType === 'not' ? { type: 'not', clause: cs[0]._getDictValue() } : cs[0]._getDictValue();
+          return this._whereType === 'not' ? { type: 'not', clause: dictOf(cs[0]) } : dictOf(cs[0]);
         }
-        return { type: this._whereType, clauses: cs.map((c) => c._getDictValue()) };
+        return { type: this._whereType, clauses: cs.map(dictOf) };
       }
       return this._dictExpression || {};
     }
