@@ -887,9 +887,10 @@ sbTest('ACL: list, grant and revoke on objects and buckets; entries and subjects
   const bacl = appBucket.acl();
   assert.equal(bacl.aclPath(), `/buckets/${appBucket.getBucketName()}/acl`);
   bacl.putACLEntry(KiiACLEntry.entryWithSubject(new KiiAnonymousUser(), KiiACLAction.KiiACLBucketActionCreateObjects));
+  // Kii's ACL reference: a caller who may not read or change an ACL is 401 UNAUTHORIZED.
   const refused = await rejected(sb, bacl.save());
-  assert.equal(refused.parsed.code, 'ACCESS_DENIED');
-  assert.equal((await rejected(sb, appBucket.acl().listACLEntries())).parsed.code, 'ACCESS_DENIED');
+  assert.equal(refused.parsed.code, 'UNAUTHORIZED');
+  assert.equal((await rejected(sb, appBucket.acl().listACLEntries())).parsed.code, 'UNAUTHORIZED');
 });
 
 // ------------------------------------------------------------------------------------------

@@ -192,6 +192,7 @@ test('acl defaults: app bucket: another logged-in user may create, query, read a
     "B changing the ACL of A's app-scope object",
     'PUT',
     RE.aclEntry,
+    [401],
   );
   // The refused grant had no effect: anonymous still may not write.
   const anon = newClient();
@@ -203,7 +204,7 @@ test('acl defaults: app bucket: another logged-in user may create, query, read a
 // ------------------------------------------------------------------------------------------
 // Defaults: user scope
 
-test("acl defaults: user bucket: another user cannot query, read, create in, drop or see the ACL of A's bucket (403)", async () => {
+test("acl defaults: user bucket: another user cannot query, read, create in or drop A's bucket (403) or see its ACL (401)", async () => {
   const a = await registerUser({ prefix: 'aclusra' });
   const b = await registerUser({ prefix: 'aclusrb' });
   const name = uniqueBucket('aclusr');
@@ -234,7 +235,7 @@ test("acl defaults: user bucket: another user cannot query, read, create in, dro
   await expectRefused(() => bCopy.save(), "B updating an object in A's user bucket", 'POST', RE.object);
   await expectRefused(() => bCopy.delete(), "B deleting an object in A's user bucket", 'DELETE', RE.object);
   await expectRefused(() => theirs.delete(), "B dropping A's user bucket", 'DELETE', RE.bucket);
-  await expectRefused(() => theirs.acl().listACLEntries(), "B reading the ACL of A's user bucket", 'GET', RE.bucketAcl);
+  await expectRefused(() => theirs.acl().listACLEntries(), "B reading the ACL of A's user bucket", 'GET', RE.bucketAcl, [401]);
 
   // Anonymous is refused as well.
   const anon = newClient();
@@ -476,7 +477,7 @@ test('acl: the admin grants CREATE_OBJECTS_IN_BUCKET to anonymous on an app buck
   assert.equal((await adminBucket.count())[2], 2);
 });
 
-test('acl: a user who is not the admin cannot change an app bucket ACL (403)', async () => {
+test('acl: a user who is not the admin cannot change an app bucket ACL (401, as Kii\'s ACL reference)', async () => {
   const a = await registerUser({ prefix: 'aclnoadm' });
   const { KiiACLAction, KiiAnonymousUser, KiiAnyAuthenticatedUser } = a.sdk;
   const name = uniqueBucket('aclnoadm');
@@ -488,12 +489,14 @@ test('acl: a user who is not the admin cannot change an app bucket ACL (403)', a
     'a user granting CREATE_OBJECTS_IN_BUCKET on an app bucket',
     'PUT',
     RE.aclEntry,
+    [401],
   );
   await expectRefused(
     () => saveAcl(a.sdk, bucket.acl(), [[new KiiAnyAuthenticatedUser(), KiiACLAction.KiiACLBucketActionQueryObjects, false]]),
     'a user revoking QUERY_OBJECTS_IN_BUCKET on an app bucket',
     'DELETE',
     RE.aclEntry,
+    [401],
   );
 
   // Nothing changed: anonymous still may not create, and logged-in users still may query.
@@ -547,6 +550,7 @@ test("acl: in A's user bucket, QUERY lets B query only objects B may read; READ_
     "B granting itself CREATE on A's user bucket",
     'PUT',
     RE.aclEntry,
+    [401],
   );
 
   // Revoking QUERY refuses B's queries again (reading o2 is still allowed by READ_OBJECTS_IN_BUCKET).

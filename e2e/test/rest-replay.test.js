@@ -711,7 +711,8 @@ describe('REST replay: ACLs', () => {
 
   it(`another user may not read this ACL (${REF}/acl/acl-verb/: only the scope owner, the object owner and the admin)`, async () => {
     const r = await call('GET', `/apps/{app}/users/${alice.id}/buckets/${bucket}/acl/READ_OBJECTS_IN_BUCKET`, { auth: bob.token });
-    assert.equal(r.status, 403, r.text);
+    expectError(r, 401, 'UNAUTHORIZED');
+    expectMediaType(r, 'application/vnd.kii.UnauthorizedAccessException+json');
   });
 });
 
@@ -986,7 +987,7 @@ describe('REST replay: error bodies', () => {
     assert.equal(r.json.minimumLength, 4);
   });
 
-  it(`a wrong old password: WrongPasswordException with appID and principalID (${REF}/user-collection/user-logged-in/password)`, async () => {
+  it(`a wrong old password: WrongPasswordException with appID, principalID and address (${REF}/user-collection/user-logged-in/password)`, async () => {
     const r = await call('PUT', '/apps/{app}/users/me/password', {
       auth: user.token,
       type: 'application/vnd.kii.ChangePasswordRequest+json',
@@ -996,6 +997,7 @@ describe('REST replay: error bodies', () => {
     expectMediaType(r, 'application/vnd.kii.WrongPasswordException+json');
     assert.equal(r.json.appID, env.appId);
     assert.equal(r.json.principalID, user.id);
+    assert.equal(r.json.address, user.loginName);
   });
 
   it(`an anonymous users/me: UnauthorizedAccessException with authenticatedAppID (${REF}/user-collection/user-logged-in/)`, async () => {
@@ -1688,5 +1690,60 @@ describe('REST replay: the current server-code version', { skip: replayApp ? fal
     const r = await call('DELETE', `${appPath}/server-code/versions/current`, { auth: admin });
     assert.ok(r.status >= 200 && r.status < 300, r.text);
     expectError(await call('POST', `${appPath}/server-code/versions/current/main`, { body: { username: 'a' } }), 404, 'SERVER_CODE_VERSION_NOT_FOUND');
+  });
+});
+
+// ------------------------------------------------------------------------------------------
+// Who may read or change an ACL, and list another user's groups: Kii's reference answers a
+// caller who may not with 401 UnauthorizedAccessException at every scope.
+
+describe('REST replay: refused ACL and group-list callers', () => {
+  let alice;
+  let bob;
+  let groupID;
+  let bucket;
+  let objectID;
+
+  before(async () => {
+    alice = await signUp('acla');
+    bob = await signUp('aclb');
+    const g = await call('POST', '/apps/{app}/groups', { auth: alice.token, body: { name: 'acl-readers', owner: alice.id } });
+    groupID = expectStatus(g, 201).groupID;
+    bucket = bucketName('aclr');
+    const o = await call('POST', `/apps/{app}/users/me/buckets/${bucket}/objects`, { auth: alice.token, body: { n: 1 } });
+    objectID = expectStatus(o, 201).objectID;
+  });
+
+  function expectUnauthorized(r) {
+    expectError(r, 401, 'UNAUTHORIZED');
+    expectMediaType(r, 'application/vnd.kii.UnauthorizedAccessException+json');
+    expectFields(r.json, { authenticatedAppID: 'string', authenticatedPrincipalID: 'string' });
+    assert.equal(r.json.authenticatedPrincipalID, bob.id);
+  }
+
+  it(`another user reading the app scope's ACL: 401 (${REF}/acl/)`, async () => {
+    expectUnauthorized(await call('GET', '/apps/{app}/acl', { auth: bob.token }));
+  });
+
+  it(`another user reading a user scope's ACL verb: 401 (${REF}/user-collection/user-by-id/acl/acl-verb/)`, async () => {
+    expectUnauthorized(await call('GET', `/apps/{app}/users/${alice.id}/acl/CREATE_NEW_BUCKET`, { auth: bob.token }));
+  });
+
+  it(`a non-owner reading a group scope's ACL subject: 401 (${REF}/group-collection/group/acl/acl-verb/user-id)`, async () => {
+    expectUnauthorized(await call('GET', `/apps/{app}/groups/${groupID}/acl/CREATE_NEW_BUCKET/UserID:${alice.id}`, { auth: bob.token }));
+  });
+
+  it(`another user reading a user bucket's ACL: 401 (${REF}/user-collection/user-by-id/bucket-collection/bucket-of-default-type/acl/)`, async () => {
+    expectUnauthorized(await call('GET', `/apps/{app}/users/${alice.id}/buckets/${bucket}/acl`, { auth: bob.token }));
+  });
+
+  it(`another user granting itself on an object's ACL: 401 (${REF}/bucket-collection/bucket-of-default-type/object-collection/object/acl/acl-verb/)`, async () => {
+    const path = `/apps/{app}/users/${alice.id}/buckets/${bucket}/objects/${objectID}/acl/READ_EXISTING_OBJECT/UserID:${bob.id}`;
+    expectUnauthorized(await call('PUT', path, { auth: bob.token }));
+  });
+
+  it(`another user listing a user's groups: 401 "Not authorized to query for groups" (${REF}/group-collection/)`, async () => {
+    expectUnauthorized(await call('GET', `/apps/{app}/groups?owner=${alice.id}`, { auth: bob.token }));
+    expectUnauthorized(await call('GET', `/apps/{app}/groups?is_member=${alice.id}`, { auth: bob.token }));
   });
 });

@@ -237,7 +237,7 @@ async fn group_permissions(s: &TestServer) {
     // Only oneself (or the admin) may list one's groups.
     s.get(&format!("/apps/{{app}}/groups?owner={alice}"), Some(&tb))
         .await
-        .expect_error(403, "ACCESS_DENIED");
+        .expect_error(401, "UNAUTHORIZED");
 }
 
 async fn group_errors(s: &TestServer) {

@@ -343,7 +343,7 @@ async fn acl_endpoints(s: &TestServer) {
     // Bob may neither read nor change the ACL; Alice may.
     s.get(&format!("{obj}/acl"), Some(&tb))
         .await
-        .expect_error(403, "ACCESS_DENIED");
+        .expect_error(401, "UNAUTHORIZED");
     s.call(
         Method::PUT,
         &format!("{obj}/acl/READ_EXISTING_OBJECT/UserID:{bob}"),
@@ -351,7 +351,7 @@ async fn acl_endpoints(s: &TestServer) {
         None,
     )
     .await
-    .expect_error(403, "ACCESS_DENIED");
+    .expect_error(401, "UNAUTHORIZED");
     let grant = format!("{obj}/acl/READ_EXISTING_OBJECT/UserID:{bob}");
     s.call(Method::PUT, &grant, Some(&ta), None)
         .await
@@ -420,7 +420,7 @@ async fn acl_endpoints(s: &TestServer) {
         None,
     )
     .await
-    .expect_error(403, "ACCESS_DENIED");
+    .expect_error(401, "UNAUTHORIZED");
     let admin = s.admin().await;
     s.call(
         Method::PUT,

@@ -436,7 +436,7 @@ async fn acl_verb_lists_subjects(s: &TestServer) {
     assert_eq!(r.body, json!([{ "userID": "ANY_AUTHENTICATED_USER" }]));
     s.get("/apps/{app}/acl/CREATE_NEW_BUCKET", Some(&ta))
         .await
-        .expect_error(403, "ACCESS_DENIED");
+        .expect_error(401, "UNAUTHORIZED");
     let r = s
         .get("/apps/{app}/users/me/acl/CREATE_NEW_BUCKET", Some(&ta))
         .await;
@@ -496,7 +496,7 @@ async fn acl_verb_lists_subjects(s: &TestServer) {
         Some(&tb),
     )
     .await
-    .expect_error(403, "ACCESS_DENIED");
+    .expect_error(401, "UNAUTHORIZED");
     let alice_bucket = format!("/apps/{{app}}/users/{alice}/buckets/notes");
     for path in [
         "/apps/{app}/acl/EAT".to_owned(),
@@ -625,5 +625,5 @@ async fn acl_entry_answers_whether_granted(s: &TestServer) {
         Some(&tb),
     )
     .await
-    .expect_error(403, "ACCESS_DENIED");
+    .expect_error(401, "UNAUTHORIZED");
 }

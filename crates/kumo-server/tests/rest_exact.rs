@@ -347,6 +347,7 @@ async fn errors_carry_their_exception_type_and_fields(s: &TestServer) {
     assert_eq!(media_type(&r), kii("WrongPasswordException"));
     assert_eq!(r.body["appID"], app.as_str());
     assert_eq!(r.body["principalID"], alice.as_str());
+    assert_eq!(r.body["address"], "alice");
 
     // UNAUTHORIZED names who the request was authenticated as.
     let r = s.get("/apps/{app}/users/me", None).await;

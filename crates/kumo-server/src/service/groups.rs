@@ -248,13 +248,17 @@ impl Service {
     }
 
     /// Groups a user owns (`owner = true`) or belongs to; the user itself or the admin only.
+    /// Another user asking is 401 `UNAUTHORIZED`, Kii's "Not authorized to query for groups".
     pub async fn list_groups(
         &self,
         caller: &Caller,
         user_id: &str,
         owner: bool,
     ) -> Result<Vec<Group>> {
-        caller.require_self_or_admin(user_id)?;
+        caller.require_authenticated()?;
+        if !caller.is_admin() && caller.user_id() != Some(user_id) {
+            return Err(caller.unauthorized("A user may list only its own groups"));
+        }
         let app = &caller.app.id;
         // A user asking about itself exists; the admin may name anyone, and the reference
         // answers a user that is not there with USER_NOT_FOUND rather than an empty list.

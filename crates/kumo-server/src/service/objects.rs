@@ -570,9 +570,10 @@ impl Service {
                 )
             }
         };
+        // Kii's ACL reference, at every scope and for reading and changing alike: "Not
+        // authorized to read the ACL of the target resource", 401 UnauthorizedAccessException.
         if !allowed {
-            return Err(Error::new(
-                ErrorCode::AccessDenied,
+            return Err(caller.unauthorized(
                 "Only the app admin, the scope owner or (for objects) the object's owner may read or change this ACL",
             ));
         }

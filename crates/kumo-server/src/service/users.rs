@@ -341,12 +341,21 @@ impl Service {
                 .verify(&old, user.password_hash.as_deref())
                 .await?
             {
-                // Kii's reference names the app and the principal whose password it was.
-                return Err(Error(
-                    ApiError::new(ErrorCode::WrongPassword, "The old password is wrong")
-                        .with("appID", caller.app.id.as_str())
-                        .with("principalID", user.id.as_str()),
-                ));
+                // Kii's reference names the app, the principal whose password it was and
+                // "the address used for identifying the principal": the one it signs in with
+                // (login name, else email address, else phone number).
+                let mut e = ApiError::new(ErrorCode::WrongPassword, "The old password is wrong")
+                    .with("appID", caller.app.id.as_str())
+                    .with("principalID", user.id.as_str());
+                if let Some(address) = user
+                    .login_name
+                    .as_deref()
+                    .or(user.email.as_deref())
+                    .or(user.phone.as_deref())
+                {
+                    e = e.with("address", address);
+                }
+                return Err(Error(e));
             }
         }
         let hash = self.passwords.hash(&new).await?;
