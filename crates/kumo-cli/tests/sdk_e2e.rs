@@ -63,7 +63,10 @@ fn run_sdk_suite(server: &Server, console: &Value, replay: &Value) {
             console["clientSecret"].as_str().unwrap(),
         )
         .env("KUMO_REPLAY_APP_ID", replay["appID"].as_str().unwrap())
-        .env("KUMO_REPLAY_CLIENT_ID", replay["clientID"].as_str().unwrap())
+        .env(
+            "KUMO_REPLAY_CLIENT_ID",
+            replay["clientID"].as_str().unwrap(),
+        )
         .env(
             "KUMO_REPLAY_CLIENT_SECRET",
             replay["clientSecret"].as_str().unwrap(),

@@ -236,7 +236,9 @@ async fn buffer_and_text_decoder_answer_as_node_does(s: &TestServer) {
     let r = run(s, "nodeGlobals", json!({})).await;
     r.expect_status(200);
     let expected: Vec<Value> = serde_json::from_str(NODE_ANSWERS).unwrap();
-    let got = r.body["returnedValue"].as_array().expect("an array of outcomes");
+    let got = r.body["returnedValue"]
+        .as_array()
+        .expect("an array of outcomes");
     assert_eq!(got.len(), expected.len());
     let case_lines: Vec<&str> = NODE_CASES
         .lines()
