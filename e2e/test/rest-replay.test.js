@@ -1747,3 +1747,57 @@ describe('REST replay: refused ACL and group-list callers', () => {
     expectUnauthorized(await call('GET', `/apps/{app}/groups?is_member=${alice.id}`, { auth: bob.token }));
   });
 });
+
+// ------------------------------------------------------------------------------------------
+// Disabling users (admin features)
+
+describe('REST replay: disabling users', () => {
+  let admin;
+  let user;
+
+  before(async () => {
+    admin = await adminToken();
+    user = await signUp('dis');
+  });
+
+  it(`the admin disables a user: 204, and its tokens stop working (${KII}/admin-features/disabling-users/)`, async () => {
+    const r = await call('PUT', `/apps/{app}/users/${user.id}/status`, {
+      auth: admin,
+      type: 'application/vnd.kii.UserStatusUpdateRequest+json',
+      body: { disabled: true },
+    });
+    expectStatus(r, 204);
+    expectError(await call('GET', '/apps/{app}/users/me', { auth: user.token }), 403, 'WRONG_TOKEN');
+  });
+
+  it(`the status reads back as UserStatusRetrievalResponse (${REF}/user-collection/user-by-id/status)`, async () => {
+    const r = await call('GET', `/apps/{app}/users/${user.id}/status`, { auth: admin });
+    assert.deepEqual(expectStatus(r, 200), { disabled: true });
+    expectMediaType(r, 'application/vnd.kii.UserStatusRetrievalResponse+json');
+  });
+
+  it(`a disabled user cannot log in: USER_DISABLED (${KII}/admin-features/disabling-users/)`, async () => {
+    const t = await call('POST', '/apps/{app}/oauth2/token', {
+      auth: 'basic',
+      body: { grant_type: 'password', username: user.loginName, password: 'hogehoge' },
+    });
+    expectError(t, 401, 'USER_DISABLED');
+  });
+
+  it(`only the admin may read or change the status: 401 (${REF}/user-collection/user-by-id/status)`, async () => {
+    const other = await signUp('dis2');
+    const r = await call('PUT', `/apps/{app}/users/${user.id}/status`, { auth: other.token, body: { disabled: false } });
+    expectError(r, 401, 'UNAUTHORIZED');
+    expectMediaType(r, 'application/vnd.kii.UnauthorizedAccessException+json');
+    expectError(await call('GET', `/apps/{app}/users/${other.id}/status`, { auth: other.token }), 401, 'UNAUTHORIZED');
+  });
+
+  it(`enabling the user again lets it log in (${KII}/admin-features/disabling-users/)`, async () => {
+    expectStatus(await call('PUT', `/apps/{app}/users/${user.id}/status`, { auth: admin, body: { disabled: false } }), 204);
+    const t = await call('POST', '/apps/{app}/oauth2/token', {
+      auth: 'basic',
+      body: { grant_type: 'password', username: user.loginName, password: 'hogehoge' },
+    });
+    expectFields(expectStatus(t, 200), { access_token: 'string' });
+  });
+});

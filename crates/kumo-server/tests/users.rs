@@ -18,6 +18,7 @@ on_both_backends!(
     delete_user,
     pseudo_users,
     apps_are_isolated,
+    disabling_users,
 );
 
 async fn register_login_and_me(s: &TestServer) {
@@ -619,4 +620,86 @@ async fn apps_are_isolated(s: &TestServer) {
     s.get(&format!("/apps/{{app}}/users/{id}"), Some(&other_admin))
         .await
         .expect_error(403, "WRONG_TOKEN");
+}
+
+/// Kii's "disabling users" guide and the `…/status` reference: the admin disables and enables;
+/// disabling ends the user's tokens and its logins until enabled again; anyone else is 401.
+async fn disabling_users(s: &TestServer) {
+    let (id, token) = s.user("mallory", "secret123").await;
+    let (_, other) = s.user("nina", "secret123").await;
+    let admin = s.admin().await;
+    let status = format!("/apps/{{app}}/users/{id}/status");
+
+    let r = s.get(&status, Some(&admin)).await;
+    r.expect_status(200);
+    assert_eq!(r.body, json!({"disabled": false}));
+    assert_eq!(
+        r.headers["content-type"].to_str().unwrap(),
+        "application/vnd.kii.UserStatusRetrievalResponse+json"
+    );
+
+    // Only the admin: the user itself and others are 401, as is anonymous.
+    for token in [Some(token.as_str()), Some(other.as_str()), None] {
+        s.get(&status, token)
+            .await
+            .expect_error(401, "UNAUTHORIZED");
+        s.call(Method::PUT, &status, token, Some(json!({"disabled": true})))
+            .await
+            .expect_error(401, "UNAUTHORIZED");
+    }
+    s.call(
+        Method::PUT,
+        &status,
+        Some(&admin),
+        Some(json!({"disabled": "yes"})),
+    )
+    .await
+    .expect_error(400, "INVALID_INPUT_DATA");
+    s.call(
+        Method::PUT,
+        "/apps/{app}/users/nobody-here/status",
+        Some(&admin),
+        Some(json!({"disabled": true})),
+    )
+    .await
+    .expect_error(404, "USER_NOT_FOUND");
+
+    s.call(
+        Method::PUT,
+        &status,
+        Some(&admin),
+        Some(json!({"disabled": true})),
+    )
+    .await
+    .expect_status(204);
+    let r = s.get(&status, Some(&admin)).await;
+    assert_eq!(r.body, json!({"disabled": true}));
+    // Its token is gone, and it cannot log in.
+    s.get("/apps/{app}/users/me", Some(&token))
+        .await
+        .expect_error(403, "WRONG_TOKEN");
+    s.post(
+        "/oauth2/token",
+        None,
+        json!({"username": "mallory", "password": "secret123"}),
+    )
+    .await
+    .expect_error(401, "USER_DISABLED");
+    // The admin still sees it as disabled; enabling lets it log in again.
+    let r = s
+        .get(&format!("/apps/{{app}}/users/{id}"), Some(&admin))
+        .await;
+    assert_eq!(r.body["_disabled"], true);
+    s.call(
+        Method::PUT,
+        &status,
+        Some(&admin),
+        Some(json!({"disabled": false})),
+    )
+    .await
+    .expect_status(204);
+    let token = s.login("mallory", "secret123").await;
+    s.get("/apps/{app}/users/me", Some(&token))
+        .await
+        .expect_status(200);
 }

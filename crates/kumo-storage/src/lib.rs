@@ -107,6 +107,16 @@ pub trait Storage: Send + Sync + 'static {
     ) -> Result<()>;
     /// Deletes the user with its tokens and group memberships; false if there was none.
     async fn delete_user(&self, app_id: &str, user_id: &str, actor: &Actor) -> Result<bool>;
+    /// Enables or disables a user (Kii's `…/status`); disabling drops every token of the
+    /// user, atomically. `NotFound(User)` if there is none.
+    async fn set_user_disabled(
+        &self,
+        app_id: &str,
+        user_id: &str,
+        disabled: bool,
+        modified_at: i64,
+        actor: &Actor,
+    ) -> Result<()>;
 
     // ---- tokens ---------------------------------------------------------------------------
     async fn insert_token(&self, token: &Token) -> Result<()>;

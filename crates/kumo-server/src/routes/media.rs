@@ -16,6 +16,7 @@ macro_rules! kii {
 
 pub const REGISTRATION: &str = kii!("RegistrationResponse");
 pub const USER_DATA: &str = kii!("UserDataRetrievalResponse");
+pub const USER_STATUS: &str = kii!("UserStatusRetrievalResponse");
 pub const GROUP_CREATION: &str = kii!("GroupCreationResponse");
 pub const GROUP: &str = kii!("GroupRetrievalResponse");
 pub const GROUPS: &str = kii!("GroupsRetrievalResponse");

@@ -33,6 +33,10 @@ pub fn api() -> Router<AppState> {
             "/apps/{app}/users/{user}/password",
             put(users::change_password),
         )
+        .route(
+            "/apps/{app}/users/{user}/status",
+            get(users::status).put(users::set_status),
+        )
         .route("/apps/{app}/groups", post(groups::create).get(groups::list))
         .route(
             "/apps/{app}/groups/{group}",

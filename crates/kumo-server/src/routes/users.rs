@@ -96,6 +96,25 @@ pub async fn change_password(
     Ok(no_content())
 }
 
+pub async fn status(
+    State(state): State<AppState>,
+    Path((_, user)): Path<(String, String)>,
+    caller: Caller,
+) -> Result<Response> {
+    let doc = state.service.user_status(&caller, &user).await?;
+    Ok(json_as(StatusCode::OK, media::USER_STATUS, doc))
+}
+
+pub async fn set_status(
+    State(state): State<AppState>,
+    Path((_, user)): Path<(String, String)>,
+    caller: Caller,
+    JsonObject(body): JsonObject,
+) -> Result<Response> {
+    state.service.set_user_status(&caller, &user, &body).await?;
+    Ok(no_content())
+}
+
 pub async fn delete(
     State(state): State<AppState>,
     Path((_, user)): Path<(String, String)>,

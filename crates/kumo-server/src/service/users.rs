@@ -366,6 +366,57 @@ impl Service {
         Ok(())
     }
 
+    /// `GET /users/{id}/status`: `{"disabled": …}`, for the admin only (Kii's reference: 401
+    /// `UNAUTHORIZED` for anyone else).
+    pub async fn user_status(&self, caller: &Caller, user_id: &str) -> Result<Value> {
+        Self::require_admin_for_status(caller)?;
+        let user = self.resolve_user(caller, user_id).await?;
+        Ok(Value::Object(Map::from_iter([(
+            "disabled".to_owned(),
+            Value::Bool(user.disabled),
+        )])))
+    }
+
+    /// `PUT /users/{id}/status` with `{"disabled": true|false}`, the admin only. Disabling
+    /// revokes every token of the user (Kii's "disabling users" guide); a disabled user cannot
+    /// log in or renew a token until enabled again.
+    pub async fn set_user_status(
+        &self,
+        caller: &Caller,
+        user_id: &str,
+        body: &Map<String, Value>,
+    ) -> Result<()> {
+        Self::require_admin_for_status(caller)?;
+        let disabled = match body.get("disabled") {
+            Some(Value::Bool(b)) => *b,
+            _ => {
+                return Err(
+                    ApiError::invalid_field("disabled", "disabled must be true or false").into(),
+                )
+            }
+        };
+        let user = self.resolve_user(caller, user_id).await?;
+        self.storage
+            .set_user_disabled(
+                &caller.app.id,
+                &user.id,
+                disabled,
+                now_ms(),
+                &actor_of(caller),
+            )
+            .await?;
+        self.cache.forget_user(&caller.app.id, &user.id);
+        Ok(())
+    }
+
+    fn require_admin_for_status(caller: &Caller) -> Result<()> {
+        if caller.is_admin() {
+            Ok(())
+        } else {
+            Err(caller.unauthorized("Only the app admin may read or change a user's status"))
+        }
+    }
+
     /// `DELETE /users/{id}`: the user itself or the admin.
     pub async fn delete_user(&self, caller: &Caller, user_id: &str) -> Result<()> {
         caller.require_authenticated()?;
