@@ -215,6 +215,7 @@ impl Service {
             hash: hash.clone(),
             app_id: app.id.clone(),
             user_id: Some(user_id.clone()),
+            thing_id: None,
             expires_at,
             created_at: now,
         };
@@ -304,6 +305,7 @@ impl Service {
                 hash,
                 app_id: app.id.clone(),
                 user_id: user_id.clone(),
+                thing_id: None,
                 expires_at,
                 created_at: now,
             })
