@@ -1,7 +1,7 @@
 //! Access control: the default ACLs of each scope (kii-acl-defaults), who a caller counts as,
 //! and who may change which ACL.
 
-use kumo_storage::{Group, Scope};
+use kumo_storage::{Group, Scope, ThingOwner};
 use kumo_types::acl::{Acl, Action, Subject};
 use kumo_types::ErrorCode;
 
@@ -9,11 +9,13 @@ use super::Service;
 use crate::caller::{Caller, Principal};
 use crate::error::{Error, Result};
 
-/// A scope as resolved for one request: for a group, the group itself.
+/// A scope as resolved for one request: for a group, the group itself; for a thing, its
+/// owners.
 #[derive(Debug, Clone)]
 pub struct ScopeInfo {
     pub scope: Scope,
     pub group: Option<Group>,
+    pub thing_owners: Vec<ThingOwner>,
 }
 
 impl ScopeInfo {
@@ -37,6 +39,32 @@ impl ScopeInfo {
         }
     }
 
+    /// A thing scope's thing and its owners (users and groups): who has a thing's data.
+    fn thing_subjects(&self) -> Vec<Subject> {
+        let Scope::Thing(id) = &self.scope else {
+            return Vec::new();
+        };
+        std::iter::once(Subject::Thing(id.clone()))
+            .chain(self.thing_owners.iter().map(|o| match o {
+                ThingOwner::User(u) => Subject::User(u.clone()),
+                ThingOwner::Group(g) => Subject::Group(g.clone()),
+            }))
+            .collect()
+    }
+
+    /// Whether `caller` is the thing of a thing scope or one of its user owners.
+    fn is_thing_or_user_owner(&self, caller: &Caller) -> bool {
+        let Scope::Thing(id) = &self.scope else {
+            return false;
+        };
+        caller.thing_id() == Some(id.as_str())
+            || caller.user_id().is_some_and(|u| {
+                self.thing_owners
+                    .iter()
+                    .any(|o| matches!(o, ThingOwner::User(x) if x == u))
+            })
+    }
+
     /// CREATE_NEW_BUCKET when the scope's ACL was never changed.
     pub fn default_scope_acl(&self) -> Acl {
         let mut acl = Acl::default();
@@ -48,6 +76,7 @@ impl ScopeInfo {
                 .chain(self.owner_subject())
                 .collect(),
             Scope::User(_) => self.owner_subject().into_iter().collect(),
+            Scope::Thing(_) => self.thing_subjects(),
         };
         for s in subjects {
             acl.grant(Action::CreateNewBucket, s);
@@ -89,6 +118,13 @@ impl ScopeInfo {
                     }
                 }
             }
+            Scope::Thing(_) => {
+                for a in bucket_actions {
+                    for s in self.thing_subjects().into_iter().chain(creator.clone()) {
+                        acl.grant(a, s);
+                    }
+                }
+            }
         }
         acl
     }
@@ -110,6 +146,13 @@ impl ScopeInfo {
                     }
                 }
             }
+            Scope::Thing(_) => {
+                for a in [Action::ReadExistingObject, Action::WriteExistingObject] {
+                    for s in self.thing_subjects() {
+                        acl.grant(a, s);
+                    }
+                }
+            }
         }
         for a in [Action::ReadExistingObject, Action::WriteExistingObject] {
             if let Some(c) = &creator {
@@ -120,9 +163,11 @@ impl ScopeInfo {
     }
 
     /// May `caller` change the scope's or a bucket's ACL? (Kii: the admin for the app scope,
-    /// the group owner, the user.)
+    /// the group owner, the user; for a thing scope the thing and its user owners.)
     pub fn may_modify_scope_or_bucket_acl(&self, caller: &Caller) -> bool {
-        caller.is_admin() || (caller.user_id().is_some() && caller.user_id() == self.owner())
+        caller.is_admin()
+            || (caller.user_id().is_some() && caller.user_id() == self.owner())
+            || self.is_thing_or_user_owner(caller)
     }
 
     /// May `caller` change an object's ACL? The admin, the scope owner, the object's creator.
@@ -157,6 +202,15 @@ impl<'a> Identity<'a> {
             Principal::Admin => return Ok(true),
             Principal::Anonymous => {
                 return Ok(acl.subjects(action).contains(&Subject::AnonymousUser));
+            }
+            // A thing is an authenticated principal, and itself; it is no user and belongs to
+            // no group.
+            Principal::Thing(id) => {
+                return Ok(acl.subjects(action).iter().any(|s| match s {
+                    Subject::AnyAuthenticatedUser => true,
+                    Subject::Thing(t) => t == id,
+                    _ => false,
+                }));
             }
             Principal::User(id) => id.clone(),
         };

@@ -41,7 +41,7 @@ impl Service {
         match address {
             UserAddress::Me => match &caller.principal {
                 Principal::User(id) => Ok(id.clone()),
-                Principal::Admin | Principal::Anonymous => Err(caller.unauthorized(
+                Principal::Admin | Principal::Anonymous | Principal::Thing(_) => Err(caller.unauthorized(
                     "'me' names the user of a user access token; this request has none",
                 )),
             },
