@@ -125,9 +125,7 @@ impl From<StorageError> for Error {
                 Entity::Object => {
                     ApiError::new(ErrorCode::ObjectNotFound, "The object was not found")
                 }
-                Entity::Thing => {
-                    ApiError::new(ErrorCode::ThingNotFound, "The thing was not found")
-                }
+                Entity::Thing => ApiError::new(ErrorCode::ThingNotFound, "The thing was not found"),
                 Entity::CodeVersion => ApiError::new(
                     ErrorCode::ServerCodeVersionNotFound,
                     "The server code version was not found",

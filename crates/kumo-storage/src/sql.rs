@@ -946,7 +946,8 @@ impl Storage for SqlStore {
         owner: &ThingOwner,
         actor: &Actor,
     ) -> Result<bool> {
-        self.do_add_thing_owner(app_id, thing_id, owner, actor).await
+        self.do_add_thing_owner(app_id, thing_id, owner, actor)
+            .await
     }
 
     async fn remove_thing_owner(

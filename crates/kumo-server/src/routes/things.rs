@@ -20,7 +20,8 @@ use crate::http::{parse_object, read_body};
 use crate::service::{parse_owner, thing_document};
 use crate::AppState;
 
-const REGISTER_WITH_TOKEN: &str = "application/vnd.kii.ThingRegistrationAndAuthorizationRequest+json";
+const REGISTER_WITH_TOKEN: &str =
+    "application/vnd.kii.ThingRegistrationAndAuthorizationRequest+json";
 const REGISTER: &str = "application/vnd.kii.ThingRegistrationRequest+json";
 const UPDATE: &str = "application/vnd.kii.ThingUpdateRequest+json";
 const STATUS: &str = "application/vnd.kii.ThingStatusUpdateRequest+json";
@@ -111,7 +112,10 @@ async fn register(
         media::THING_REGISTRATION
     };
     let res = json_as(StatusCode::CREATED, media, doc);
-    Ok(with_location(res, &format!("/apps/{app_id}/things/{}", thing.id)))
+    Ok(with_location(
+        res,
+        &format!("/apps/{app_id}/things/{}", thing.id),
+    ))
 }
 
 async fn get_thing(
@@ -120,7 +124,11 @@ async fn get_thing(
     caller: Caller,
 ) -> Result<Response> {
     let thing = state.service.get_thing(&caller, &p.thing).await?;
-    Ok(json_as(StatusCode::OK, media::THING, thing_document(&thing)))
+    Ok(json_as(
+        StatusCode::OK,
+        media::THING,
+        thing_document(&thing),
+    ))
 }
 
 async fn update(
@@ -163,12 +171,15 @@ async fn set_status(
     req: Request,
 ) -> Result<Response> {
     let (_, body) = body_of(req, &state, &[STATUS]).await?;
-    let disabled = body.get("disabled").and_then(Value::as_bool).ok_or_else(|| {
-        Error::from(kumo_types::ApiError::invalid_field(
-            "disabled",
-            "disabled must be true or false",
-        ))
-    })?;
+    let disabled = body
+        .get("disabled")
+        .and_then(Value::as_bool)
+        .ok_or_else(|| {
+            Error::from(kumo_types::ApiError::invalid_field(
+                "disabled",
+                "disabled must be true or false",
+            ))
+        })?;
     state
         .service
         .set_thing_disabled(&caller, &p.thing, disabled)
@@ -293,7 +304,10 @@ mod tests {
                 .parse()
                 .unwrap(),
         );
-        assert_eq!(media_type(&h, &[REGISTER_WITH_TOKEN, REGISTER]).unwrap(), REGISTER);
+        assert_eq!(
+            media_type(&h, &[REGISTER_WITH_TOKEN, REGISTER]).unwrap(),
+            REGISTER
+        );
         h.insert(header::CONTENT_TYPE, "application/json".parse().unwrap());
         let e = media_type(&h, &[REGISTER]).unwrap_err();
         assert_eq!(e.0.code, ErrorCode::UnsupportedMediaType);

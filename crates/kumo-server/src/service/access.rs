@@ -39,17 +39,13 @@ impl ScopeInfo {
         }
     }
 
-    /// A thing scope's thing and its owners (users and groups): who has a thing's data.
+    /// A thing scope's thing: who has a thing's data. Its owners act as the thing when an ACL
+    /// is checked ([`Identity::allowed`]), so owners added later see the data too.
     fn thing_subjects(&self) -> Vec<Subject> {
-        let Scope::Thing(id) = &self.scope else {
-            return Vec::new();
-        };
-        std::iter::once(Subject::Thing(id.clone()))
-            .chain(self.thing_owners.iter().map(|o| match o {
-                ThingOwner::User(u) => Subject::User(u.clone()),
-                ThingOwner::Group(g) => Subject::Group(g.clone()),
-            }))
-            .collect()
+        match &self.scope {
+            Scope::Thing(id) => vec![Subject::Thing(id.clone())],
+            _ => Vec::new(),
+        }
     }
 
     /// Whether `caller` is the thing of a thing scope or one of its user owners.
@@ -182,6 +178,8 @@ impl ScopeInfo {
 pub struct Identity<'a> {
     caller: &'a Caller,
     groups: Option<Vec<String>>,
+    /// Things whose ownership was looked up, and whether the caller owns each.
+    things: Vec<(String, bool)>,
 }
 
 impl<'a> Identity<'a> {
@@ -189,7 +187,42 @@ impl<'a> Identity<'a> {
         Self {
             caller,
             groups: None,
+            things: Vec::new(),
         }
+    }
+
+    async fn load_groups(&mut self, service: &Service, me: &str) -> Result<()> {
+        if self.groups.is_none() {
+            let groups = service
+                .storage
+                .groups_with_member(&self.caller.app.id, me)
+                .await?;
+            self.groups = Some(groups.into_iter().map(|g| g.id).collect());
+        }
+        Ok(())
+    }
+
+    /// Whether the user `me` owns `thing`: as a user owner or a member of a group owner.
+    async fn owns_thing(&mut self, service: &Service, me: &str, thing: &str) -> Result<bool> {
+        if let Some((_, owns)) = self.things.iter().find(|(t, _)| t == thing) {
+            return Ok(*owns);
+        }
+        let owners = service
+            .storage
+            .thing_owners(&self.caller.app.id, thing)
+            .await?;
+        let mut owns = owners
+            .iter()
+            .any(|o| matches!(o, ThingOwner::User(u) if u == me));
+        if !owns && owners.iter().any(|o| matches!(o, ThingOwner::Group(_))) {
+            self.load_groups(service, me).await?;
+            let groups = self.groups.as_deref().unwrap_or_default();
+            owns = owners
+                .iter()
+                .any(|o| matches!(o, ThingOwner::Group(g) if groups.contains(g)));
+        }
+        self.things.push((thing.to_owned(), owns));
+        Ok(owns)
     }
 
     pub fn caller(&self) -> &Caller {
@@ -219,14 +252,14 @@ impl<'a> Identity<'a> {
                 Subject::AnyAuthenticatedUser => return Ok(true),
                 Subject::User(id) if *id == me => return Ok(true),
                 Subject::Group(g) => {
-                    if self.groups.is_none() {
-                        let groups = service
-                            .storage
-                            .groups_with_member(&self.caller.app.id, &me)
-                            .await?;
-                        self.groups = Some(groups.into_iter().map(|g| g.id).collect());
-                    }
+                    self.load_groups(service, &me).await?;
                     if self.groups.as_ref().is_some_and(|gs| gs.contains(g)) {
+                        return Ok(true);
+                    }
+                }
+                // A thing's owners have what the thing has.
+                Subject::Thing(t) => {
+                    if self.owns_thing(service, &me, t).await? {
                         return Ok(true);
                     }
                 }

@@ -61,9 +61,7 @@ fn invalid(field: &str, message: impl Into<String>) -> Error {
 /// The vendor thing ID of a registration: 1-200 of `[a-zA-Z0-9-_.]`.
 fn vendor_thing_id(body: &Map<String, Value>) -> Result<String> {
     match body.get("_vendorThingID") {
-        Some(Value::String(s))
-            if (1..=MAX_VENDOR_ID).contains(&s.len()) && id_chars(s) =>
-        {
+        Some(Value::String(s)) if (1..=MAX_VENDOR_ID).contains(&s.len()) && id_chars(s) => {
             Ok(s.clone())
         }
         None | Some(Value::Null) => Err(invalid("_vendorThingID", "_vendorThingID is required")),
@@ -221,7 +219,12 @@ impl Service {
         Ok((thing, token))
     }
 
-    async fn thing_token(&self, app: &App, thing_id: &str, expires_at: Option<i64>) -> Result<String> {
+    async fn thing_token(
+        &self,
+        app: &App,
+        thing_id: &str,
+        expires_at: Option<i64>,
+    ) -> Result<String> {
         let (secret, hash) = new_token();
         self.storage
             .insert_token(&Token {
@@ -276,10 +279,13 @@ impl Service {
     async fn load_thing(&self, caller: &Caller, ident: &str) -> Result<Thing> {
         let key = thing_key(ident);
         let app = &caller.app.id;
-        self.storage.get_thing(app, &key).await?.ok_or_else(|| match &key {
-            ThingKey::Id(id) => thing_not_found(app, "thingID", id),
-            ThingKey::Vendor(v) => thing_not_found(app, "vendorThingID", v),
-        })
+        self.storage
+            .get_thing(app, &key)
+            .await?
+            .ok_or_else(|| match &key {
+                ThingKey::Id(id) => thing_not_found(app, "thingID", id),
+                ThingKey::Vendor(v) => thing_not_found(app, "vendorThingID", v),
+            })
     }
 
     /// Whether `caller` owns `thing`: a user owner, or a member of a group owner.

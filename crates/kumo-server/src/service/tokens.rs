@@ -165,9 +165,7 @@ impl Service {
                 expires_at,
             } => {
                 if let Some(vendor) = username.strip_prefix("VENDOR_THING_ID:") {
-                    return self
-                        .thing_login(app, vendor, &password, expires_at)
-                        .await;
+                    return self.thing_login(app, vendor, &password, expires_at).await;
                 }
                 let found = self.find_login(app, &username).await?;
                 let hash = found.as_ref().and_then(|u| u.password_hash.as_deref());
