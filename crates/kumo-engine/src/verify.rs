@@ -60,6 +60,7 @@ pub const SDK_GLOBALS: &[&str] = &[
     "KiiErrorParser",
     "$",
     "jQuery",
+    "KiiThing",
 ];
 
 /// Names that reach globals without naming them.

@@ -15,6 +15,7 @@ on_both_backends!(
     owners_and_permissions,
     thing_scope_buckets,
     another_apps_thing,
+    server_code_things,
 );
 
 const REG_TOKEN: &str = "application/vnd.kii.ThingRegistrationAndAuthorizationRequest+json";
@@ -727,4 +728,145 @@ async fn another_apps_thing(s: &TestServer) {
         )
         .await;
     r.expect_status(201);
+}
+
+/// The in-sandbox SDK's KiiThing and the admin context's thing methods, against the same REST
+/// rules.
+const THING_CODE: &str = r#"
+function adminFlow(params, context, done) {
+  var admin = context.getAppAdminContext();
+  var out = {};
+  admin.registerThing({_vendorThingID: params.vendor, _password: 'pw-1', _thingType: 'LAMP', room: 'hall'})
+    .then(function (thing) {
+      out.registered = thing.getThingID().indexOf('th.') === 0;
+      out.token = typeof thing.getAccessToken() === 'string';
+      out.fields = thing.fields;
+      return admin.loadThingWithVendorThingID(params.vendor);
+    })
+    .then(function (thing) {
+      out.loadedType = thing.fields._thingType;
+      out.disabled = thing.getDisabled();
+      thing.fields._firmwareVersion = '3';
+      return thing.update();
+    })
+    .then(function (thing) {
+      return admin.loadThingWithThingID(thing.getThingID());
+    })
+    .then(function (thing) {
+      out.firmware = thing.fields._firmwareVersion;
+      var user = admin.userWithID(params.user);
+      return thing.registerOwner(user).then(function (r) {
+        out.ownerResult = [r[0] === thing, r[1] === user];
+        return thing.isOwner(user);
+      }).then(function (r) {
+        out.isOwner = r[2];
+        var o = thing.bucketWithName('readings').createObject();
+        o.set('v', 42);
+        return o.save();
+      }).then(function (o) {
+        out.objectURI = o.objectURI();
+        return thing.disable();
+      }).then(function (t) {
+        out.disabledNow = t.getDisabled();
+        return admin.loadThingWithVendorThingID('no-such-thing');
+      });
+    })
+    .then(function () { done({unexpected: 'loaded a missing thing'}); },
+      function (e) { out.missing = e.message; done(out); });
+}
+function userFlow(params, context, done) {
+  KiiUser.authenticateWithToken(context.getAccessToken()).then(function () {
+    return KiiThing.loadWithThingID(params.thing);
+  }).then(
+    function (t) { done({loaded: t.getVendorThingID()}); },
+    function (e) { done({refused: e.message}); });
+}
+function detached(params, context, done) {
+  var t = KiiThing.thingWithID(params.thing);
+  var refresh = t.refresh;
+  refresh().then(function () { done('no'); }, function (e) { done(e.message); });
+}
+"#;
+
+async fn server_code_things(s: &TestServer) {
+    let admin = s.admin().await;
+    let (alice, ta) = s.user("alice", "secret123").await;
+    let version = s.deploy_current(&admin, THING_CODE).await;
+    let run = |endpoint: &str, token: Option<String>, body: Value| {
+        let path = format!("/apps/{{app}}/server-code/versions/{version}/{endpoint}");
+        async move { s.post(&path, token.as_deref(), body).await }
+    };
+    let r = run(
+        "adminFlow",
+        None,
+        json!({"vendor": "sc-lamp", "user": alice}),
+    )
+    .await;
+    r.expect_status(200);
+    let out = &r.body["returnedValue"];
+    assert_eq!(out["registered"], true, "{out}");
+    assert_eq!(out["token"], true, "{out}");
+    assert_eq!(
+        out["fields"],
+        json!({"_thingType": "LAMP", "room": "hall"}),
+        "{out}"
+    );
+    assert_eq!(out["loadedType"], "LAMP", "{out}");
+    assert_eq!(out["disabled"], false, "{out}");
+    assert_eq!(out["firmware"], "3", "{out}");
+    assert_eq!(out["ownerResult"], json!([true, true]), "{out}");
+    assert_eq!(out["isOwner"], true, "{out}");
+    assert!(
+        out["objectURI"]
+            .as_str()
+            .unwrap()
+            .starts_with("kiicloud://things/th."),
+        "{out}"
+    );
+    assert_eq!(out["disabledNow"], true, "{out}");
+    assert_eq!(
+        out["missing"],
+        "refresh thing failed. statusCode: 404 error code: THING_NOT_FOUND message: The thing was not found",
+        "{out}"
+    );
+
+    // Over REST, the thing is as the code left it.
+    let got = s
+        .get("/apps/{app}/things/VENDOR_THING_ID:sc-lamp", Some(&admin))
+        .await;
+    got.expect_status(200);
+    assert_eq!(got.body["_disabled"], true);
+    assert_eq!(got.body["_firmwareVersion"], "3");
+    let id = got.body["_thingID"].as_str().unwrap().to_owned();
+
+    // As a user: alice owns it, bob does not.
+    let r = run("userFlow", Some(ta.clone()), json!({"thing": id})).await;
+    assert_eq!(
+        r.body["returnedValue"],
+        json!({"loaded": "sc-lamp"}),
+        "{}",
+        r.body
+    );
+    let (_, tb) = s.user("bob", "secret123").await;
+    let r = run("userFlow", Some(tb), json!({"thing": id})).await;
+    let refused = r.body["returnedValue"]["refused"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        refused.starts_with("load thing failed. statusCode: 403 error code: ACCESS_DENIED"),
+        "{}",
+        r.body
+    );
+    // A detached method still works (and fails as a rejection, anonymous here).
+    let r = run("detached", None, json!({"thing": id})).await;
+    let message = r.body["returnedValue"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        message.starts_with("refresh thing failed. statusCode: 401"),
+        "{}",
+        r.body
+    );
 }

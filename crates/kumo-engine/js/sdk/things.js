@@ -1,0 +1,239 @@
+// Kumo's in-sandbox Kii SDK, part `things`: KiiThing and the admin context's thing methods
+// (see core.js). As in 2.4.19, a thing made by an admin context (`registerThing`,
+// `thingWithID`, `loadThingWith…`) acts with the admin token; any other acts as the current
+// user. Failures are single Error arguments ("<action> failed. statusCode: N error code: C
+// message: M", 2.4.19's XHR wording), and every failure is a rejection, never a throw.
+(function (sdk) {
+  'use strict';
+
+  const {
+    _isStr: isStr, _invalidArg: invalidArg, _raise: raise, _is: is, _ok: ok, _ko: ko, _kiiError: kiiError,
+    _settle: settle, _appPath: appPath, _tokenOf: tokenOf, _http: http, _statusError: statusError,
+    _bucket: bucket, _TOK: TOK, _bindMethods: bindMethods,
+  } = sdk;
+
+  const REGISTER = 'application/vnd.kii.ThingRegistrationAndAuthorizationRequest+json';
+  // 2.4.19's failure: failure(error) and the promise rejected with the same Error.
+  const failWith = (head, res, target) => {
+    const e = kiiError(statusError(head + ' failed.', res, 'message'), target);
+    return ko([e], e);
+  };
+  const failMessage = (message, target) => {
+    const e = kiiError(message, target);
+    return ko([e], e);
+  };
+  const ownerPath = (identifier, owner) => {
+    let type;
+    if (is(owner, 'KiiUser')) type = 'user';
+    else if (is(owner, 'KiiGroup')) type = 'group';
+    else throw 'owner should be instance of user or group';
+    const oid = owner.getID();
+    if (oid == null) throw 'owner instance does not have id';
+    return appPath('/things/' + identifier + '/ownership/' + type + ':' + oid);
+  };
+
+  class KiiThing {
+    constructor(fields, tok) {
+      if (tok) this[TOK] = tok;
+      this.fields = fields;
+      this._online = null;
+      this._onlineStatusModifiedAt = null;
+      if (fields != null) this._renew(fields);
+    }
+    _renew(json) {
+      this._online = null;
+      this._onlineStatusModifiedAt = null;
+      this.fields = json;
+      this._thingID = json._thingID;
+      this._vendorThingID = json._vendorThingID;
+      if (json._accessToken !== undefined) this._accessToken = json._accessToken;
+      this._created = new Date(json._created);
+      this._disabled = json._disabled;
+      if (json._online != null) this._online = json._online;
+      if (json._onlineStatusModifiedAt != null) this._onlineStatusModifiedAt = new Date(json._onlineStatusModifiedAt);
+      for (const k of ['_thingID', '_vendorThingID', '_accessToken', '_created', '_disabled']) delete this.fields[k];
+    }
+    getThingID() { return this._thingID; }
+    getVendorThingID() { return this._vendorThingID; }
+    getAccessToken() { return this._accessToken; }
+    getCreated() { return this._created; }
+    getDisabled() { return this._disabled; }
+    isOnline() { return this._online; }
+    getOnlineStatusModifiedAt() { return this._onlineStatusModifiedAt; }
+    _identifier() {
+      if (this._thingID != null) return this._thingID;
+      if (this._vendorThingID != null) return 'VENDOR_THING_ID:' + this._vendorThingID;
+      return null;
+    }
+    _get() { return http('GET', appPath('/things/' + this._identifier()), { token: tokenOf(this) }); }
+    refresh(callbacks) {
+      const res = this._get();
+      if (!res.ok) return settle(callbacks, failWith('refresh thing', res, this));
+      this._renew(res.json || {});
+      return settle(callbacks, ok([this]));
+    }
+    // 2.4.19 reads the thing first, lays its own fields over what it read and sends it all.
+    update(callbacks) {
+      const got = this._get();
+      if (!got.ok) return settle(callbacks, failWith('refresh thing', got, this));
+      const merged = got.json || {};
+      const mine = this.fields || {};
+      for (const k of Object.keys(mine)) merged[k] = mine[k];
+      this.fields = merged;
+      const res = http('PATCH', appPath('/things/' + this._thingID), {
+        token: tokenOf(this), body: merged, ctype: 'application/vnd.kii.ThingUpdateRequest+json',
+      });
+      return settle(callbacks, res.ok ? ok([this]) : failWith('update thing', res, this));
+    }
+    deleteThing(callbacks) {
+      const res = http('DELETE', appPath('/things/' + this._thingID), { token: tokenOf(this) });
+      return settle(callbacks, res.ok ? ok([this]) : failWith('delete thing', res, this));
+    }
+    isOwner(owner, callbacks) {
+      let path;
+      try {
+        path = ownerPath(this._thingID, owner);
+      } catch (m) {
+        return settle(callbacks, failMessage(m, this));
+      }
+      const res = http('HEAD', path, { token: tokenOf(this) });
+      if (res.ok) return settle(callbacks, ok([this, owner, true], [this, owner, true]));
+      if (res.status === 404) return settle(callbacks, ok([this, owner, false], [this, owner, false]));
+      return settle(callbacks, failWith('register owner', res, this));
+    }
+    registerOwner(owner, callbacks) {
+      let path;
+      try {
+        path = ownerPath(this._thingID, owner);
+      } catch (m) {
+        return settle(callbacks, failMessage(m, this));
+      }
+      const res = http('PUT', path, { token: tokenOf(this) });
+      return settle(callbacks, res.ok ? ok([this, owner], [this, owner]) : failWith('register owner', res, this));
+    }
+    registerOwnerWithPassword(owner, password, callbacks) {
+      const outcome = ownerWithPassword(this._thingID, owner, password, tokenOf(this));
+      return settle(callbacks, outcome.ok ? ok([this, owner], [this, owner]) : outcome);
+    }
+    unregisterOwner(owner, callbacks) {
+      let path;
+      try {
+        path = ownerPath(this._thingID, owner);
+      } catch (m) {
+        return settle(callbacks, failMessage(m, this));
+      }
+      const res = http('DELETE', path, { token: tokenOf(this) });
+      return settle(callbacks, res.ok ? ok([this, owner], [this, owner]) : failWith('unregister owner', res, this));
+    }
+    disable(callbacks) { return this._status(true, callbacks); }
+    enable(callbacks) { return this._status(false, callbacks); }
+    _status(disabled, callbacks) {
+      const res = http('PUT', appPath('/things/' + this._thingID + '/status'), {
+        token: tokenOf(this), body: { disabled }, ctype: 'application/vnd.kii.ThingStatusUpdateRequest+json',
+      });
+      if (!res.ok) return settle(callbacks, failWith('disable thing ' + disabled, res, this));
+      this._disabled = disabled;
+      return settle(callbacks, ok([this]));
+    }
+    updatePassword(newPassword, callbacks) {
+      if (!this[TOK]) return settle(callbacks, failMessage('updatePassword can be used only by app admin.'));
+      if (!isStr(newPassword)) return settle(callbacks, failMessage('newPassword is null or empty'));
+      const res = http('PUT', appPath('/things/' + this._identifier() + '/password'), {
+        token: this[TOK], body: { newPassword }, ctype: 'application/vnd.kii.ChangeThingPasswordRequest+json',
+      });
+      return settle(callbacks, res.ok ? ok([this]) : failWith('changing thing password', res));
+    }
+    bucketWithName(name) { return bucket(name, this, this[TOK], false); }
+    encryptedBucketWithName(name) { return bucket(name, this, this[TOK], true); }
+    objectURI() { return this._thingID != null ? 'kiicloud://things/' + this._thingID : null; }
+
+    static register(fields, callbacks) { return register(fields, callbacks, undefined); }
+    static loadWithThingID(thingID, callbacks) { return load(thingID, callbacks, undefined); }
+    static loadWithVendorThingID(vendorThingID, callbacks) {
+      return load('VENDOR_THING_ID:' + vendorThingID, callbacks, undefined);
+    }
+    static thingWithID(thingID) {
+      if (thingID == null || thingID === '') raise(invalidArg('thingID should not null or empty'));
+      const t = new KiiThing();
+      t._thingID = thingID;
+      return t;
+    }
+    static registerOwnerWithThingID(thingID, owner, callbacks) { return ownerWithID(thingID, owner, callbacks, undefined); }
+    static registerOwnerWithVendorThingID(vendorThingID, owner, callbacks) {
+      return ownerWithID(isStr(vendorThingID) ? 'VENDOR_THING_ID:' + vendorThingID : null, owner, callbacks, undefined);
+    }
+    static registerOwnerWithThingIDAndPassword(thingID, owner, password, callbacks) {
+      return settle(callbacks, ownerWithPassword(thingID, owner, password, undefined, true));
+    }
+    static registerOwnerWithVendorThingIDAndPassword(vendorThingID, owner, password, callbacks) {
+      const id = isStr(vendorThingID) ? 'VENDOR_THING_ID:' + vendorThingID : null;
+      return settle(callbacks, ownerWithPassword(id, owner, password, undefined, true));
+    }
+  }
+  bindMethods(KiiThing);
+
+  function register(fields, callbacks, tok) {
+    const res = http('POST', appPath('/things'), { token: tok || tokenOf(null), body: fields, ctype: REGISTER });
+    if (!res.ok) return settle(callbacks, failWith('register thing', res));
+    return settle(callbacks, ok([new KiiThing(res.json || {}, tok)]));
+  }
+
+  function load(identifier, callbacks, tok) {
+    const res = http('GET', appPath('/things/' + identifier), { token: tok || tokenOf(null) });
+    if (!res.ok) return settle(callbacks, failWith(tok ? 'refresh thing' : 'load thing', res));
+    return settle(callbacks, ok([new KiiThing(res.json || {}, tok)]));
+  }
+
+  // PUT …/ownership/{type}:{id}: success(owner), the promise resolved with [owner] (2.4.19).
+  function ownerWithID(identifier, owner, callbacks, tok) {
+    if (!tok) {
+      if (!isStr(identifier)) return settle(callbacks, failMessage('identifier is null or empty'));
+      if (owner == null) return settle(callbacks, failMessage('owner is null'));
+    }
+    let path;
+    try {
+      path = ownerPath(identifier, owner);
+    } catch (m) {
+      // 2.4.19's admin variant throws the bare string inside its promise: a rejection with
+      // it, and no callback.
+      if (tok) return Promise.reject(m);
+      return settle(callbacks, failMessage(m));
+    }
+    const res = http('PUT', path, { token: tok || tokenOf(null) });
+    return settle(callbacks, res.ok ? ok([owner], [owner]) : failWith('register owner', res));
+  }
+
+  // POST …/ownership with the thing's password: success(owner), resolved with owner.
+  function ownerWithPassword(identifier, owner, password, tok) {
+    if (!isStr(identifier)) return failMessage('identifier is null or empty');
+    if (owner == null) return failMessage('owner is null');
+    if (!isStr(password)) return failMessage('password is null or empty');
+    const body = { thingPassword: password };
+    if (is(owner, 'KiiUser')) body.userID = owner.getID();
+    else if (is(owner, 'KiiGroup')) body.groupID = owner.getID();
+    else return failMessage('owner should be instance of KiiUser or KiiGroup');
+    const res = http('POST', appPath('/things/' + identifier + '/ownership'), {
+      token: tok || tokenOf(null), body, ctype: 'application/vnd.kii.ThingOwnershipRequest+json',
+    });
+    return res.ok ? ok([owner], owner) : failWith('register owner', res);
+  }
+
+  // The admin context's thing methods (core's KiiAppAdminContext calls them with itself).
+  const adminThings = {
+    registerThing(fields, callbacks) { return register(fields, callbacks, this._token); },
+    thingWithID(thingID) {
+      const t = new KiiThing(null, this._token);
+      t._thingID = thingID;
+      return t;
+    },
+    loadThingWithThingID(thingID, callbacks) { return load(thingID, callbacks, this._token); },
+    loadThingWithVendorThingID(vendorThingID, callbacks) {
+      return load('VENDOR_THING_ID:' + vendorThingID, callbacks, this._token);
+    },
+    registerOwnerWithThingID(thingID, owner, callbacks) { return ownerWithID(thingID, owner, callbacks, this._token); },
+    registerOwnerWithVendorThingID(vendorThingID, owner, callbacks) {
+      return ownerWithID('VENDOR_THING_ID:' + vendorThingID, owner, callbacks, this._token);
+    },
+  };
+  Object.assign(sdk, { KiiThing, _adminThings: adminThings });
+})
