@@ -292,6 +292,76 @@ async fn thing_tokens(s: &TestServer) {
         .await;
     r.expect_error(400, "invalid_grant");
     assert!(r.body["message"].as_str().unwrap().contains("disabled"));
+
+    // The admin changes a thing's password; the thing itself may not.
+    let pw = "application/vnd.kii.ChangeThingPasswordRequest+json";
+    let path = format!("/apps/{{app}}/things/{id}/password");
+    let (_, t2) = thing(s, "sensor-2").await;
+    let path2 = "/apps/{app}/things/VENDOR_THING_ID:sensor-2/password";
+    send(
+        s,
+        Method::PUT,
+        path2,
+        Some(&t2),
+        pw,
+        json!({"newPassword": "new-pw"}),
+    )
+    .await
+    .expect_error(403, "ACCESS_DENIED");
+    send(
+        s,
+        Method::PUT,
+        path2,
+        Some(&admin),
+        pw,
+        json!({"newPassword": 5}),
+    )
+    .await
+    .expect_error(400, "INVALID_INPUT_DATA");
+    send(
+        s,
+        Method::PUT,
+        path2,
+        Some(&admin),
+        "application/json",
+        json!({"newPassword": "new-pw"}),
+    )
+    .await
+    .expect_error(415, "UNSUPPORTED_MEDIA_TYPE");
+    send(
+        s,
+        Method::PUT,
+        path2,
+        Some(&admin),
+        pw,
+        json!({"newPassword": "new-pw"}),
+    )
+    .await
+    .expect_status(204);
+    s.post(
+        "/oauth2/token",
+        None,
+        json!({"username": "VENDOR_THING_ID:sensor-2", "password": "pw-1234"}),
+    )
+    .await
+    .expect_error(400, "invalid_grant");
+    s.post(
+        "/oauth2/token",
+        None,
+        json!({"username": "VENDOR_THING_ID:sensor-2", "password": "new-pw"}),
+    )
+    .await
+    .expect_status(200);
+    send(
+        s,
+        Method::PUT,
+        &path,
+        Some(&admin),
+        pw,
+        json!({"newPassword": "x"}),
+    )
+    .await
+    .expect_status(204);
 }
 
 async fn update_status_and_delete(s: &TestServer) {

@@ -269,6 +269,15 @@ pub trait Storage: Send + Sync + 'static {
         modified_at: i64,
         actor: &Actor,
     ) -> Result<()>;
+    /// Sets a thing's password hash. `NotFound(Thing)` if there is none.
+    async fn set_thing_password(
+        &self,
+        app_id: &str,
+        thing_id: &str,
+        password_hash: &str,
+        modified_at: i64,
+        actor: &Actor,
+    ) -> Result<()>;
     /// Deletes a thing with its owners, its tokens and its buckets; false if there was none.
     async fn delete_thing(&self, app_id: &str, thing_id: &str, actor: &Actor) -> Result<bool>;
     /// Adds an owner; false if it already was one. `NotFound(Thing)`, `NotFound(User)` or

@@ -935,6 +935,18 @@ impl Storage for SqlStore {
             .await
     }
 
+    async fn set_thing_password(
+        &self,
+        app_id: &str,
+        thing_id: &str,
+        password_hash: &str,
+        modified_at: i64,
+        actor: &Actor,
+    ) -> Result<()> {
+        self.do_set_thing_password(app_id, thing_id, password_hash, modified_at, actor)
+            .await
+    }
+
     async fn delete_thing(&self, app_id: &str, thing_id: &str, actor: &Actor) -> Result<bool> {
         self.do_delete_thing(app_id, thing_id, actor).await
     }

@@ -145,6 +145,32 @@ impl SqlStore {
         .await
     }
 
+    pub(crate) async fn do_set_thing_password(
+        &self,
+        app_id: &str,
+        thing_id: &str,
+        password_hash: &str,
+        modified_at: i64,
+        actor: &Actor,
+    ) -> Result<()> {
+        in_transaction(&self.write, async |tx| {
+            let done = sqlx::query(
+                "UPDATE things SET password_hash = $1, modified_at = $2 WHERE app_id = $3 AND id = $4",
+            )
+            .bind(password_hash)
+            .bind(modified_at)
+            .bind(app_id)
+            .bind(thing_id)
+            .execute(&mut *tx)
+            .await?;
+            if done.rows_affected() == 0 {
+                return Err(StorageError::NotFound(Entity::Thing));
+            }
+            record(tx, app_id, "thing.password_changed", target(thing_id), actor).await
+        })
+        .await
+    }
+
     pub(crate) async fn do_delete_thing(
         &self,
         app_id: &str,

@@ -26,6 +26,7 @@ const REGISTER: &str = "application/vnd.kii.ThingRegistrationRequest+json";
 const UPDATE: &str = "application/vnd.kii.ThingUpdateRequest+json";
 const STATUS: &str = "application/vnd.kii.ThingStatusUpdateRequest+json";
 const OWNERSHIP: &str = "application/vnd.kii.ThingOwnershipRequest+json";
+const PASSWORD: &str = "application/vnd.kii.ChangeThingPasswordRequest+json";
 
 pub fn routes(router: Router<AppState>) -> Router<AppState> {
     router
@@ -38,6 +39,7 @@ pub fn routes(router: Router<AppState>) -> Router<AppState> {
             "/apps/{app}/things/{thing}/status",
             get(status).put(set_status),
         )
+        .route("/apps/{app}/things/{thing}/password", put(set_password))
         .route(
             "/apps/{app}/things/{thing}/ownership",
             get(owners).post(add_owner_with_password),
@@ -183,6 +185,20 @@ async fn set_status(
     state
         .service
         .set_thing_disabled(&caller, &p.thing, disabled)
+        .await?;
+    Ok(no_content())
+}
+
+async fn set_password(
+    State(state): State<AppState>,
+    Path(p): Path<ThingPath>,
+    caller: Caller,
+    req: Request,
+) -> Result<Response> {
+    let (_, body) = body_of(req, &state, &[PASSWORD]).await?;
+    state
+        .service
+        .set_thing_password(&caller, &p.thing, &body)
         .await?;
     Ok(no_content())
 }

@@ -367,6 +367,43 @@ impl Service {
         Ok(())
     }
 
+    /// Kii's `ChangeThingPasswordRequest`: the admin only. The thing's tokens stay valid.
+    pub async fn set_thing_password(
+        &self,
+        caller: &Caller,
+        ident: &str,
+        body: &Map<String, Value>,
+    ) -> Result<()> {
+        let new = match body.get("newPassword") {
+            Some(Value::String(s)) if !s.is_empty() && s.len() <= MAX_PASSWORD => s.clone(),
+            _ => {
+                return Err(invalid(
+                    "newPassword",
+                    "newPassword must be a non-empty string of at most 200 bytes",
+                ))
+            }
+        };
+        let thing = self.load_thing(caller, ident).await?;
+        if !caller.is_admin() {
+            let message = "Only the app admin may change a thing's password";
+            return Err(match caller.principal {
+                Principal::Anonymous => caller.unauthorized(message),
+                _ => Error::new(ErrorCode::AccessDenied, message),
+            });
+        }
+        let hash = self.passwords.hash(&new).await?;
+        self.storage
+            .set_thing_password(
+                &caller.app.id,
+                &thing.id,
+                &hash,
+                now_ms(),
+                &actor_of(caller),
+            )
+            .await?;
+        Ok(())
+    }
+
     pub async fn delete_thing(&self, caller: &Caller, ident: &str) -> Result<()> {
         let thing = self.load_thing(caller, ident).await?;
         self.require_thing_access(caller, &thing, false).await?;
