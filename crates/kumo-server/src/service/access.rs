@@ -259,7 +259,8 @@ impl<'a> Identity<'a> {
                 }
                 // A thing's owners have what the thing has.
                 Subject::Thing(t) => {
-                    if self.owns_thing(service, &me, t).await? {
+                    let owns = self.owns_thing(service, &me, t).await?;
+                    if owns {
                         return Ok(true);
                     }
                 }
