@@ -267,6 +267,29 @@ async fn thing_tokens(s: &TestServer) {
     s.get("/apps/{app}/users/me", Some(&token))
         .await
         .expect_error(401, "UNAUTHORIZED");
+    // A thing is not the admin: it may not create a group (for someone else or at all), nor
+    // manage server code.
+    s.post(
+        "/apps/{app}/groups",
+        Some(&token),
+        json!({"name": "g", "owner": alice}),
+    )
+    .await
+    .expect_error(403, "ACCESS_DENIED");
+    s.post("/apps/{app}/groups", Some(&token), json!({"name": "g"}))
+        .await
+        .expect_error(403, "ACCESS_DENIED");
+    let r = s
+        .raw(
+            Method::POST,
+            "/apps/{app}/server-code",
+            Some(&token),
+            Some("application/javascript"),
+            b"function f(){}".to_vec(),
+        )
+        .await;
+    r.expect_error(401, "UNAUTHORIZED");
+    assert_eq!(r.body["authenticatedPrincipalID"], id.as_str());
 
     // A disabled thing cannot log in, and its tokens stop working.
     let admin = s.admin().await;
