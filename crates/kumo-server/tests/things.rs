@@ -16,6 +16,7 @@ on_both_backends!(
     thing_scope_buckets,
     another_apps_thing,
     server_code_things,
+    thing_queries,
 );
 
 const REG_TOKEN: &str = "application/vnd.kii.ThingRegistrationAndAuthorizationRequest+json";
@@ -962,4 +963,171 @@ async fn server_code_things(s: &TestServer) {
         "{}",
         r.body
     );
+}
+
+async fn thing_queries(s: &TestServer) {
+    let (alice, ta) = s.user("alice", "secret123").await;
+    let (bob, tb) = s.user("bob", "secret123").await;
+    let admin = s.admin().await;
+    let r = s
+        .post(
+            "/apps/{app}/groups",
+            Some(&tb),
+            json!({"name": "fam", "owner": bob, "members": [alice]}),
+        )
+        .await;
+    let gid = r.body["groupID"].as_str().unwrap().to_owned();
+    let mut mine = Vec::new();
+    for (i, kind) in ["LAMP", "CAMERA", "LAMP", "LAMP", "CAMERA"]
+        .iter()
+        .enumerate()
+    {
+        let r = send(
+            s,
+            Method::POST,
+            "/apps/{app}/things",
+            None,
+            REG,
+            json!({"_vendorThingID": format!("q{i}"), "_password": "p", "_thingType": kind}),
+        )
+        .await;
+        let id = r.body["_thingID"].as_str().unwrap().to_owned();
+        let owner = if i == 4 {
+            format!("group:{gid}")
+        } else {
+            format!("user:{alice}")
+        };
+        s.call(
+            Method::PUT,
+            &format!("/apps/{{app}}/things/{id}/ownership/{owner}"),
+            Some(&admin),
+            None,
+        )
+        .await
+        .expect_status(204);
+        mine.push(id);
+    }
+    // Someone else's thing is not in alice's results.
+    let (other, _) = thing(s, "not-hers").await;
+
+    let q = "application/vnd.kii.ThingQueryRequest+json";
+    let query = |token: &str, body: Value| {
+        let token = token.to_owned();
+        async move {
+            send(
+                s,
+                Method::POST,
+                "/apps/{app}/things/query",
+                Some(&token),
+                q,
+                body,
+            )
+            .await
+        }
+    };
+    let owners = json!({"type": "or", "clauses": [
+        {"type": "contains", "field": "userOwners", "value": alice},
+        {"type": "contains", "field": "groupOwners", "value": gid}]});
+    let r = query(&ta, json!({"thingQuery": {"clause": owners}})).await;
+    r.expect_status(200);
+    assert_eq!(
+        r.headers["content-type"],
+        "application/vnd.kii.ThingQueryResponse+json"
+    );
+    let mut got: Vec<String> = r.body["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["_thingID"].as_str().unwrap().to_owned())
+        .collect();
+    got.sort();
+    let mut want = mine.clone();
+    want.sort();
+    assert_eq!(got, want);
+    assert!(!got.contains(&other));
+    assert!(r.body.get("nextPaginationKey").is_none());
+
+    // Pages of two, all of them, none twice.
+    let mut seen = Vec::new();
+    let mut key: Option<String> = None;
+    for _ in 0..5 {
+        let mut body = json!({"thingQuery": {"clause": owners}, "bestEffortLimit": 2});
+        if let Some(k) = &key {
+            body["paginationKey"] = json!(k);
+        }
+        let r = query(&ta, body).await;
+        r.expect_status(200);
+        for t in r.body["results"].as_array().unwrap() {
+            seen.push(t["_thingID"].as_str().unwrap().to_owned());
+        }
+        key = r.body["nextPaginationKey"].as_str().map(str::to_owned);
+        if key.is_none() {
+            break;
+        }
+    }
+    seen.sort();
+    assert_eq!(seen, want);
+
+    // By type, the type clause first or last.
+    let lamps = json!({"thingQuery": {"clause": {"type": "and", "clauses": [
+        {"type": "eq", "field": "_thingType", "value": "LAMP"},
+        {"type": "contains", "field": "userOwners", "value": alice}]}}});
+    let r = query(&ta, lamps).await;
+    assert_eq!(r.body["results"].as_array().unwrap().len(), 3, "{}", r.body);
+
+    // Bob may not ask for alice's things; a thing and anonymous callers may not query.
+    let hers = json!({"thingQuery": {"clause": {"type": "contains", "field": "userOwners", "value": alice}}});
+    query(&tb, hers.clone())
+        .await
+        .expect_error(401, "UNAUTHORIZED");
+    let (_, thing_token) = thing(s, "asker").await;
+    query(&thing_token, hers.clone())
+        .await
+        .expect_error(401, "UNAUTHORIZED");
+    send(
+        s,
+        Method::POST,
+        "/apps/{app}/things/query",
+        None,
+        q,
+        hers.clone(),
+    )
+    .await
+    .expect_error(401, "UNAUTHORIZED");
+    // The admin may.
+    let r = query(&admin, hers).await;
+    assert_eq!(r.body["results"].as_array().unwrap().len(), 4);
+
+    // Bad queries.
+    query(&ta, json!({"thingQuery": {"clause": {"type": "all"}}}))
+        .await
+        .expect_error(400, "QUERY_NOT_SUPPORTED");
+    query(&ta, json!({"nothing": 1}))
+        .await
+        .expect_error(400, "INVALID_INPUT_DATA");
+    query(
+        &ta,
+        json!({"thingQuery": {"clause": owners}, "bestEffortLimit": 0}),
+    )
+    .await
+    .expect_error(400, "INVALID_INPUT_DATA");
+    let many: Vec<Value> = (0..21)
+        .map(|i| json!({"type": "contains", "field": "userOwners", "value": format!("u{i}")}))
+        .collect();
+    query(
+        &admin,
+        json!({"thingQuery": {"clause": {"type": "or", "clauses": many}}}),
+    )
+    .await
+    .expect_error(400, "QUERY_NOT_SUPPORTED");
+    send(
+        s,
+        Method::POST,
+        "/apps/{app}/things/query",
+        Some(&ta),
+        "application/json",
+        json!({}),
+    )
+    .await
+    .expect_error(415, "UNSUPPORTED_MEDIA_TYPE");
 }

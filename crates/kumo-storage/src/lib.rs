@@ -297,6 +297,15 @@ pub trait Storage: Send + Sync + 'static {
         owner: &ThingOwner,
         actor: &Actor,
     ) -> Result<bool>;
+    /// Up to `limit` things owned directly by any of `owners`, in thing ID order, after the
+    /// thing ID `after`.
+    async fn things_owned_by(
+        &self,
+        app_id: &str,
+        owners: &[ThingOwner],
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<Thing>>;
     /// The thing's owners, users first, each kind in ID order.
     async fn thing_owners(&self, app_id: &str, thing_id: &str) -> Result<Vec<ThingOwner>>;
 

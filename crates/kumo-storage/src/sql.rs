@@ -973,6 +973,16 @@ impl Storage for SqlStore {
             .await
     }
 
+    async fn things_owned_by(
+        &self,
+        app_id: &str,
+        owners: &[ThingOwner],
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<Thing>> {
+        self.do_things_owned_by(app_id, owners, after, limit).await
+    }
+
     async fn thing_owners(&self, app_id: &str, thing_id: &str) -> Result<Vec<ThingOwner>> {
         self.do_thing_owners(app_id, thing_id).await
     }

@@ -313,6 +313,43 @@ impl SqlStore {
         .await
     }
 
+    pub(crate) async fn do_things_owned_by(
+        &self,
+        app_id: &str,
+        owners: &[ThingOwner],
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<Thing>> {
+        if owners.is_empty() {
+            return Ok(Vec::new());
+        }
+        // $1 app, $2 after ('' for none), $3 limit, then kind and ID per owner.
+        let tests: Vec<String> = (0..owners.len())
+            .map(|i| format!("(o.kind = ${} AND o.owner_id = ${})", 4 + 2 * i, 5 + 2 * i))
+            .collect();
+        let cols: Vec<String> = THING_COLS.split(", ").map(|c| format!("t.{c}")).collect();
+        let sql = format!(
+            "SELECT {} FROM things t WHERE t.app_id = $1 AND t.id > $2 AND EXISTS (\
+             SELECT 1 FROM thing_owners o WHERE o.app_id = t.app_id AND o.thing_id = t.id \
+             AND ({})) ORDER BY t.id LIMIT $3",
+            cols.join(", "),
+            tests.join(" OR ")
+        );
+        let mut query = sqlx::query(&sql)
+            .bind(app_id)
+            .bind(after.unwrap_or(""))
+            .bind(limit);
+        for o in owners {
+            query = query.bind(o.kind()).bind(o.id());
+        }
+        query
+            .fetch_all(&mut *self.read.get().await?)
+            .await?
+            .iter()
+            .map(thing_from_row)
+            .collect()
+    }
+
     pub(crate) async fn do_thing_owners(
         &self,
         app_id: &str,

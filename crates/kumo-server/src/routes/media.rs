@@ -33,6 +33,7 @@ pub const THING_REGISTRATION_WITH_TOKEN: &str = kii!("ThingRegistrationAndAuthor
 pub const THING: &str = kii!("ThingRetrievalResponse");
 pub const THING_STATUS: &str = kii!("ThingStatusRetrievalResponse");
 pub const THING_OWNERS: &str = kii!("ThingOwnershipRetrievalResponse");
+pub const THING_QUERY: &str = kii!("ThingQueryResponse");
 
 /// Sets `Location` to `path` (under `/api`, as the user registration always answered). Kii
 /// prints absolute URIs; a path-absolute reference resolves to the same one against the request

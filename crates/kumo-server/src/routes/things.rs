@@ -27,10 +27,12 @@ const UPDATE: &str = "application/vnd.kii.ThingUpdateRequest+json";
 const STATUS: &str = "application/vnd.kii.ThingStatusUpdateRequest+json";
 const OWNERSHIP: &str = "application/vnd.kii.ThingOwnershipRequest+json";
 const PASSWORD: &str = "application/vnd.kii.ChangeThingPasswordRequest+json";
+const QUERY: &str = "application/vnd.kii.ThingQueryRequest+json";
 
 pub fn routes(router: Router<AppState>) -> Router<AppState> {
     router
         .route("/apps/{app}/things", post(register))
+        .route("/apps/{app}/things/query", post(query))
         .route(
             "/apps/{app}/things/{thing}",
             get(get_thing).patch(update).delete(delete),
@@ -118,6 +120,18 @@ async fn register(
         res,
         &format!("/apps/{app_id}/things/{}", thing.id),
     ))
+}
+
+/// `POST /things/query` (Kii's `ThingQueryRequest`): things the caller (or its groups) owns.
+async fn query(State(state): State<AppState>, caller: Caller, req: Request) -> Result<Response> {
+    let (_, body) = body_of(req, &state, &[QUERY]).await?;
+    let page = state.service.query_things(&caller, &body).await?;
+    let results: Vec<Value> = page.things.iter().map(thing_document).collect();
+    let mut doc = json!({ "results": results });
+    if let Some(next) = page.next {
+        doc["nextPaginationKey"] = next.into();
+    }
+    Ok(json_as(StatusCode::OK, media::THING_QUERY, doc))
 }
 
 async fn get_thing(

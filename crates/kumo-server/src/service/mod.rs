@@ -24,7 +24,7 @@ pub use groups::{group_document, GroupInput};
 pub use objects::{
     object_document, object_fields, parse_if_match, AclTarget, BucketPath, ObjectWrite, QueryAnswer,
 };
-pub use things::{parse_owner, thing_document};
+pub use things::{parse_owner, thing_document, ThingPage};
 pub use tokens::{check_client, TokenGrant, TokenRequest};
 pub use user_address::UserAddress;
 pub use users::{registration_document, Registration};

@@ -546,6 +546,173 @@ impl Service {
     }
 }
 
+/// What a `ThingQueryRequest` asks for: the things owned by these owners, of this type.
+struct ThingQuery {
+    owners: Vec<ThingOwner>,
+    thing_type: Option<String>,
+}
+
+/// The most owners one query may name.
+const MAX_QUERY_OWNERS: usize = 20;
+
+fn unsupported(message: &str) -> Error {
+    Error::new(ErrorCode::QueryNotSupported, message)
+}
+
+/// Kii's thing query clause: `contains` on `userOwners` / `groupOwners`, an `or` of those, and
+/// optionally `and` with `eq` on `_thingType` (what the SDK's `KiiThingQuery` sends).
+fn thing_query(clause: &Value) -> Result<ThingQuery> {
+    let kind = |c: &Value| {
+        c.get("type")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let owner = |c: &Value| -> Result<ThingOwner> {
+        let value = c
+            .get("value")
+            .and_then(Value::as_str)
+            .filter(|v| !v.is_empty());
+        match (
+            kind(c).as_str(),
+            c.get("field").and_then(Value::as_str),
+            value,
+        ) {
+            ("contains", Some("userOwners"), Some(v)) => Ok(ThingOwner::User(v.to_owned())),
+            ("contains", Some("groupOwners"), Some(v)) => Ok(ThingOwner::Group(v.to_owned())),
+            _ => Err(unsupported(
+                "A thing query names owners with contains on userOwners or groupOwners",
+            )),
+        }
+    };
+    let owners = |c: &Value| -> Result<Vec<ThingOwner>> {
+        if kind(c) != "or" {
+            return Ok(vec![owner(c)?]);
+        }
+        let list = c
+            .get("clauses")
+            .and_then(Value::as_array)
+            .ok_or_else(|| unsupported("An or clause needs clauses"))?;
+        if list.is_empty() || list.len() > MAX_QUERY_OWNERS {
+            return Err(unsupported("A thing query names 1 to 20 owners"));
+        }
+        list.iter().map(owner).collect()
+    };
+    if kind(clause) != "and" {
+        return Ok(ThingQuery {
+            owners: owners(clause)?,
+            thing_type: None,
+        });
+    }
+    let list = clause
+        .get("clauses")
+        .and_then(Value::as_array)
+        .filter(|l| l.len() == 2)
+        .ok_or_else(|| unsupported("An and clause of a thing query has two clauses"))?;
+    let is_type =
+        |c: &Value| kind(c) == "eq" && c.get("field").and_then(Value::as_str) == Some("_thingType");
+    let (t, o) = match (is_type(&list[0]), is_type(&list[1])) {
+        (true, false) => (&list[0], &list[1]),
+        (false, true) => (&list[1], &list[0]),
+        _ => {
+            return Err(unsupported(
+                "An and clause of a thing query is _thingType and the owners",
+            ))
+        }
+    };
+    let thing_type = t
+        .get("value")
+        .and_then(Value::as_str)
+        .ok_or_else(|| unsupported("_thingType is compared with a string"))?;
+    Ok(ThingQuery {
+        owners: owners(o)?,
+        thing_type: Some(thing_type.to_owned()),
+    })
+}
+
+/// One page of a thing query.
+pub struct ThingPage {
+    pub things: Vec<Thing>,
+    pub next: Option<String>,
+}
+
+impl Service {
+    /// `POST /things/query`: things owned by the caller or by groups it belongs to (the admin:
+    /// by anyone). `bestEffortLimit` 1-200 (default 100); `paginationKey` from the last page.
+    pub async fn query_things(
+        &self,
+        caller: &Caller,
+        body: &Map<String, Value>,
+    ) -> Result<ThingPage> {
+        let clause = body
+            .get("thingQuery")
+            .and_then(|q| q.get("clause"))
+            .ok_or_else(|| invalid("thingQuery", "thingQuery.clause is required"))?;
+        let query = thing_query(clause)?;
+        let limit = match body.get("bestEffortLimit") {
+            None | Some(Value::Null) => 100,
+            Some(v) => v
+                .as_i64()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| {
+                    invalid(
+                        "bestEffortLimit",
+                        "bestEffortLimit must be a positive integer",
+                    )
+                })?
+                .min(200),
+        };
+        let after = match body.get("paginationKey") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) if s.len() <= 256 => Some(s.as_str()),
+            Some(_) => return Err(invalid("paginationKey", "paginationKey must be a string")),
+        };
+        let app = &caller.app.id;
+        match &caller.principal {
+            Principal::Admin => {}
+            Principal::User(me) => {
+                let mut groups = None;
+                for o in &query.owners {
+                    let allowed = match o {
+                        ThingOwner::User(u) => u == me,
+                        ThingOwner::Group(g) => {
+                            if groups.is_none() {
+                                groups = Some(self.storage.groups_with_member(app, me).await?);
+                            }
+                            groups
+                                .as_ref()
+                                .is_some_and(|gs| gs.iter().any(|x| x.id == *g))
+                        }
+                    };
+                    if !allowed {
+                        return Err(caller.unauthorized(
+                            "A thing query may name only the caller and groups it belongs to",
+                        ));
+                    }
+                }
+            }
+            Principal::Thing(_) | Principal::Anonymous => {
+                return Err(caller.unauthorized("Only users and the app admin query things"));
+            }
+        }
+        let scanned = self
+            .storage
+            .things_owned_by(app, &query.owners, after, limit + 1)
+            .await?;
+        let next = (scanned.len() as i64 > limit).then(|| scanned[limit as usize - 1].id.clone());
+        let things = scanned
+            .into_iter()
+            .take(limit as usize)
+            .filter(|t| {
+                query.thing_type.as_deref().is_none_or(|want| {
+                    t.fields.get("_thingType").and_then(Value::as_str) == Some(want)
+                })
+            })
+            .collect();
+        Ok(ThingPage { things, next })
+    }
+}
+
 fn ownership_not_found(app_id: &str, thing_id: &str) -> Error {
     Error(
         ApiError::new(
