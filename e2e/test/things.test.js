@@ -139,3 +139,41 @@ test('things: the admin disables and enables a thing; a disabled thing cannot au
   const missing = await expectReject(admin.loadThingWithThingID(thing.getThingID()), 'loading a deleted thing');
   assert.match(missing.raw, /^refresh thing failed\. statusCode: 404 error code: THING_NOT_FOUND/);
 });
+
+test('things: KiiThing.executeQuery lists the things a user owns, by type, in pages', async () => {
+  const owner = await registerUser({ prefix: 'thq' });
+  const me = owner.sdk.KiiUser.getCurrentUser();
+  const ids = [];
+  for (const type of ['LAMP', 'LAMP', 'FAN']) {
+    const vendor = vendorID('q');
+    const thing = await owner.sdk.KiiThing.register({ _vendorThingID: vendor, _password: 'pw', _thingType: type });
+    await owner.sdk.KiiThing.registerOwnerWithVendorThingIDAndPassword(vendor, me, 'pw');
+    ids.push(thing.getThingID());
+  }
+  const query = owner.sdk.KiiThingQuery.thingQuery(me);
+  const all = await owner.sdk.KiiThing.executeQuery(query);
+  assert.deepEqual(all.getResult().map((t) => t.getThingID()).sort(), [...ids].sort());
+  assert.equal(all.hasNext(), false);
+
+  const lamps = owner.sdk.KiiThingQuery.thingQuery(me);
+  lamps.setThingType('LAMP');
+  const found = await owner.sdk.KiiThing.executeQuery(lamps);
+  assert.equal(found.getResult().length, 2);
+  assert.ok(found.getResult().every((t) => t.fields._thingType === 'LAMP'));
+
+  const paged = owner.sdk.KiiThingQuery.thingQuery(me);
+  paged.setLimit(2);
+  const first = await owner.sdk.KiiThing.executeQuery(paged);
+  assert.equal(first.getResult().length, 2);
+  assert.equal(first.hasNext(), true);
+  const second = await first.getNextResult();
+  assert.equal(second.getResult().length, 1);
+  assert.equal(second.hasNext(), false);
+
+  const stranger = await registerUser({ prefix: 'thqs' });
+  const refused = await expectReject(
+    stranger.sdk.KiiThing.executeQuery(stranger.sdk.KiiThingQuery.thingQuery(stranger.sdk.KiiUser.userWithID(owner.id))),
+    'a query for another user\'s things',
+  );
+  assert.match(refused.raw, /^query thing failed\. statusCode: 401 error code: UNAUTHORIZED/);
+});
