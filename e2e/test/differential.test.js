@@ -671,6 +671,43 @@ const SNIPPETS = {
       return refresh();
     });
   },
+  thing_query_owned_in_pages: function (admin, t) {
+    var u = KiiUser.userWithUsername(t.tag + 'qo', 'password1');
+    return u.register().then(function () {
+      return admin.registerThing({ _vendorThingID: t.tag + 'q1', _password: 'pw-1', _thingType: 'A' });
+    }).then(function (th) {
+      return admin.registerOwnerWithThingID(th.getThingID(), admin.userWithID(u.getID()));
+    }).then(function () {
+      return admin.registerThing({ _vendorThingID: t.tag + 'q2', _password: 'pw-1', _thingType: 'B' });
+    }).then(function (th) {
+      return admin.registerOwnerWithThingID(th.getThingID(), admin.userWithID(u.getID()));
+    }).then(function () {
+      var q = KiiThingQuery.thingQuery(KiiUser.getCurrentUser());
+      q.setLimit(1);
+      return KiiThing.executeQuery(q);
+    }).then(function (first) {
+      return first.getNextResult().then(function (second) {
+        var typed = KiiThingQuery.thingQuery(KiiUser.getCurrentUser());
+        typed.setThingType('B');
+        return KiiThing.executeQuery(typed).then(function (r) {
+          return [first.getResult().length, first.hasNext(), second.getResult().length, second.hasNext(),
+            r.getResult(), second.getNextKiiThingQuery()];
+        });
+      });
+    });
+  },
+  thing_query_without_owner: function () {
+    return KiiThingQuery.thingQuery();
+  },
+  thing_query_null: function () {
+    return KiiThing.executeQuery(null);
+  },
+  thing_query_other_user: function (admin, t) {
+    var u = KiiUser.userWithUsername(t.tag + 'qx', 'password1');
+    return u.register().then(function () {
+      return KiiThing.executeQuery(KiiThingQuery.thingQuery(admin.userWithID('someone-else')));
+    });
+  },
   thing_delete_then_load: function (admin, t) {
     return admin.registerThing({ _vendorThingID: t.tag + 've', _password: 'pw-1' }).then(function (th) {
       return th.deleteThing().then(function () { return admin.loadThingWithThingID(th.getThingID()); });
@@ -694,7 +731,7 @@ const KNOWN = {};
 
 const GLOBALS = ['Kii', 'KiiUser', 'KiiGroup', 'KiiBucket', 'KiiObject', 'KiiQuery', 'KiiClause', 'KiiACL', 'KiiACLEntry',
   'KiiACLAction', 'KiiAnonymousUser', 'KiiAnyAuthenticatedUser', 'KiiGeoPoint', 'KiiErrorParser', 'KiiServerCodeEntry',
-  'KiiThing'];
+  'KiiThing', 'KiiThingQuery'];
 
 function tagFor() {
   return 'df' + randomHex(4);

@@ -74,7 +74,7 @@ pub(crate) const PARTS: &[Part] = &[
     Part {
         name: "things",
         source: include_str!("../js/sdk/things.js"),
-        globals: &["KiiThing"],
+        globals: &["KiiThing", "KiiThingQuery", "KiiThingQueryResult"],
     },
     Part {
         name: "jquery",

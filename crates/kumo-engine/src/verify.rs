@@ -61,6 +61,8 @@ pub const SDK_GLOBALS: &[&str] = &[
     "$",
     "jQuery",
     "KiiThing",
+    "KiiThingQuery",
+    "KiiThingQueryResult",
 ];
 
 /// Names that reach globals without naming them.

@@ -172,6 +172,86 @@
   }
   bindMethods(KiiThing);
 
+  // Things owned by a user and/or groups (2.4.19's KiiThingQuery and its result).
+  class KiiThingQuery {
+    constructor(owner, groups) {
+      if (owner == null && (groups == null || groups.length === 0)) {
+        raise(invalidArg('Both the owner and groups parameter are optional, but at least one of them must be supplied.'));
+      }
+      this._owner = owner;
+      this._groups = groups;
+      this._limit = 0;
+    }
+    static thingQuery(owner, groups) { return new KiiThingQuery(owner, groups); }
+    setLimit(limit) { this._limit = limit > 0 ? limit : 0; return this._limit; }
+    getLimit() { return this._limit; }
+    setThingType(thingType) { this._thingType = thingType; return thingType; }
+    getThingType() { return this._thingType; }
+    setPaginationKey(key) { this._paginationKey = key; return key; }
+    getPaginationKey() { return this._paginationKey; }
+    clone() {
+      const c = new KiiThingQuery(this._owner, this._groups && this._groups.slice());
+      c._limit = this._limit;
+      c._thingType = this._thingType;
+      c._paginationKey = this._paginationKey;
+      return c;
+    }
+    _dictValue() {
+      const query = {};
+      if (this._limit != null && this._limit > 0) query.bestEffortLimit = this._limit;
+      if (this._paginationKey != null) query.paginationKey = this._paginationKey;
+      const owners = [];
+      if (this._owner != null) owners.push({ type: 'contains', field: 'userOwners', value: this._owner.getID() });
+      for (const g of this._groups || []) owners.push({ type: 'contains', field: 'groupOwners', value: g.getID() });
+      if (owners.length === 0) raise(invalidArg("Query clause must include the 'contains' clause."));
+      const ownerClause = owners.length === 1 ? owners[0] : { type: 'or', clauses: owners };
+      const clause = this._thingType != null
+        ? { type: 'and', clauses: [{ type: 'eq', field: '_thingType', value: this._thingType }, ownerClause] }
+        : ownerClause;
+      query.thingQuery = { clause };
+      return query;
+    }
+  }
+
+  class KiiThingQueryResult {
+    constructor(query, results, paginationKey) {
+      this._query = query;
+      this._results = results;
+      this._paginationKey = paginationKey;
+    }
+    getResult() { return this._results; }
+    hasNext() { return this._paginationKey != null; }
+    getNextKiiThingQuery() {
+      if (!this.hasNext()) return null;
+      const next = this._query.clone();
+      next.setPaginationKey(this._paginationKey);
+      return next;
+    }
+    getNextResult(callbacks) {
+      if (!this.hasNext()) return settle(callbacks, failMessage('No more pages to fetch', this));
+      return executeQuery(this.getNextKiiThingQuery(), callbacks);
+    }
+  }
+  [KiiThingQuery, KiiThingQueryResult].forEach(bindMethods);
+
+  function executeQuery(thingQuery, callbacks) {
+    if (thingQuery == null) return settle(callbacks, failMessage('thingQuery is null'));
+    let body;
+    try {
+      body = thingQuery._dictValue();
+    } catch (e) {
+      return settle(callbacks, failMessage(e && e.message !== undefined ? e.message : String(e)));
+    }
+    const res = http('POST', appPath('/things/query'), {
+      token: tokenOf(null), body, ctype: 'application/vnd.kii.ThingQueryRequest+json',
+    });
+    if (!res.ok) return settle(callbacks, failWith('query thing', res));
+    const j = res.json || {};
+    const things = (j.results || []).map((r) => new KiiThing(r));
+    return settle(callbacks, ok([new KiiThingQueryResult(thingQuery, things, j.nextPaginationKey)]));
+  }
+  KiiThing.executeQuery = executeQuery;
+
   function register(fields, callbacks, tok) {
     const res = http('POST', appPath('/things'), { token: tok || tokenOf(null), body: fields, ctype: REGISTER });
     if (!res.ok) return settle(callbacks, failWith('register thing', res));
@@ -235,5 +315,5 @@
       return ownerWithID('VENDOR_THING_ID:' + vendorThingID, owner, callbacks, this._token);
     },
   };
-  Object.assign(sdk, { KiiThing, _adminThings: adminThings });
+  Object.assign(sdk, { KiiThing, KiiThingQuery, KiiThingQueryResult, _adminThings: adminThings });
 })
