@@ -730,6 +730,29 @@ async fn thing_scope_buckets(s: &TestServer) {
     .await
     .expect_error(404, "THING_NOT_FOUND");
 
+    // The same bucket by vendor thing ID.
+    let q = s
+        .post(
+            "/apps/{app}/things/VENDOR_THING_ID:meter/buckets/readings/query",
+            Some(&token),
+            json!({"bucketQuery": {"clause": {"type": "all"}}}),
+        )
+        .await;
+    q.expect_status(200);
+    assert_eq!(q.body["results"].as_array().unwrap().len(), 2);
+    s.get(
+        "/apps/{app}/things/VENDOR_THING_ID%3Ameter/buckets/readings/acl",
+        Some(&token),
+    )
+    .await
+    .expect_status(200);
+    s.get(
+        "/apps/{app}/things/VENDOR_THING_ID:nope/buckets/readings",
+        Some(&token),
+    )
+    .await
+    .expect_error(404, "THING_NOT_FOUND");
+
     // A `ThingID:` grant lets the other thing read that object.
     s.call(
         Method::PUT,
