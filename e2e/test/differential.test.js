@@ -708,6 +708,31 @@ const SNIPPETS = {
       return KiiThing.executeQuery(KiiThingQuery.thingQuery(admin.userWithID('someone-else')));
     });
   },
+  thing_authenticate_as_thing: function (admin, t) {
+    return admin.registerThing({ _vendorThingID: t.tag + 'au', _password: 'pw-1', _thingType: 'T' }).then(function (th) {
+      return Kii.authenticateAsThing(t.tag + 'au', 'pw-1').then(function (ctx) {
+        var me = ctx.getAuthenticatedThing();
+        return me.refresh().then(function (fresh) {
+          var o = ctx.bucketWithName(t.tag + 'tb').createObject();
+          o.set('from', 'thing');
+          return o.save().then(function (saved) {
+            return [fresh, fresh.getThingID() === th.getThingID(), typeof me.getAccessToken(), saved];
+          });
+        });
+      });
+    });
+  },
+  thing_authenticate_wrong_password: function (admin, t) {
+    return admin.registerThing({ _vendorThingID: t.tag + 'aw', _password: 'pw-1' }).then(function () {
+      return Kii.authenticateAsThing(t.tag + 'aw', 'nope');
+    });
+  },
+  thing_authenticate_empty_arguments: function () {
+    return Kii.authenticateAsThing('', 'x');
+  },
+  thing_authenticate_with_token_invalid: function () {
+    return Kii.authenticateAsThingWithToken('th.x', '');
+  },
   thing_delete_then_load: function (admin, t) {
     return admin.registerThing({ _vendorThingID: t.tag + 've', _password: 'pw-1' }).then(function (th) {
       return th.deleteThing().then(function () { return admin.loadThingWithThingID(th.getThingID()); });

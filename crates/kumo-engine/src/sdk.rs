@@ -74,7 +74,12 @@ pub(crate) const PARTS: &[Part] = &[
     Part {
         name: "things",
         source: include_str!("../js/sdk/things.js"),
-        globals: &["KiiThing", "KiiThingQuery", "KiiThingQueryResult"],
+        globals: &[
+            "KiiThing",
+            "KiiThingQuery",
+            "KiiThingQueryResult",
+            "KiiThingContext",
+        ],
     },
     Part {
         name: "jquery",

@@ -63,6 +63,7 @@ pub const SDK_GLOBALS: &[&str] = &[
     "KiiThing",
     "KiiThingQuery",
     "KiiThingQueryResult",
+    "KiiThingContext",
 ];
 
 /// Names that reach globals without naming them.

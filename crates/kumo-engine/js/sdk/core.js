@@ -299,6 +299,12 @@
       return settle(callbacks, ok([new KiiAppAdminContext({ token: j.access_token, id: j.id })]));
     },
     authenticateAsAdminWithToken: function (token) { return new KiiAppAdminContext({ token }); },
+    authenticateAsThing: function (vendorThingID, password, callbacks) {
+      return sdk.need('things')._authenticateAsThing(vendorThingID, password, callbacks);
+    },
+    authenticateAsThingWithToken: function (thingID, token, callbacks) {
+      return sdk.need('things')._authenticateAsThingWithToken(thingID, token, callbacks);
+    },
     serverCodeEntry: function (entryName, version, environmentVersion) {
       return sdk.need('servercode')._serverCodeEntry(entryName, version, environmentVersion, false);
     },

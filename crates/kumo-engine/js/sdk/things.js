@@ -9,7 +9,7 @@
   const {
     _isStr: isStr, _invalidArg: invalidArg, _raise: raise, _is: is, _ok: ok, _ko: ko, _kiiError: kiiError,
     _settle: settle, _appPath: appPath, _tokenOf: tokenOf, _http: http, _statusError: statusError,
-    _bucket: bucket, _TOK: TOK, _bindMethods: bindMethods,
+    _bucket: bucket, _TOK: TOK, _bindMethods: bindMethods, _secretFields: secretFields,
   } = sdk;
 
   const REGISTER = 'application/vnd.kii.ThingRegistrationAndAuthorizationRequest+json';
@@ -46,7 +46,7 @@
       this.fields = json;
       this._thingID = json._thingID;
       this._vendorThingID = json._vendorThingID;
-      if (json._accessToken !== undefined) this._accessToken = json._accessToken;
+      this._accessToken = json._accessToken; // as 2.4.19: a refresh (no token in it) clears it
       this._created = new Date(json._created);
       this._disabled = json._disabled;
       if (json._online != null) this._online = json._online;
@@ -170,7 +170,53 @@
       return settle(callbacks, ownerWithPassword(id, owner, password, undefined, true));
     }
   }
+  // The thing's token stays out of JSON.stringify and Object.keys (core's secret fields).
+  secretFields(KiiThing.prototype, ['_accessToken']);
   bindMethods(KiiThing);
+
+  // Kii.authenticateAsThing / authenticateAsThingWithToken: the thing's own context. Its
+  // buckets are app-scope buckets used with the thing's token.
+  class KiiThingContext {
+    constructor(spec) {
+      this._token = spec.token;
+      this._thingId = spec.thingId;
+      if (spec.vendorThingID != null) this._vendorThingID = spec.vendorThingID;
+    }
+    bucketWithName(name) { return bucket(name, null, this._token, false); }
+    encryptedBucketWithName(name) { return bucket(name, null, this._token, true); }
+    objectWithURI(uri) { return sdk.need('objects')._objectWithURI(uri, this._token, true); }
+    getAuthenticatedThing() {
+      const t = new KiiThing(null, this._token);
+      t._thingID = this._thingId;
+      t._accessToken = this._token;
+      t._vendorThingID = this._vendorThingID;
+      return t;
+    }
+    _getToken() { return this._token; }
+  }
+  secretFields(KiiThingContext.prototype, ['_token']);
+  bindMethods(KiiThingContext);
+
+  function authenticateAsThing(vendorThingID, password, callbacks) {
+    if (!isStr(vendorThingID) || !isStr(password)) {
+      return settle(callbacks, failMessage('vendorThingID or password is invalid'));
+    }
+    const res = http('POST', '/oauth2/token', {
+      body: { username: 'VENDOR_THING_ID:' + vendorThingID, password },
+      ctype: 'application/vnd.kii.OauthTokenRequest+json',
+    });
+    if (!res.ok) return settle(callbacks, failWith('authenticate as thing', res));
+    const j = res.json || {};
+    if (j.id == null || j.access_token == null) {
+      return settle(callbacks, failWith('invalid format response when authenticate thing ', res));
+    }
+    return settle(callbacks, ok([new KiiThingContext({ thingId: j.id, token: j.access_token, vendorThingID })]));
+  }
+
+  function authenticateAsThingWithToken(thingID, token, callbacks) {
+    if (!isStr(thingID) || !isStr(token)) return settle(callbacks, failMessage('thingID or token is invalid'));
+    return settle(callbacks, ok([new KiiThingContext({ thingId: thingID, token })]));
+  }
 
   // Things owned by a user and/or groups (2.4.19's KiiThingQuery and its result).
   class KiiThingQuery {
@@ -315,5 +361,9 @@
       return ownerWithID('VENDOR_THING_ID:' + vendorThingID, owner, callbacks, this._token);
     },
   };
-  Object.assign(sdk, { KiiThing, KiiThingQuery, KiiThingQueryResult, _adminThings: adminThings });
+  Object.assign(sdk, {
+    KiiThing, KiiThingQuery, KiiThingQueryResult, KiiThingContext,
+    _adminThings: adminThings, _authenticateAsThing: authenticateAsThing,
+    _authenticateAsThingWithToken: authenticateAsThingWithToken,
+  });
 })
