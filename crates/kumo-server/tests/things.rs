@@ -898,6 +898,15 @@ function userFlow(params, context, done) {
     function (t) { done({loaded: t.getVendorThingID()}); },
     function (e) { done({refused: e.message}); });
 }
+function leak(params, context, done) {
+  context.getAppAdminContext().registerThing({_vendorThingID: 'leaky', _password: 'pw-1'})
+    .then(function (thing) {
+      return Kii.authenticateAsThing('leaky', 'pw-1').then(function (ctx) {
+        done({thing: thing, context: ctx, me: ctx.getAuthenticatedThing(), keys: Object.keys(thing),
+          hasToken: typeof thing.getAccessToken() === 'string' && typeof ctx.getAuthenticatedThing().getAccessToken() === 'string'});
+      });
+    }, function (e) { done(e.message); });
+}
 function detached(params, context, done) {
   var t = KiiThing.thingWithID(params.thing);
   var refresh = t.refresh;
@@ -974,6 +983,23 @@ async fn server_code_things(s: &TestServer) {
         refused.starts_with("load thing failed. statusCode: 403 error code: ACCESS_DENIED"),
         "{}",
         r.body
+    );
+    // No token leaves a run in what it returns, though the code could read both.
+    let r = run("leak", None, json!({})).await;
+    r.expect_status(200);
+    let out = &r.body["returnedValue"];
+    assert_eq!(out["hasToken"], true, "{out}");
+    let text = out.to_string();
+    assert!(
+        !text.contains("ccessToken") && !text.contains("\"_token\""),
+        "{text}"
+    );
+    assert!(
+        !out["keys"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("_accessToken")),
+        "{out}"
     );
     // A detached method still works (and fails as a rejection, anonymous here).
     let r = run("detached", None, json!({"thing": id})).await;
