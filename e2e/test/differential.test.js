@@ -45,6 +45,10 @@ function shape(v, depth) {
     v.getKeys().sort().forEach(function (k) { fields[k] = shape(v.get(k), depth + 1); });
     return { KiiObject: { hasID: typeof v.getUUID() === 'string', fields: fields } };
   }
+  if (typeof v.getThingID === 'function' && typeof v.getVendorThingID === 'function') {
+    return { KiiThing: { hasID: typeof v.getThingID() === 'string', vendor: v.getVendorThingID() || null,
+      disabled: v.getDisabled() === undefined ? null : v.getDisabled(), fields: shape(v.fields || null, depth + 1) } };
+  }
   if (typeof v.getBucketName === 'function') return { KiiBucket: v.getBucketName() };
   if (typeof v.getUsername === 'function') return { KiiUser: { hasID: typeof v.getID() === 'string', username: v.getUsername() || null } };
   if (typeof v.getName === 'function' && typeof v.addUser === 'function') {
@@ -558,6 +562,181 @@ const SNIPPETS = {
   node_text_coding: function () {
     var bytes = new TextEncoder().encode('日本 ✓');
     return [Array.prototype.slice.call(bytes), new TextDecoder().decode(bytes), new TextDecoder('utf-8').decode(new Uint8Array([0xe6, 0x97]))];
+  },
+
+  // --- things (KiiThing and the admin context's thing methods)
+  thing_register_and_load_by_vendor: function (admin, t) {
+    return admin.registerThing({ _vendorThingID: t.tag + 'v1', _password: 'pw-1', _thingType: 'LAMP', note: { a: 1 } })
+      .then(function (th) {
+        return admin.loadThingWithVendorThingID(t.tag + 'v1').then(function (loaded) {
+          return [typeof th.getAccessToken(), loaded, loaded.getThingID() === th.getThingID()];
+        });
+      });
+  },
+  thing_register_duplicate_vendor: function (admin, t) {
+    var fields = { _vendorThingID: t.tag + 'v2', _password: 'pw-1' };
+    return admin.registerThing(fields).then(function () { return admin.registerThing(fields); });
+  },
+  thing_register_without_password: function (admin, t) {
+    return admin.registerThing({ _vendorThingID: t.tag + 'v3' });
+  },
+  thing_register_bad_vendor_id: function (admin) {
+    return admin.registerThing({ _vendorThingID: 'no spaces!', _password: 'pw' });
+  },
+  thing_load_missing_by_id: function (admin) {
+    return admin.loadThingWithThingID('th.nope-nope');
+  },
+  thing_load_missing_with_callbacks: function (admin, t) {
+    var order = [];
+    return admin.loadThingWithVendorThingID(t.tag + 'none', {
+      success: function () { order.push('success'); },
+      failure: function (e) { order.push('failure:' + (e instanceof Error)); },
+    }).then(function () { return 'resolved'; }, function (e) { order.push('rejected'); return [order, e.message]; });
+  },
+  thing_update_fields: function (admin, t) {
+    return admin.registerThing({ _vendorThingID: t.tag + 'v4', _password: 'pw-1', keep: 1 }).then(function (th) {
+      th.fields._stringField1 = 'hall';
+      th.fields.extra = [1, 2];
+      return th.update();
+    }).then(function () { return admin.loadThingWithVendorThingID(t.tag + 'v4'); });
+  },
+  thing_disable_enable: function (admin, t) {
+    var seen = [];
+    return admin.registerThing({ _vendorThingID: t.tag + 'v5', _password: 'pw-1' }).then(function (th) {
+      return th.disable().then(function (x) { seen.push(x.getDisabled()); return th.enable(); })
+        .then(function (x) { seen.push(x.getDisabled()); return admin.loadThingWithThingID(th.getThingID()); })
+        .then(function (x) { seen.push(x.getDisabled()); return seen; });
+    });
+  },
+  thing_register_owner_and_is_owner: function (admin, t) {
+    var u = KiiUser.userWithUsername(t.tag + 'own', 'password1');
+    return u.register().then(function () {
+      return admin.registerThing({ _vendorThingID: t.tag + 'v6', _password: 'pw-1' });
+    }).then(function (th) {
+      var owner = admin.userWithID(u.getID());
+      return th.registerOwner(owner).then(function (r) {
+        return th.isOwner(owner).then(function (s) { return [r.length, r[0] === th, r[1] === owner, s[2]]; });
+      });
+    });
+  },
+  thing_is_owner_false: function (admin, t) {
+    var u = KiiUser.userWithUsername(t.tag + 'nob', 'password1');
+    return u.register().then(function () {
+      return admin.registerThing({ _vendorThingID: t.tag + 'v7', _password: 'pw-1' });
+    }).then(function (th) { return th.isOwner(admin.userWithID(u.getID())); })
+      .then(function (r) { return r[2]; });
+  },
+  thing_register_owner_not_a_user: function (admin, t) {
+    return admin.registerThing({ _vendorThingID: t.tag + 'v8', _password: 'pw-1' }).then(function (th) {
+      return th.registerOwner('someone');
+    });
+  },
+  thing_admin_register_owner_with_vendor_id: function (admin, t) {
+    var u = KiiUser.userWithUsername(t.tag + 'avo', 'password1');
+    return u.register().then(function () {
+      return admin.registerThing({ _vendorThingID: t.tag + 'v9', _password: 'pw-1' });
+    }).then(function () {
+      return admin.registerOwnerWithVendorThingID(t.tag + 'v9', admin.userWithID(u.getID()));
+    }).then(function (r) { return [Array.isArray(r), r.length, r[0].getID() === u.getID()]; });
+  },
+  thing_register_owner_unknown_user: function (admin, t) {
+    return admin.registerThing({ _vendorThingID: t.tag + 'va', _password: 'pw-1' }).then(function (th) {
+      return th.registerOwner(admin.userWithID('nobody-there'));
+    });
+  },
+  thing_with_id_empty: function () {
+    return KiiThing.thingWithID('');
+  },
+  thing_update_password_not_admin: function () {
+    return KiiThing.thingWithID('th.x').updatePassword('new');
+  },
+  thing_admin_update_password: function (admin, t) {
+    return admin.registerThing({ _vendorThingID: t.tag + 'vb', _password: 'pw-1' }).then(function (th) {
+      return admin.thingWithID(th.getThingID()).updatePassword('pw-2');
+    }).then(function (th) { return th.getVendorThingID() === undefined; });
+  },
+  thing_bucket_object: function (admin, t) {
+    return admin.registerThing({ _vendorThingID: t.tag + 'vc', _password: 'pw-1' }).then(function (th) {
+      var o = th.bucketWithName(t.tag + 'r').createObject();
+      o.set('v', 1);
+      return o.save().then(function (saved) {
+        return [saved, saved.objectURI().indexOf('kiicloud://things/' + th.getThingID() + '/buckets/') === 0,
+          th.bucketWithName('x1').getThing() === th];
+      });
+    });
+  },
+  thing_detached_refresh: function (admin, t) {
+    return admin.registerThing({ _vendorThingID: t.tag + 'vd', _password: 'pw-1' }).then(function (th) {
+      var refresh = admin.thingWithID(th.getThingID()).refresh;
+      return refresh();
+    });
+  },
+  thing_query_owned_in_pages: function (admin, t) {
+    var u = KiiUser.userWithUsername(t.tag + 'qo', 'password1');
+    return u.register().then(function () {
+      return admin.registerThing({ _vendorThingID: t.tag + 'q1', _password: 'pw-1', _thingType: 'A' });
+    }).then(function (th) {
+      return admin.registerOwnerWithThingID(th.getThingID(), admin.userWithID(u.getID()));
+    }).then(function () {
+      return admin.registerThing({ _vendorThingID: t.tag + 'q2', _password: 'pw-1', _thingType: 'B' });
+    }).then(function (th) {
+      return admin.registerOwnerWithThingID(th.getThingID(), admin.userWithID(u.getID()));
+    }).then(function () {
+      var q = KiiThingQuery.thingQuery(KiiUser.getCurrentUser());
+      q.setLimit(1);
+      return KiiThing.executeQuery(q);
+    }).then(function (first) {
+      return first.getNextResult().then(function (second) {
+        var typed = KiiThingQuery.thingQuery(KiiUser.getCurrentUser());
+        typed.setThingType('B');
+        return KiiThing.executeQuery(typed).then(function (r) {
+          return [first.getResult().length, first.hasNext(), second.getResult().length, second.hasNext(),
+            r.getResult(), second.getNextKiiThingQuery()];
+        });
+      });
+    });
+  },
+  thing_query_without_owner: function () {
+    return KiiThingQuery.thingQuery();
+  },
+  thing_query_null: function () {
+    return KiiThing.executeQuery(null);
+  },
+  thing_query_other_user: function (admin, t) {
+    var u = KiiUser.userWithUsername(t.tag + 'qx', 'password1');
+    return u.register().then(function () {
+      return KiiThing.executeQuery(KiiThingQuery.thingQuery(admin.userWithID('someone-else')));
+    });
+  },
+  thing_authenticate_as_thing: function (admin, t) {
+    return admin.registerThing({ _vendorThingID: t.tag + 'au', _password: 'pw-1', _thingType: 'T' }).then(function (th) {
+      return Kii.authenticateAsThing(t.tag + 'au', 'pw-1').then(function (ctx) {
+        var me = ctx.getAuthenticatedThing();
+        return me.refresh().then(function (fresh) {
+          var o = ctx.bucketWithName(t.tag + 'tb').createObject();
+          o.set('from', 'thing');
+          return o.save().then(function (saved) {
+            return [fresh, fresh.getThingID() === th.getThingID(), typeof me.getAccessToken(), saved];
+          });
+        });
+      });
+    });
+  },
+  thing_authenticate_wrong_password: function (admin, t) {
+    return admin.registerThing({ _vendorThingID: t.tag + 'aw', _password: 'pw-1' }).then(function () {
+      return Kii.authenticateAsThing(t.tag + 'aw', 'nope');
+    });
+  },
+  thing_authenticate_empty_arguments: function () {
+    return Kii.authenticateAsThing('', 'x');
+  },
+  thing_authenticate_with_token_invalid: function () {
+    return Kii.authenticateAsThingWithToken('th.x', '');
+  },
+  thing_delete_then_load: function (admin, t) {
+    return admin.registerThing({ _vendorThingID: t.tag + 've', _password: 'pw-1' }).then(function (th) {
+      return th.deleteThing().then(function () { return admin.loadThingWithThingID(th.getThingID()); });
+    });
   },
 
   // --- Kii
@@ -1258,7 +1437,8 @@ const KNOWN = {};
 // Running a snippet on each side
 
 const GLOBALS = ['Kii', 'KiiUser', 'KiiGroup', 'KiiBucket', 'KiiObject', 'KiiQuery', 'KiiClause', 'KiiACL', 'KiiACLEntry',
-  'KiiACLAction', 'KiiAnonymousUser', 'KiiAnyAuthenticatedUser', 'KiiGeoPoint', 'KiiErrorParser', 'KiiServerCodeEntry'];
+  'KiiACLAction', 'KiiAnonymousUser', 'KiiAnyAuthenticatedUser', 'KiiGeoPoint', 'KiiErrorParser', 'KiiServerCodeEntry',
+  'KiiThing', 'KiiThingQuery'];
 
 function tagFor() {
   return 'df' + randomHex(4);

@@ -72,6 +72,16 @@ pub(crate) const PARTS: &[Part] = &[
         globals: &["KiiACL", "KiiACLEntry", "KiiACLAction"],
     },
     Part {
+        name: "things",
+        source: include_str!("../js/sdk/things.js"),
+        globals: &[
+            "KiiThing",
+            "KiiThingQuery",
+            "KiiThingQueryResult",
+            "KiiThingContext",
+        ],
+    },
+    Part {
         name: "jquery",
         source: include_str!("../js/sdk/jquery.js"),
         globals: &["$", "jQuery"],

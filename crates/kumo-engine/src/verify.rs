@@ -60,6 +60,10 @@ pub const SDK_GLOBALS: &[&str] = &[
     "KiiErrorParser",
     "$",
     "jQuery",
+    "KiiThing",
+    "KiiThingQuery",
+    "KiiThingQueryResult",
+    "KiiThingContext",
 ];
 
 /// Names that reach globals without naming them.

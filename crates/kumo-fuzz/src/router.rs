@@ -49,11 +49,17 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/apps/{app}/server-code/versions/current/main"),
     ("POST", "/apps/{app}/server-code/versions/current/save"),
     ("POST", "/apps/{app}/things/x/y"),
+    ("POST", "/apps/{app}/things"),
+    ("PATCH", "/apps/{app}/things/VENDOR_THING_ID:v1"),
+    ("PUT", "/apps/{app}/things/x/status"),
+    ("POST", "/apps/{app}/things/x/ownership"),
+    ("PUT", "/apps/{app}/things/x/password"),
 ];
 
 pub const CONTENT_TYPES: &[Option<&str>] = &[
     Some("application/json"),
     Some("application/vnd.kii.QueryRequest+json"),
+    Some("application/vnd.kii.ThingRegistrationAndAuthorizationRequest+json"),
     Some("application/vnd.fuzz.thing+json"),
     Some("text/plain"),
     None,

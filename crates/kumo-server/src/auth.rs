@@ -191,6 +191,16 @@ pub async fn principal_for_token(service: &Service, app: &App, token: &str) -> R
     if record.expires_at.is_some_and(|t| t <= now_ms()) {
         return Err(expired());
     }
+    if let Some(thing_id) = record.thing_id {
+        // A thing's token works while the thing exists and is enabled (read each time, so
+        // disabling or deleting a thing stops its tokens at once, on every node).
+        let key = kumo_storage::ThingKey::Id(thing_id.clone());
+        return match service.storage.get_thing(&app.id, &key).await? {
+            Some(t) if !t.disabled => Ok(Principal::Thing(thing_id)),
+            Some(_) => Err(Error::new(ErrorCode::WrongToken, "The thing is disabled")),
+            None => Err(wrong()),
+        };
+    }
     Ok(match record.user_id {
         Some(id) => Principal::User(id),
         None => Principal::Admin,

@@ -10,6 +10,8 @@ use crate::error::{Error, Result};
 pub enum Principal {
     Anonymous,
     User(String),
+    /// A thing, with a token from its registration or `/oauth2/token`.
+    Thing(String),
     Admin,
 }
 
@@ -29,6 +31,13 @@ impl Caller {
         self.principal == Principal::Admin
     }
 
+    pub fn thing_id(&self) -> Option<&str> {
+        match &self.principal {
+            Principal::Thing(id) => Some(id),
+            _ => None,
+        }
+    }
+
     pub fn user_id(&self) -> Option<&str> {
         match &self.principal {
             Principal::User(id) => Some(id),
@@ -43,7 +52,9 @@ impl Caller {
         let e = ApiError::new(ErrorCode::Unauthorized, message)
             .with("authenticatedAppID", self.app.id.as_str());
         Error(match &self.principal {
-            Principal::User(id) => e.with("authenticatedPrincipalID", id.as_str()),
+            Principal::User(id) | Principal::Thing(id) => {
+                e.with("authenticatedPrincipalID", id.as_str())
+            }
             Principal::Admin => e.with("authenticatedPrincipalID", self.app.client_id.as_str()),
             Principal::Anonymous => e,
         })

@@ -37,6 +37,16 @@ pub fn group_not_found(app_id: &str, group_id: &str) -> Error {
     )
 }
 
+/// `404 THING_NOT_FOUND` with Kii's `field` (`thingID` or `vendorThingID`), `value` and `appID`.
+pub fn thing_not_found(app_id: &str, field: &str, value: &str) -> Error {
+    Error(
+        ApiError::new(ErrorCode::ThingNotFound, "The thing was not found")
+            .with("field", field)
+            .with("value", value)
+            .with("appID", app_id),
+    )
+}
+
 /// Fills in what a storage-level "not found" or "already exists" cannot know: which user or
 /// group the call was about. Errors that already name it, and every other error, pass as they
 /// are; this runs only on the error path.
@@ -92,6 +102,7 @@ impl From<StorageError> for Error {
                     Unique::UserId => (ErrorCode::UserAlreadyExists, "userID"),
                     Unique::GroupId => (ErrorCode::GroupAlreadyExists, "groupID"),
                     Unique::ObjectId => (ErrorCode::ObjectAlreadyExists, "objectID"),
+                    Unique::VendorThingId => (ErrorCode::ThingAlreadyExists, "_vendorThingID"),
                     // Version IDs are random too.
                     Unique::VersionId => {
                         return Error::new(ErrorCode::InternalError, "version ID collision; retry")
@@ -114,6 +125,7 @@ impl From<StorageError> for Error {
                 Entity::Object => {
                     ApiError::new(ErrorCode::ObjectNotFound, "The object was not found")
                 }
+                Entity::Thing => ApiError::new(ErrorCode::ThingNotFound, "The thing was not found"),
                 Entity::CodeVersion => ApiError::new(
                     ErrorCode::ServerCodeVersionNotFound,
                     "The server code version was not found",

@@ -17,6 +17,7 @@ mod routes;
 mod secrets;
 pub mod servercode;
 pub mod service;
+mod thing_paths;
 mod token_purge;
 mod user_paths;
 

@@ -35,6 +35,7 @@ enum Found {
 /// The request with any user address in its path replaced by the user's ID, or the error
 /// answer (e.g. `me` without a user token).
 pub async fn resolve(state: &AppState, mut req: Request) -> std::result::Result<Request, Response> {
+    req = crate::thing_paths::resolve(state, req).await;
     let Some((app_id, found)) = find(req.uri()) else {
         return Ok(req);
     };
@@ -130,7 +131,7 @@ fn address(raw: &str) -> Option<UserAddress> {
 
 /// Percent-decodes a path segment or parameter value; `None` if the result is not UTF-8 or an
 /// escape is malformed (such a segment is then taken as a plain ID, which names no user).
-fn percent_decode(raw: &str) -> Option<String> {
+pub(crate) fn percent_decode(raw: &str) -> Option<String> {
     if !raw.contains('%') {
         return Some(raw.to_owned());
     }

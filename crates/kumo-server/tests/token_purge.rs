@@ -21,6 +21,7 @@ fn token(s: &TestServer, hash: &str, expires_at: Option<i64>) -> Token {
         hash: hash.into(),
         app_id: s.app.app_id.clone(),
         user_id: None,
+        thing_id: None,
         expires_at,
         created_at: 1,
     }

@@ -11,6 +11,7 @@ pub enum Unique {
     GroupId,
     ObjectId,
     VersionId,
+    VendorThingId,
 }
 
 /// Which kind of row was missing.
@@ -22,6 +23,7 @@ pub enum Entity {
     Bucket,
     Object,
     CodeVersion,
+    Thing,
 }
 
 /// What can go wrong below the service layer. `Conflict` and `NotFound` describe the data;
@@ -53,6 +55,7 @@ impl fmt::Display for Unique {
             Unique::GroupId => "group ID",
             Unique::ObjectId => "object ID",
             Unique::VersionId => "server code version ID",
+            Unique::VendorThingId => "vendor thing ID",
         })
     }
 }
@@ -66,6 +69,7 @@ impl From<sqlx::Error> for StorageError {
                 let text = format!("{} {}", db.message(), db.constraint().unwrap_or_default());
                 let which = [
                     ("server_code_versions", Unique::VersionId),
+                    ("vendor_thing_id", Unique::VendorThingId),
                     ("login_key", Unique::LoginName),
                     ("email_key", Unique::Email),
                     ("phone_key", Unique::Phone),

@@ -32,10 +32,12 @@ mod sql_hook_configs;
 mod sql_objects;
 mod sql_refresh;
 mod sql_servercode;
+mod sql_things;
 mod sql_triggers;
 mod sqlite_reader;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod thing_model;
 mod tx;
 
 use async_trait::async_trait;
@@ -61,6 +63,7 @@ pub use servercode_model::{
     NewDevLogRecord,
 };
 pub use sql::{open, SqlStore};
+pub use thing_model::{Thing, ThingKey, ThingOwner};
 
 pub type Result<T> = std::result::Result<T, StorageError>;
 
@@ -252,6 +255,69 @@ pub trait Storage: Send + Sync + 'static {
         limit: i64,
     ) -> Result<Vec<Hit>>;
     async fn count_objects(&self, bucket_seq: i64, clause: &Clause) -> Result<i64>;
+
+    // ---- things ---------------------------------------------------------------------------
+    /// Inserts a thing, recording `thing.created`. `Conflict(VendorThingId)` if its vendor
+    /// thing ID is taken in the app.
+    async fn create_thing(&self, app_id: &str, thing: &Thing, actor: &Actor) -> Result<()>;
+    async fn get_thing(&self, app_id: &str, key: &ThingKey) -> Result<Option<Thing>>;
+    /// Replaces a thing's fields. `NotFound(Thing)` if there is none.
+    async fn update_thing(
+        &self,
+        app_id: &str,
+        thing_id: &str,
+        fields: &Map<String, Value>,
+        modified_at: i64,
+        actor: &Actor,
+    ) -> Result<()>;
+    /// Enables or disables a thing. `NotFound(Thing)` if there is none.
+    async fn set_thing_disabled(
+        &self,
+        app_id: &str,
+        thing_id: &str,
+        disabled: bool,
+        modified_at: i64,
+        actor: &Actor,
+    ) -> Result<()>;
+    /// Sets a thing's password hash. `NotFound(Thing)` if there is none.
+    async fn set_thing_password(
+        &self,
+        app_id: &str,
+        thing_id: &str,
+        password_hash: &str,
+        modified_at: i64,
+        actor: &Actor,
+    ) -> Result<()>;
+    /// Deletes a thing with its owners, its tokens and its buckets; false if there was none.
+    async fn delete_thing(&self, app_id: &str, thing_id: &str, actor: &Actor) -> Result<bool>;
+    /// Adds an owner; false if it already was one. `NotFound(Thing)`, `NotFound(User)` or
+    /// `NotFound(Group)` as the case may be.
+    async fn add_thing_owner(
+        &self,
+        app_id: &str,
+        thing_id: &str,
+        owner: &ThingOwner,
+        actor: &Actor,
+    ) -> Result<bool>;
+    /// Removes an owner; false if it was not one.
+    async fn remove_thing_owner(
+        &self,
+        app_id: &str,
+        thing_id: &str,
+        owner: &ThingOwner,
+        actor: &Actor,
+    ) -> Result<bool>;
+    /// Up to `limit` things owned directly by any of `owners`, in thing ID order, after the
+    /// thing ID `after`.
+    async fn things_owned_by(
+        &self,
+        app_id: &str,
+        owners: &[ThingOwner],
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<Thing>>;
+    /// The thing's owners, users first, each kind in ID order.
+    async fn thing_owners(&self, app_id: &str, thing_id: &str) -> Result<Vec<ThingOwner>>;
 
     // ---- change events --------------------------------------------------------------------
     /// The app's events after `after` in delivery order (see [`EventCursor`]): only those

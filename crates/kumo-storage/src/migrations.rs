@@ -433,7 +433,40 @@ CREATE INDEX events_delivery_idx ON events(app_id, txid, seq);",
         sqlite: REFRESH_TOKENS,
         postgres: REFRESH_TOKENS,
     },
+    Migration {
+        version: 13,
+        name: "things, their owners, thing tokens",
+        sqlite: THINGS,
+        postgres: THINGS,
+    },
 ];
+
+/// A thing's predefined and free fields are one JSON document (`fields`); the vendor thing ID
+/// is unique per app. Owners are users or groups (`kind` `user` / `group`). A token with a
+/// `thing_id` acts as that thing (`user_id` is then NULL).
+const THINGS: &str = "CREATE TABLE things (
+    app_id TEXT NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+    id TEXT NOT NULL,
+    vendor_thing_id TEXT NOT NULL,
+    password_hash TEXT NOT NULL,
+    fields TEXT NOT NULL,
+    disabled BIGINT NOT NULL DEFAULT 0,
+    created_at BIGINT NOT NULL,
+    modified_at BIGINT NOT NULL,
+    PRIMARY KEY (app_id, id)
+);
+CREATE UNIQUE INDEX things_vendor_thing_id_idx ON things(app_id, vendor_thing_id);
+CREATE TABLE thing_owners (
+    app_id TEXT NOT NULL,
+    thing_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    owner_id TEXT NOT NULL,
+    PRIMARY KEY (app_id, thing_id, kind, owner_id),
+    FOREIGN KEY (app_id, thing_id) REFERENCES things(app_id, id) ON DELETE CASCADE
+);
+CREATE INDEX thing_owners_owner_idx ON thing_owners(app_id, kind, owner_id);
+ALTER TABLE tokens ADD COLUMN thing_id TEXT;
+CREATE INDEX tokens_thing_idx ON tokens(app_id, thing_id) WHERE thing_id IS NOT NULL;";
 
 /// One row per refresh token not yet exchanged; the user index serves revocation (password
 /// change, user deletion).

@@ -67,8 +67,10 @@ pub(crate) fn normalize(v: &str) -> String {
 pub struct Token {
     pub hash: String,
     pub app_id: String,
-    /// The user it acts for; `None` means the app administrator.
+    /// The user it acts for; `None` (and no `thing_id`) means the app administrator.
     pub user_id: Option<String>,
+    /// The thing it acts for (a thing token has no `user_id`).
+    pub thing_id: Option<String>,
     /// Epoch ms after which it is refused; `None` means never.
     pub expires_at: Option<i64>,
     pub created_at: i64,

@@ -1,20 +1,22 @@
 use serde_json::{Map, Value};
 
-/// Whose buckets: the app's, a user's or a group's.
+/// Whose buckets: the app's, a user's, a group's or a thing's.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Scope {
     App,
     User(String),
     Group(String),
+    Thing(String),
 }
 
 impl Scope {
-    /// The stored form: `""`, `user:{id}`, `group:{id}`.
+    /// The stored form: `""`, `user:{id}`, `group:{id}`, `thing:{id}`.
     pub fn key(&self) -> String {
         match self {
             Scope::App => String::new(),
             Scope::User(id) => format!("user:{id}"),
             Scope::Group(id) => format!("group:{id}"),
+            Scope::Thing(id) => format!("thing:{id}"),
         }
     }
 
@@ -24,9 +26,11 @@ impl Scope {
             Some(Scope::App)
         } else if let Some(id) = key.strip_prefix("user:") {
             Some(Scope::User(id.to_owned()))
+        } else if let Some(id) = key.strip_prefix("group:") {
+            Some(Scope::Group(id.to_owned()))
         } else {
-            key.strip_prefix("group:")
-                .map(|id| Scope::Group(id.to_owned()))
+            key.strip_prefix("thing:")
+                .map(|id| Scope::Thing(id.to_owned()))
         }
     }
 }

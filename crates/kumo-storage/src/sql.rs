@@ -28,7 +28,7 @@ use crate::{
     DevLogFilter, DevLogNews, DevLogPage, DevLogRecord, Entity, Event, EventCursor, ExecutionPage,
     ExecutionQuery, ExecutionStatus, Group, Hit, HookRetry, Invalidation, NewBucket,
     NewDevLogRecord, NewFiring, Object, Precondition, Result, ScheduleExecution, Scope, Storage,
-    StorageError, Token, User, UserKey,
+    StorageError, Thing, ThingKey, ThingOwner, Token, User, UserKey,
 };
 use kumo_types::query::{BucketQuery, Clause};
 
@@ -555,12 +555,13 @@ impl Storage for SqlStore {
 
     async fn insert_token(&self, token: &Token) -> Result<()> {
         sqlx::query(
-            "INSERT INTO tokens (hash, app_id, user_id, expires_at, created_at) \
-             VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO tokens (hash, app_id, user_id, thing_id, expires_at, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(&token.hash)
         .bind(&token.app_id)
         .bind(&token.user_id)
+        .bind(&token.thing_id)
         .bind(token.expires_at)
         .bind(token.created_at)
         .execute(&mut *self.write.get().await?)
@@ -570,7 +571,7 @@ impl Storage for SqlStore {
 
     async fn get_token(&self, hash: &str) -> Result<Option<Token>> {
         let row = sqlx::query(
-            "SELECT hash, app_id, user_id, expires_at, created_at FROM tokens WHERE hash = $1",
+            "SELECT hash, app_id, user_id, thing_id, expires_at, created_at FROM tokens WHERE hash = $1",
         )
         .bind(hash)
         .fetch_optional(&mut *self.read.get().await?)
@@ -580,6 +581,7 @@ impl Storage for SqlStore {
                 hash: r.try_get("hash")?,
                 app_id: r.try_get("app_id")?,
                 user_id: r.try_get("user_id")?,
+                thing_id: r.try_get("thing_id")?,
                 expires_at: r.try_get("expires_at")?,
                 created_at: r.try_get("created_at")?,
             })
@@ -940,6 +942,90 @@ impl Storage for SqlStore {
 
     async fn count_objects(&self, bucket_seq: i64, clause: &Clause) -> Result<i64> {
         self.do_count_objects(bucket_seq, clause).await
+    }
+
+    async fn create_thing(&self, app_id: &str, thing: &Thing, actor: &Actor) -> Result<()> {
+        self.do_create_thing(app_id, thing, actor).await
+    }
+
+    async fn get_thing(&self, app_id: &str, key: &ThingKey) -> Result<Option<Thing>> {
+        self.do_get_thing(app_id, key).await
+    }
+
+    async fn update_thing(
+        &self,
+        app_id: &str,
+        thing_id: &str,
+        fields: &Map<String, Value>,
+        modified_at: i64,
+        actor: &Actor,
+    ) -> Result<()> {
+        self.do_update_thing(app_id, thing_id, fields, modified_at, actor)
+            .await
+    }
+
+    async fn set_thing_disabled(
+        &self,
+        app_id: &str,
+        thing_id: &str,
+        disabled: bool,
+        modified_at: i64,
+        actor: &Actor,
+    ) -> Result<()> {
+        self.do_set_thing_disabled(app_id, thing_id, disabled, modified_at, actor)
+            .await
+    }
+
+    async fn set_thing_password(
+        &self,
+        app_id: &str,
+        thing_id: &str,
+        password_hash: &str,
+        modified_at: i64,
+        actor: &Actor,
+    ) -> Result<()> {
+        self.do_set_thing_password(app_id, thing_id, password_hash, modified_at, actor)
+            .await
+    }
+
+    async fn delete_thing(&self, app_id: &str, thing_id: &str, actor: &Actor) -> Result<bool> {
+        self.do_delete_thing(app_id, thing_id, actor).await
+    }
+
+    async fn add_thing_owner(
+        &self,
+        app_id: &str,
+        thing_id: &str,
+        owner: &ThingOwner,
+        actor: &Actor,
+    ) -> Result<bool> {
+        self.do_add_thing_owner(app_id, thing_id, owner, actor)
+            .await
+    }
+
+    async fn remove_thing_owner(
+        &self,
+        app_id: &str,
+        thing_id: &str,
+        owner: &ThingOwner,
+        actor: &Actor,
+    ) -> Result<bool> {
+        self.do_remove_thing_owner(app_id, thing_id, owner, actor)
+            .await
+    }
+
+    async fn things_owned_by(
+        &self,
+        app_id: &str,
+        owners: &[ThingOwner],
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<Thing>> {
+        self.do_things_owned_by(app_id, owners, after, limit).await
+    }
+
+    async fn thing_owners(&self, app_id: &str, thing_id: &str) -> Result<Vec<ThingOwner>> {
+        self.do_thing_owners(app_id, thing_id).await
     }
 
     async fn events_since(

@@ -75,6 +75,7 @@ impl SqlStore {
                 hash: access_hash.to_owned(),
                 app_id: app_id.to_owned(),
                 user_id: Some(user_id.clone()),
+                thing_id: None,
                 expires_at: Some(now_ms.saturating_add(lifetime_ms)),
                 created_at: now_ms,
             };

@@ -68,6 +68,7 @@ async fn pair(s: &SqlStore, user: &str, access: &str, refresh: &str) {
         hash: access.into(),
         app_id: "a1".into(),
         user_id: Some(user.into()),
+        thing_id: None,
         expires_at: Some(61_000),
         created_at: 1_000,
     };

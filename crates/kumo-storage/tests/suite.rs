@@ -225,6 +225,7 @@ fn token(hash: &str, app_id: &str, user_id: Option<&str>) -> Token {
         hash: hash.into(),
         app_id: app_id.into(),
         user_id: user_id.map(str::to_owned),
+        thing_id: None,
         expires_at: None,
         created_at: 10,
     }

@@ -36,6 +36,7 @@ pub enum ErrorCode {
     ObjectNotFound,
     AclNotFound,
     ThingNotFound,
+    ThingOwnershipNotFound,
     ServerCodeVersionNotFound,
     ServerCodeHookVersionNotFound,
     ScheduleExecutionNotFound,
@@ -48,6 +49,8 @@ pub enum ErrorCode {
     ObjectAlreadyExists,
     ObjectVersionIsStale,
     OperationNotAllowed,
+    ThingAlreadyExists,
+    ThingOwnershipAlreadyExists,
     // 413
     RequestTooLarge,
     // 415
@@ -145,6 +148,11 @@ impl ErrorCode {
                 "THING_NOT_FOUND",
                 Some(kii_exception!("ThingNotFoundException")),
             ),
+            ThingOwnershipNotFound => (
+                404,
+                "THING_OWNERSHIP_NOT_FOUND",
+                Some(kii_exception!("ThingOwnershipNotFoundException")),
+            ),
             ServerCodeVersionNotFound => (404, "SERVER_CODE_VERSION_NOT_FOUND", None),
             ServerCodeHookVersionNotFound => (404, "SERVER_CODE_HOOK_VERSION_NOT_FOUND", None),
             ScheduleExecutionNotFound => (404, "SCHEDULE_EXECUTION_NOT_FOUND", None),
@@ -157,6 +165,16 @@ impl ErrorCode {
                 Some(kii_exception!("GroupAlreadyExistsException")),
             ),
             ObjectAlreadyExists => (409, "OBJECT_ALREADY_EXISTS", None),
+            ThingAlreadyExists => (
+                409,
+                "THING_ALREADY_EXISTS",
+                Some(kii_exception!("ThingAlreadyExistsException")),
+            ),
+            ThingOwnershipAlreadyExists => (
+                409,
+                "THING_OWNERSHIP_ALREADY_EXISTS",
+                Some(kii_exception!("ThingOwnershipAlreadyExistsException")),
+            ),
             ObjectVersionIsStale => (409, "OBJECT_VERSION_IS_STALE", None),
             OperationNotAllowed => (
                 409,

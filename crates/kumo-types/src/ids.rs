@@ -28,6 +28,11 @@ pub fn user_id() -> String {
     )
 }
 
+/// A thing ID in Kii's shape: `th.` and a user-ID-shaped hex part (the one ID with a `.`).
+pub fn thing_id() -> String {
+    format!("th.{}", user_id())
+}
+
 /// An object ID: `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` (hex), within the SDK's ID rule.
 pub fn object_id() -> String {
     format!(

@@ -13,7 +13,7 @@
 // it uses. Each file is one expression: a function that the engine calls once with the shared
 // `sdk` object, to which the part attaches what it exports. This part is loaded first; the
 // engine's sdk.need(part) loads another one ('users', 'groups', 'objects', 'query', 'acl',
-// 'servercode', 'misc', 'jquery') once and returns `sdk`. Parts reach each other only through
+// 'servercode', 'misc', 'jquery', 'things') once and returns `sdk`. Parts reach each other only through
 // sdk.need, at call time. Names starting with '_' are the parts' shared internals and never
 // become globals. Every run that uses the SDK loads this part, so it holds only what the common
 // paths need (Kii, the admin context, requests and outcomes); the rest is in the other parts,
@@ -205,6 +205,7 @@
   const userWithToken = (id, tok) => sdk.need('users')._userWithToken(id, tok);
   const groupWithID = (id, tok) => sdk.need('groups')._groupWithID(id, tok);
   const findUser = (kind, what, value, callbacks, ctx) => sdk.need('users')._findUser(kind, what, value, callbacks, ctx);
+  const things = () => sdk.need('things')._adminThings;
 
   // ------------------------------------------------------------------------------------------
   // Small classes
@@ -233,6 +234,19 @@
     objectWithURI(uri) { return sdk.need('objects')._objectWithURI(uri, this._token, true); }
     registerGroupWithOwnerAndID(groupID, groupName, owner, members, callbacks) {
       return settle(callbacks, sdk.need('groups')._registerGroup(this._token, this._token, groupID, groupName, owner, members));
+    }
+    // Things (part `things`).
+    registerThing(fields, callbacks) { return things().registerThing.call(this, fields, callbacks); }
+    thingWithID(thingID) { return things().thingWithID.call(this, thingID); }
+    loadThingWithThingID(thingID, callbacks) { return things().loadThingWithThingID.call(this, thingID, callbacks); }
+    loadThingWithVendorThingID(vendorThingID, callbacks) {
+      return things().loadThingWithVendorThingID.call(this, vendorThingID, callbacks);
+    }
+    registerOwnerWithThingID(thingID, owner, callbacks) {
+      return things().registerOwnerWithThingID.call(this, thingID, owner, callbacks);
+    }
+    registerOwnerWithVendorThingID(vendorThingID, owner, callbacks) {
+      return things().registerOwnerWithVendorThingID.call(this, vendorThingID, owner, callbacks);
     }
     findUserByUsername(username, callbacks) { return findUser('LOGIN_NAME', 'username', username, callbacks, this); }
     findUserByEmail(email, callbacks) { return findUser('EMAIL', 'email', email, callbacks, this); }
@@ -285,6 +299,12 @@
       return settle(callbacks, ok([new KiiAppAdminContext({ token: j.access_token, id: j.id })]));
     },
     authenticateAsAdminWithToken: function (token) { return new KiiAppAdminContext({ token }); },
+    authenticateAsThing: function (vendorThingID, password, callbacks) {
+      return sdk.need('things')._authenticateAsThing(vendorThingID, password, callbacks);
+    },
+    authenticateAsThingWithToken: function (thingID, token, callbacks) {
+      return sdk.need('things')._authenticateAsThingWithToken(thingID, token, callbacks);
+    },
     serverCodeEntry: function (entryName, version, environmentVersion) {
       return sdk.need('servercode')._serverCodeEntry(entryName, version, environmentVersion, false);
     },

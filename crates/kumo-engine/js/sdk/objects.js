@@ -20,15 +20,17 @@
       if (tok) this[TOK] = tok;
       if (is(parent, 'KiiGroup')) this._group = parent;
       else if (is(parent, 'KiiUser')) this._user = parent;
+      else if (is(parent, 'KiiThing')) this._thing = parent;
     }
     getUser() { return this._user; }
     getGroup() { return this._group; }
-    getThing() { return undefined; }
+    getThing() { return this._thing; }
     getBucketName() { return this._bucketName; }
     _qualifiedName() { return (this._crypto ? 'CRYPTO:' : '') + this._bucketName; }
     _scope() {
       if (this._user) return '/users/' + this._user.getUUID();
       if (this._group) return '/groups/' + this._group.getUUID();
+      if (this._thing) return '/things/' + this._thing.getThingID();
       return '';
     }
     _path() { return appPath(this._scope() + '/buckets/' + this._qualifiedName()); }
@@ -155,6 +157,7 @@
       let uri = 'kiicloud://';
       if (b.getGroup()) uri += 'groups/' + b.getGroup().getUUID() + '/';
       else if (b.getUser()) uri += 'users/' + b.getUser().getUUID() + '/';
+      else if (b.getThing()) uri += 'things/' + b.getThing().getThingID() + '/';
       return uri + 'buckets/' + b._qualifiedName() + '/objects/' + this._uuid;
     }
     _objectsPath() { return this._bucket._path() + '/objects'; }
@@ -243,7 +246,8 @@
     }
   }
 
-  // kiicloud://[users|groups/ID/]buckets/NAME/objects/ID. strict: the admin context's checks.
+  // kiicloud://[users|groups|things/ID/]buckets/NAME/objects/ID. strict: the admin context's
+  // checks.
   function objectWithURI(uri, tok, strict) {
     if (strict && (!uri || String(uri).indexOf('kiicloud://') !== 0)) raise(MSG_URI);
     const parts = String(uri).substr('kiicloud://'.length).split('/');
@@ -253,6 +257,10 @@
     let subject = null;
     if (parts[0] === 'groups') subject = groupWithID(parts[1], tok);
     else if (parts[0] === 'users') subject = userWithToken(parts[1], tok);
+    else if (parts[0] === 'things') {
+      subject = new (sdk.need('things').KiiThing)(null, tok);
+      subject._thingID = parts[1];
+    }
     const bucket = new KiiBucket(name, subject, tok, name.indexOf('CRYPTO:') === 0);
     const o = bucket.createObject();
     o._uuid = parts[n - 1];

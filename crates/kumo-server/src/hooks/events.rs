@@ -11,6 +11,7 @@ use super::config::{TriggerPath, When};
 pub(crate) enum Subject {
     Users,
     Groups,
+    Things,
     Bucket { scope: BucketScope, bucket: String },
 }
 
@@ -19,6 +20,7 @@ pub(crate) enum BucketScope {
     App,
     User,
     Group,
+    Thing,
 }
 
 /// An event that trigger hooks can fire on.
@@ -33,11 +35,14 @@ pub(crate) struct Trigger {
 impl Subject {
     pub fn matches(&self, path: &TriggerPath) -> bool {
         match (self, path) {
-            (Subject::Users, TriggerPath::Users) | (Subject::Groups, TriggerPath::Groups) => true,
+            (Subject::Users, TriggerPath::Users)
+            | (Subject::Groups, TriggerPath::Groups)
+            | (Subject::Things, TriggerPath::Things) => true,
             (Subject::Bucket { scope, bucket }, path) => match (scope, path) {
                 (BucketScope::App, TriggerPath::AppBucket(b))
                 | (BucketScope::User, TriggerPath::UserBuckets(b))
-                | (BucketScope::Group, TriggerPath::GroupBuckets(b)) => b == bucket,
+                | (BucketScope::Group, TriggerPath::GroupBuckets(b))
+                | (BucketScope::Thing, TriggerPath::ThingBuckets(b)) => b == bucket,
                 _ => false,
             },
             _ => false,
@@ -79,7 +84,33 @@ pub(crate) fn trigger_of(app_id: &str, event: &Event) -> Option<Trigger> {
             params: Value::Object(params),
         })
     };
+    let thing = |when| {
+        let id = str_of("thingID")?;
+        let mut params = Map::new();
+        params.insert("thingID".into(), json!(id));
+        params.insert("uri".into(), json!(format!("kiicloud://things/{id}")));
+        if let Some(owner) = str_of("owner") {
+            let (kind, owner_id) = owner.split_once(':')?;
+            let key = if kind == "group" { "groupID" } else { "userID" };
+            params.insert(key.into(), json!(owner_id));
+        }
+        Some(Trigger {
+            when,
+            subject: Subject::Things,
+            params: Value::Object(params),
+        })
+    };
+    let owner_is_group = || str_of("owner").is_some_and(|o| o.starts_with("group:"));
     match event.kind.as_str() {
+        "thing.created" => thing(When::ThingCreated),
+        "thing.deleted" => thing(When::ThingDeleted),
+        "thing.enabled" => thing(When::ThingEnabled),
+        "thing.disabled" => thing(When::ThingDisabled),
+        "thing.updated" => thing(When::ThingFieldsUpdated),
+        "thing.owner_added" if owner_is_group() => thing(When::ThingGroupOwnerAdded),
+        "thing.owner_added" => thing(When::ThingUserOwnerAdded),
+        "thing.owner_removed" if owner_is_group() => thing(When::ThingGroupOwnerRemoved),
+        "thing.owner_removed" => thing(When::ThingUserOwnerRemoved),
         "user.created" => user(When::UserCreated),
         "user.updated" => user(When::UserUpdated),
         "user.password_changed" => user(When::UserPasswordChanged),
@@ -109,6 +140,9 @@ fn object(app_id: &str, target: &Value, when: When) -> Option<Trigger> {
     } else if let Some(id) = scope_key.strip_prefix("group:") {
         scope.insert("groupID".into(), json!(id));
         (BucketScope::Group, format!("kiicloud://groups/{id}/"))
+    } else if let Some(id) = scope_key.strip_prefix("thing:") {
+        scope.insert("thingID".into(), json!(id));
+        (BucketScope::Thing, format!("kiicloud://things/{id}/"))
     } else {
         (BucketScope::App, "kiicloud://".to_owned())
     };
@@ -175,6 +209,65 @@ mod tests {
         assert_eq!(t.params["uri"], "kiicloud://buckets/scores/objects/o2");
         assert_eq!(t.params["objectScope"], json!({"appID": "app1"}));
         assert!(t.subject.matches(&TriggerPath::AppBucket("scores".into())));
+    }
+
+    #[test]
+    fn thing_events_fire_thing_triggers() {
+        let e = event(
+            "thing.created",
+            json!({"thingID": "th.1"}),
+            "anonymous",
+            false,
+        );
+        let t = trigger_of("a", &e).unwrap();
+        assert_eq!(t.when, When::ThingCreated);
+        assert_eq!(
+            t.params,
+            json!({"thingID": "th.1", "uri": "kiicloud://things/th.1"})
+        );
+        assert!(t.subject.matches(&TriggerPath::Things));
+        assert!(!t.subject.matches(&TriggerPath::Users));
+        let e = event(
+            "thing.owner_added",
+            json!({"thingID": "th.1", "owner": "group:g1"}),
+            "admin",
+            false,
+        );
+        let t = trigger_of("a", &e).unwrap();
+        assert_eq!(t.when, When::ThingGroupOwnerAdded);
+        assert_eq!(t.params["groupID"], "g1");
+        let e = event(
+            "thing.owner_removed",
+            json!({"thingID": "th.1", "owner": "user:u1"}),
+            "admin",
+            false,
+        );
+        assert_eq!(
+            trigger_of("a", &e).unwrap().when,
+            When::ThingUserOwnerRemoved
+        );
+
+        let e = event(
+            "object.updated",
+            json!({"bucket": {"scope": "thing:th.1", "bucket": "readings"}, "objectID": "o1"}),
+            "thing:th.1",
+            false,
+        );
+        let t = trigger_of("a", &e).unwrap();
+        assert_eq!(
+            t.params["uri"],
+            "kiicloud://things/th.1/buckets/readings/objects/o1"
+        );
+        assert_eq!(
+            t.params["objectScope"],
+            json!({"appID": "a", "thingID": "th.1"})
+        );
+        assert!(t
+            .subject
+            .matches(&TriggerPath::ThingBuckets("readings".into())));
+        assert!(!t
+            .subject
+            .matches(&TriggerPath::UserBuckets("readings".into())));
     }
 
     #[test]

@@ -29,6 +29,12 @@ pub const ACL: &str = kii!("ACLRetrievalResponse");
 pub const ACL_VERB: &str = kii!("ACLVerbRetrievalResponse");
 pub const ACL_SUBJECT: &str = kii!("ACLSubjectRetrievalResponse");
 pub const SERVER_CODE_DEPLOYMENT: &str = kii!("ServerCodeDeploymentResponse");
+pub const THING_REGISTRATION: &str = kii!("ThingRegistrationResponse");
+pub const THING_REGISTRATION_WITH_TOKEN: &str = kii!("ThingRegistrationAndAuthorizationResponse");
+pub const THING: &str = kii!("ThingRetrievalResponse");
+pub const THING_STATUS: &str = kii!("ThingStatusRetrievalResponse");
+pub const THING_OWNERS: &str = kii!("ThingOwnershipRetrievalResponse");
+pub const THING_QUERY: &str = kii!("ThingQueryResponse");
 
 /// Sets `Location` to `path` (under `/api`, as the user registration always answered). Kii
 /// prints absolute URIs; a path-absolute reference resolves to the same one against the request

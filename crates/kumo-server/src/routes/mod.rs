@@ -10,6 +10,7 @@ mod media;
 mod oauth;
 mod objects;
 mod servercode;
+mod things;
 mod users;
 
 use axum::http::{header, HeaderValue, StatusCode};
@@ -60,7 +61,7 @@ pub fn api() -> Router<AppState> {
         )
         .route("/logs", get(crate::live_log::ws::logs));
     console::routes(hooks::routes(executions::routes(hook_jobs::routes(
-        servercode::routes(objects::routes(router)),
+        servercode::routes(things::routes(objects::routes(router))),
     ))))
 }
 

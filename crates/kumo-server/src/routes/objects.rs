@@ -1,5 +1,6 @@
-//! Buckets, objects, queries and ACLs in the app, user and group scopes. Each route exists
-//! under `/apps/{app}`, `/apps/{app}/users/{user}` and `/apps/{app}/groups/{group}`.
+//! Buckets, objects, queries and ACLs in the app, user, group and thing scopes. Each route
+//! exists under `/apps/{app}`, `/apps/{app}/users/{user}`, `/apps/{app}/groups/{group}` and
+//! `/apps/{app}/things/{thing}`.
 
 use axum::extract::{Path, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -27,6 +28,7 @@ pub fn routes(mut router: Router<AppState>) -> Router<AppState> {
         "/apps/{app}",
         "/apps/{app}/users/{user}",
         "/apps/{app}/groups/{group}",
+        "/apps/{app}/things/{thing}",
     ] {
         let b = format!("{prefix}/buckets/{{bucket}}");
         router = router
@@ -63,7 +65,7 @@ pub fn routes(mut router: Router<AppState>) -> Router<AppState> {
                 get(get_acl_entry).put(grant).delete(revoke),
             );
     }
-    router.route("/apps/{app}/things/{*rest}", axum::routing::any(things))
+    router
 }
 
 #[derive(Deserialize)]
@@ -73,6 +75,8 @@ pub struct ScopedPath {
     user: Option<String>,
     #[serde(default)]
     group: Option<String>,
+    #[serde(default)]
+    thing: Option<String>,
     #[serde(default)]
     bucket: Option<String>,
     #[serde(default)]
@@ -85,9 +89,10 @@ pub struct ScopedPath {
 
 impl ScopedPath {
     fn scope(&self) -> Scope {
-        match (&self.user, &self.group) {
-            (Some(u), _) => Scope::User(u.clone()),
-            (_, Some(g)) => Scope::Group(g.clone()),
+        match (&self.user, &self.group, &self.thing) {
+            (Some(u), _, _) => Scope::User(u.clone()),
+            (_, Some(g), _) => Scope::Group(g.clone()),
+            (_, _, Some(t)) => Scope::Thing(t.clone()),
             _ => Scope::App,
         }
     }
@@ -106,9 +111,10 @@ impl ScopedPath {
     /// The object's path under `/api`, in the scope the request named (a `me` or address is
     /// already the user's ID here).
     fn object_path(&self, object_id: &str) -> String {
-        let scope = match (&self.user, &self.group) {
-            (Some(u), _) => format!("/users/{u}"),
-            (_, Some(g)) => format!("/groups/{g}"),
+        let scope = match (&self.user, &self.group, &self.thing) {
+            (Some(u), _, _) => format!("/users/{u}"),
+            (_, Some(g), _) => format!("/groups/{g}"),
+            (_, _, Some(t)) => format!("/things/{t}"),
             _ => String::new(),
         };
         format!(
@@ -130,14 +136,18 @@ impl ScopedPath {
         }
         let mut scope = Map::new();
         scope.insert("appID".into(), self.app.as_str().into());
-        let kind = match (&self.user, &self.group) {
-            (Some(u), _) => {
+        let kind = match (&self.user, &self.group, &self.thing) {
+            (Some(u), _, _) => {
                 scope.insert("userID".into(), u.as_str().into());
                 "APP_AND_USER"
             }
-            (_, Some(g)) => {
+            (_, Some(g), _) => {
                 scope.insert("groupID".into(), g.as_str().into());
                 "APP_AND_GROUP"
+            }
+            (_, _, Some(t)) => {
+                scope.insert("thingID".into(), t.as_str().into());
+                "APP_AND_THING"
             }
             _ => "APP",
         };
@@ -159,13 +169,6 @@ impl ScopedPath {
             self.subject.as_deref().unwrap_or_default(),
         )
     }
-}
-
-async fn things() -> Error {
-    Error::new(
-        ErrorCode::ThingNotFound,
-        "Things are not supported by this server yet",
-    )
 }
 
 /// The bare type of `application/vnd.{appID}.{type}+json`, if the content type names one.

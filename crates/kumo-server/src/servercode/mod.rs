@@ -728,7 +728,11 @@ pub(crate) fn require_admin(caller: &Caller) -> Result<()> {
     if caller.is_admin() {
         return Ok(());
     }
-    let principal = caller.user_id().unwrap_or("anonymous").to_owned();
+    let principal = caller
+        .user_id()
+        .or(caller.thing_id())
+        .unwrap_or("anonymous")
+        .to_owned();
     Err(ApiError::new(
         ErrorCode::Unauthorized,
         "Managing server code needs an app-admin token",

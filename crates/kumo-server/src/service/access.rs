@@ -1,7 +1,7 @@
 //! Access control: the default ACLs of each scope (kii-acl-defaults), who a caller counts as,
 //! and who may change which ACL.
 
-use kumo_storage::{Group, Scope};
+use kumo_storage::{Group, Scope, ThingOwner};
 use kumo_types::acl::{Acl, Action, Subject};
 use kumo_types::ErrorCode;
 
@@ -9,11 +9,13 @@ use super::Service;
 use crate::caller::{Caller, Principal};
 use crate::error::{Error, Result};
 
-/// A scope as resolved for one request: for a group, the group itself.
+/// A scope as resolved for one request: for a group, the group itself; for a thing, its
+/// owners.
 #[derive(Debug, Clone)]
 pub struct ScopeInfo {
     pub scope: Scope,
     pub group: Option<Group>,
+    pub thing_owners: Vec<ThingOwner>,
 }
 
 impl ScopeInfo {
@@ -37,6 +39,28 @@ impl ScopeInfo {
         }
     }
 
+    /// A thing scope's thing: who has a thing's data. Its owners act as the thing when an ACL
+    /// is checked ([`Identity::allowed`]), so owners added later see the data too.
+    fn thing_subjects(&self) -> Vec<Subject> {
+        match &self.scope {
+            Scope::Thing(id) => vec![Subject::Thing(id.clone())],
+            _ => Vec::new(),
+        }
+    }
+
+    /// Whether `caller` is the thing of a thing scope or one of its user owners.
+    fn is_thing_or_user_owner(&self, caller: &Caller) -> bool {
+        let Scope::Thing(id) = &self.scope else {
+            return false;
+        };
+        caller.thing_id() == Some(id.as_str())
+            || caller.user_id().is_some_and(|u| {
+                self.thing_owners
+                    .iter()
+                    .any(|o| matches!(o, ThingOwner::User(x) if x == u))
+            })
+    }
+
     /// CREATE_NEW_BUCKET when the scope's ACL was never changed.
     pub fn default_scope_acl(&self) -> Acl {
         let mut acl = Acl::default();
@@ -48,6 +72,7 @@ impl ScopeInfo {
                 .chain(self.owner_subject())
                 .collect(),
             Scope::User(_) => self.owner_subject().into_iter().collect(),
+            Scope::Thing(_) => self.thing_subjects(),
         };
         for s in subjects {
             acl.grant(Action::CreateNewBucket, s);
@@ -89,6 +114,13 @@ impl ScopeInfo {
                     }
                 }
             }
+            Scope::Thing(_) => {
+                for a in bucket_actions {
+                    for s in self.thing_subjects().into_iter().chain(creator.clone()) {
+                        acl.grant(a, s);
+                    }
+                }
+            }
         }
         acl
     }
@@ -110,6 +142,13 @@ impl ScopeInfo {
                     }
                 }
             }
+            Scope::Thing(_) => {
+                for a in [Action::ReadExistingObject, Action::WriteExistingObject] {
+                    for s in self.thing_subjects() {
+                        acl.grant(a, s);
+                    }
+                }
+            }
         }
         for a in [Action::ReadExistingObject, Action::WriteExistingObject] {
             if let Some(c) = &creator {
@@ -120,9 +159,11 @@ impl ScopeInfo {
     }
 
     /// May `caller` change the scope's or a bucket's ACL? (Kii: the admin for the app scope,
-    /// the group owner, the user.)
+    /// the group owner, the user; for a thing scope the thing and its user owners.)
     pub fn may_modify_scope_or_bucket_acl(&self, caller: &Caller) -> bool {
-        caller.is_admin() || (caller.user_id().is_some() && caller.user_id() == self.owner())
+        caller.is_admin()
+            || (caller.user_id().is_some() && caller.user_id() == self.owner())
+            || self.is_thing_or_user_owner(caller)
     }
 
     /// May `caller` change an object's ACL? The admin, the scope owner, the object's creator.
@@ -137,6 +178,8 @@ impl ScopeInfo {
 pub struct Identity<'a> {
     caller: &'a Caller,
     groups: Option<Vec<String>>,
+    /// Things whose ownership was looked up, and whether the caller owns each.
+    things: Vec<(String, bool)>,
 }
 
 impl<'a> Identity<'a> {
@@ -144,7 +187,42 @@ impl<'a> Identity<'a> {
         Self {
             caller,
             groups: None,
+            things: Vec::new(),
         }
+    }
+
+    async fn load_groups(&mut self, service: &Service, me: &str) -> Result<()> {
+        if self.groups.is_none() {
+            let groups = service
+                .storage
+                .groups_with_member(&self.caller.app.id, me)
+                .await?;
+            self.groups = Some(groups.into_iter().map(|g| g.id).collect());
+        }
+        Ok(())
+    }
+
+    /// Whether the user `me` owns `thing`: as a user owner or a member of a group owner.
+    async fn owns_thing(&mut self, service: &Service, me: &str, thing: &str) -> Result<bool> {
+        if let Some((_, owns)) = self.things.iter().find(|(t, _)| t == thing) {
+            return Ok(*owns);
+        }
+        let owners = service
+            .storage
+            .thing_owners(&self.caller.app.id, thing)
+            .await?;
+        let mut owns = owners
+            .iter()
+            .any(|o| matches!(o, ThingOwner::User(u) if u == me));
+        if !owns && owners.iter().any(|o| matches!(o, ThingOwner::Group(_))) {
+            self.load_groups(service, me).await?;
+            let groups = self.groups.as_deref().unwrap_or_default();
+            owns = owners
+                .iter()
+                .any(|o| matches!(o, ThingOwner::Group(g) if groups.contains(g)));
+        }
+        self.things.push((thing.to_owned(), owns));
+        Ok(owns)
     }
 
     pub fn caller(&self) -> &Caller {
@@ -158,6 +236,15 @@ impl<'a> Identity<'a> {
             Principal::Anonymous => {
                 return Ok(acl.subjects(action).contains(&Subject::AnonymousUser));
             }
+            // A thing is an authenticated principal, and itself; it is no user and belongs to
+            // no group.
+            Principal::Thing(id) => {
+                return Ok(acl.subjects(action).iter().any(|s| match s {
+                    Subject::AnyAuthenticatedUser => true,
+                    Subject::Thing(t) => t == id,
+                    _ => false,
+                }));
+            }
             Principal::User(id) => id.clone(),
         };
         for s in acl.subjects(action) {
@@ -165,14 +252,15 @@ impl<'a> Identity<'a> {
                 Subject::AnyAuthenticatedUser => return Ok(true),
                 Subject::User(id) if *id == me => return Ok(true),
                 Subject::Group(g) => {
-                    if self.groups.is_none() {
-                        let groups = service
-                            .storage
-                            .groups_with_member(&self.caller.app.id, &me)
-                            .await?;
-                        self.groups = Some(groups.into_iter().map(|g| g.id).collect());
-                    }
+                    self.load_groups(service, &me).await?;
                     if self.groups.as_ref().is_some_and(|gs| gs.contains(g)) {
+                        return Ok(true);
+                    }
+                }
+                // A thing's owners have what the thing has.
+                Subject::Thing(t) => {
+                    let owns = self.owns_thing(service, &me, t).await?;
+                    if owns {
                         return Ok(true);
                     }
                 }

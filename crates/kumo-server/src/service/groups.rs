@@ -91,6 +91,13 @@ impl Service {
         input: GroupInput,
     ) -> Result<(String, Vec<String>)> {
         caller.require_authenticated()?;
+        if caller.thing_id().is_some() {
+            // Below, no user means the admin: a thing must not pass for it.
+            return Err(Error::new(
+                ErrorCode::AccessDenied,
+                "A thing may not create groups",
+            ));
+        }
         let app = &caller.app.id;
         let owner = match (caller.user_id(), input.owner) {
             (Some(me), None) => Some(me.to_owned()),

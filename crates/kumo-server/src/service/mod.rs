@@ -9,6 +9,7 @@ mod cache;
 mod groups;
 mod objects;
 mod phone_login;
+mod things;
 mod tokens;
 mod user_address;
 mod users;
@@ -23,6 +24,7 @@ pub use groups::{group_document, GroupInput};
 pub use objects::{
     object_document, object_fields, parse_if_match, AclTarget, BucketPath, ObjectWrite, QueryAnswer,
 };
+pub use things::{parse_owner, thing_document, ThingPage};
 pub use tokens::{check_client, TokenGrant, TokenRequest};
 pub use user_address::UserAddress;
 pub use users::{registration_document, Registration};
@@ -87,6 +89,7 @@ pub fn actor_of(caller: &Caller) -> Actor {
         Principal::Anonymous => "anonymous".to_owned(),
         Principal::Admin => "admin".to_owned(),
         Principal::User(id) => format!("user:{id}"),
+        Principal::Thing(id) => format!("thing:{id}"),
     };
     Actor {
         principal,

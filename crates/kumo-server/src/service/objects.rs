@@ -9,7 +9,7 @@ use serde_json::{json, Map, Value};
 use super::access::{denied, parse_acl, Identity, ScopeInfo};
 use super::{actor_of, Service};
 use crate::caller::Caller;
-use crate::error::{group_not_found, user_not_found, Error, Result};
+use crate::error::{group_not_found, thing_not_found, user_not_found, Error, Result};
 
 /// Page size when the client gives no `bestEffortLimit`, and the most one page returns.
 pub const MAX_PAGE: i64 = 200;
@@ -127,10 +127,23 @@ impl Service {
                     .await?
                     .ok_or_else(|| group_not_found(app, id))?,
             ),
+            Scope::Thing(id) => {
+                let key = kumo_storage::ThingKey::Id(id.clone());
+                if self.storage.get_thing(app, &key).await?.is_none() {
+                    return Err(thing_not_found(app, "thingID", id));
+                }
+                let owners = self.storage.thing_owners(app, id).await?;
+                return Ok(ScopeInfo {
+                    scope: scope.clone(),
+                    group: None,
+                    thing_owners: owners,
+                });
+            }
         };
         Ok(ScopeInfo {
             scope: scope.clone(),
             group,
+            thing_owners: Vec::new(),
         })
     }
 

@@ -164,6 +164,9 @@ impl Service {
                 password,
                 expires_at,
             } => {
+                if let Some(vendor) = username.strip_prefix("VENDOR_THING_ID:") {
+                    return self.thing_login(app, vendor, &password, expires_at).await;
+                }
                 let found = self.find_login(app, &username).await?;
                 let hash = found.as_ref().and_then(|u| u.password_hash.as_deref());
                 let ok = self.passwords.verify(&password, hash).await?;
@@ -215,6 +218,7 @@ impl Service {
             hash: hash.clone(),
             app_id: app.id.clone(),
             user_id: Some(user_id.clone()),
+            thing_id: None,
             expires_at,
             created_at: now,
         };
@@ -304,6 +308,7 @@ impl Service {
                 hash,
                 app_id: app.id.clone(),
                 user_id: user_id.clone(),
+                thing_id: None,
                 expires_at,
                 created_at: now,
             })

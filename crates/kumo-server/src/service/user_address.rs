@@ -41,9 +41,10 @@ impl Service {
         match address {
             UserAddress::Me => match &caller.principal {
                 Principal::User(id) => Ok(id.clone()),
-                Principal::Admin | Principal::Anonymous => Err(caller.unauthorized(
-                    "'me' names the user of a user access token; this request has none",
-                )),
+                Principal::Admin | Principal::Anonymous | Principal::Thing(_) => Err(caller
+                    .unauthorized(
+                        "'me' names the user of a user access token; this request has none",
+                    )),
             },
             UserAddress::Key(key) => self
                 .storage

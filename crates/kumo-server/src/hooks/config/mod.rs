@@ -84,6 +84,15 @@ pub enum When {
     GroupMembersRemoved,
     InstallationCreated,
     InstallationDeleted,
+    ThingCreated,
+    ThingDeleted,
+    ThingEnabled,
+    ThingDisabled,
+    ThingFieldsUpdated,
+    ThingUserOwnerAdded,
+    ThingGroupOwnerAdded,
+    ThingUserOwnerRemoved,
+    ThingGroupOwnerRemoved,
 }
 
 /// What a job does when two of its firings would overlap.
@@ -246,10 +255,7 @@ fn take_room(room: &mut usize) -> Result<(), ApiError> {
 }
 
 fn fitting(kind: paths::Kind) -> String {
-    match kind {
-        paths::Kind::Things => "Kumo knows no trigger for things yet".to_owned(),
-        _ => format!("{} triggers are {}", kind.noun(), paths::whens_of(kind)),
-    }
+    format!("{} triggers are {}", kind.noun(), paths::whens_of(kind))
 }
 
 /// Refuses keys other than `allowed`: a misspelt key would otherwise be a hook or a job that

@@ -65,6 +65,35 @@ const WHENS: &[(When, &str, Kind)] = &[
         "INSTALLATION_DELETED",
         Kind::Installations,
     ),
+    (When::ThingCreated, "THING_CREATED", Kind::Things),
+    (When::ThingDeleted, "THING_DELETED", Kind::Things),
+    (When::ThingEnabled, "THING_ENABLED", Kind::Things),
+    (When::ThingDisabled, "THING_DISABLED", Kind::Things),
+    (
+        When::ThingFieldsUpdated,
+        "THING_FIELDS_UPDATED",
+        Kind::Things,
+    ),
+    (
+        When::ThingUserOwnerAdded,
+        "THING_USER_OWNER_ADDED",
+        Kind::Things,
+    ),
+    (
+        When::ThingGroupOwnerAdded,
+        "THING_GROUP_OWNER_ADDED",
+        Kind::Things,
+    ),
+    (
+        When::ThingUserOwnerRemoved,
+        "THING_USER_OWNER_REMOVED",
+        Kind::Things,
+    ),
+    (
+        When::ThingGroupOwnerRemoved,
+        "THING_GROUP_OWNER_REMOVED",
+        Kind::Things,
+    ),
 ];
 
 impl TriggerPath {

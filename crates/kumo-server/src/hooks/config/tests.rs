@@ -378,7 +378,7 @@ fn unknown_and_misplaced_triggers() {
     let m = bad(&hook("kiicloud://groups", "INSTALLATION_CREATED"));
     assert!(m.contains("is a trigger for installations, not for kiicloud://groups; group triggers are GROUP_CREATED"), "{m}");
     let m = bad(&hook("kiicloud://things", "USER_CREATED"));
-    assert!(m.contains("Kumo knows no trigger for things yet"), "{m}");
+    assert!(m.contains("thing triggers are THING_CREATED"), "{m}");
     let m = bad(&hook("kiicloud://users", "user_created"));
     assert!(m.contains("unknown trigger \"user_created\""), "{m}");
 }
