@@ -131,7 +131,15 @@ async fn put_body(s: &TestServer, obj: &str, token: &str, ct: &str, data: Vec<u8
 
 async fn get_body(s: &TestServer, obj: &str, token: Option<&str>, range: Option<&str>) -> Raw {
     let headers: Vec<(&str, &str)> = range.map(|r| ("range", r)).into_iter().collect();
-    send(s, Method::GET, &format!("{obj}/body"), token, &headers, vec![]).await
+    send(
+        s,
+        Method::GET,
+        &format!("{obj}/body"),
+        token,
+        &headers,
+        vec![],
+    )
+    .await
 }
 
 const MIB: usize = 1024 * 1024;
@@ -143,9 +151,16 @@ async fn whole_body_round_trip(s: &TestServer) {
     get_body(s, &obj, Some(&alice), None)
         .await
         .error(404, "OBJECT_BODY_NOT_FOUND");
-    send(s, Method::HEAD, &format!("{obj}/body"), Some(&alice), &[], vec![])
-        .await
-        .status(404);
+    send(
+        s,
+        Method::HEAD,
+        &format!("{obj}/body"),
+        Some(&alice),
+        &[],
+        vec![],
+    )
+    .await
+    .status(404);
 
     let data = pattern(2 * MIB + 12_345, 7);
     let r = put_body(s, &obj, &alice, "image/png", data.clone()).await;
@@ -162,7 +177,15 @@ async fn whole_body_round_trip(s: &TestServer) {
     assert_eq!(g.bytes.len(), data.len());
     assert!(g.bytes == data, "the body comes back byte for byte");
 
-    let h = send(s, Method::HEAD, &format!("{obj}/body"), Some(&alice), &[], vec![]).await;
+    let h = send(
+        s,
+        Method::HEAD,
+        &format!("{obj}/body"),
+        Some(&alice),
+        &[],
+        vec![],
+    )
+    .await;
     h.status(204);
     assert_eq!(h.header("content-type"), Some("image/png"));
     assert_eq!(h.header("etag"), Some(etag.as_str()));
@@ -202,7 +225,14 @@ async fn whole_body_round_trip(s: &TestServer) {
     }
 
     // A new upload replaces the body (type included) and its entity tag.
-    let r = put_body(s, &obj, &alice, "text/plain; charset=utf-8", b"hello".to_vec()).await;
+    let r = put_body(
+        s,
+        &obj,
+        &alice,
+        "text/plain; charset=utf-8",
+        b"hello".to_vec(),
+    )
+    .await;
     r.status(200);
     assert_ne!(r.header("etag"), Some(etag.as_str()));
     let g = get_body(s, &obj, Some(&alice), None).await;
@@ -221,15 +251,29 @@ async fn whole_body_round_trip(s: &TestServer) {
         .error(416, "OBJECT_BODY_RANGE_NOT_SATISFIABLE");
 
     // Deleted, then gone; deleting again is refused.
-    send(s, Method::DELETE, &format!("{obj}/body"), Some(&alice), &[], vec![])
-        .await
-        .status(204);
+    send(
+        s,
+        Method::DELETE,
+        &format!("{obj}/body"),
+        Some(&alice),
+        &[],
+        vec![],
+    )
+    .await
+    .status(204);
     get_body(s, &obj, Some(&alice), None)
         .await
         .error(404, "OBJECT_BODY_NOT_FOUND");
-    send(s, Method::DELETE, &format!("{obj}/body"), Some(&alice), &[], vec![])
-        .await
-        .error(404, "OBJECT_BODY_NOT_FOUND");
+    send(
+        s,
+        Method::DELETE,
+        &format!("{obj}/body"),
+        Some(&alice),
+        &[],
+        vec![],
+    )
+    .await
+    .error(404, "OBJECT_BODY_NOT_FOUND");
     // The object itself is untouched.
     s.get(&obj, Some(&alice)).await.expect_status(200);
 }
@@ -243,9 +287,16 @@ async fn bad_requests(s: &TestServer) {
         .status(200);
 
     // Missing and malformed content types.
-    send(s, Method::PUT, &format!("{obj}/body"), Some(&alice), &[], b"x".to_vec())
-        .await
-        .error(400, "INVALID_INPUT_DATA");
+    send(
+        s,
+        Method::PUT,
+        &format!("{obj}/body"),
+        Some(&alice),
+        &[],
+        b"x".to_vec(),
+    )
+    .await
+    .error(400, "INVALID_INPUT_DATA");
     for ct in ["nonsense", "text/", "/plain", "a b/c"] {
         put_body(s, &obj, &alice, ct, b"x".to_vec())
             .await
@@ -259,34 +310,65 @@ async fn bad_requests(s: &TestServer) {
     get_body(s, missing, Some(&alice), None)
         .await
         .error(404, "OBJECT_NOT_FOUND");
-    get_body(s, "/apps/{app}/buckets/nobucket/objects/x1", Some(&alice), None)
-        .await
-        .error(404, "OBJECT_NOT_FOUND");
-    // Bob may read Alice's app-scope object (the bucket lets anyone read) but not write it.
+    get_body(
+        s,
+        "/apps/{app}/buckets/nobucket/objects/x1",
+        Some(&alice),
+        None,
+    )
+    .await
+    .error(404, "OBJECT_NOT_FOUND");
+    // Bob may read Alice's app-scope object (the bucket lets anyone read) and, by the app
+    // scope's default object ACL, write it; a user-scope body is Alice's alone.
     get_body(s, &obj, Some(&bob), None).await.status(200);
     get_body(s, &obj, None, None).await.status(200);
-    put_body(s, &obj, &bob, "text/plain", b"mine".to_vec())
-        .await
-        .error(403, "ACCESS_DENIED");
-    send(s, Method::DELETE, &format!("{obj}/body"), Some(&bob), &[], vec![])
-        .await
-        .error(403, "ACCESS_DENIED");
-    send(s, Method::POST, &format!("{obj}/body/publish"), Some(&bob), &[("content-type", "application/vnd.kii.ObjectBodyPublicationRequest+json")], b"{}".to_vec())
-        .await
-        .error(403, "ACCESS_DENIED");
     put_body(s, &obj, "not-a-token", "text/plain", b"x".to_vec())
         .await
-        .status(401);
-    // A user-scope body is Alice's alone.
+        .error(403, "WRONG_TOKEN");
     let private = object(s, &alice, "/users/me/buckets/diary").await;
     put_body(s, &private, &alice, "text/plain", b"secret".to_vec())
         .await
         .status(200);
-    let bobs_view = private.replace("/users/me/", &format!("/users/{}/", alice_id(s, &alice).await));
+    let bobs_view = private.replace(
+        "/users/me/",
+        &format!("/users/{}/", alice_id(s, &alice).await),
+    );
     get_body(s, &bobs_view, Some(&bob), None)
         .await
         .error(403, "ACCESS_DENIED");
-    get_body(s, &bobs_view, None, None).await.status(403);
+    get_body(s, &bobs_view, None, None)
+        .await
+        .error(401, "UNAUTHORIZED");
+    put_body(s, &bobs_view, &bob, "text/plain", b"mine".to_vec())
+        .await
+        .error(403, "ACCESS_DENIED");
+    send(
+        s,
+        Method::DELETE,
+        &format!("{bobs_view}/body"),
+        Some(&bob),
+        &[],
+        vec![],
+    )
+    .await
+    .error(403, "ACCESS_DENIED");
+    send(
+        s,
+        Method::POST,
+        &format!("{bobs_view}/body/publish"),
+        Some(&bob),
+        &[(
+            "content-type",
+            "application/vnd.kii.ObjectBodyPublicationRequest+json",
+        )],
+        b"{}".to_vec(),
+    )
+    .await
+    .error(403, "ACCESS_DENIED");
+    assert_eq!(
+        get_body(s, &private, Some(&alice), None).await.bytes,
+        b"secret"
+    );
 
     // Another app: its token opens nothing here, and this app's object is not there.
     let other = kumo_server::create_app(s.store.as_ref(), "other", &s.site())
@@ -317,7 +399,16 @@ async fn bad_requests(s: &TestServer) {
     let r = put_body(s, &obj, &carol, "text/plain", b"x".to_vec()).await;
     assert!(matches!(r.status, 401 | 403), "{}", r.status);
     let other_path = obj.replace("{app}", &other.app_id);
-    let r = send_to(s, &other.app_id, Method::GET, &format!("{other_path}/body"), Some(&carol), &[], vec![]).await;
+    let r = send_to(
+        s,
+        &other.app_id,
+        Method::GET,
+        &format!("{other_path}/body"),
+        Some(&carol),
+        &[],
+        vec![],
+    )
+    .await;
     r.error(404, "OBJECT_NOT_FOUND");
     // Nothing above changed the body.
     assert_eq!(get_body(s, &obj, Some(&alice), None).await.bytes, b"first");
@@ -332,7 +423,13 @@ async fn alice_id(s: &TestServer, token: &str) -> String {
 
 /// Sends `request` as is over a new connection and returns what comes back until it closes.
 async fn raw_http(s: &TestServer, request: &[u8]) -> String {
-    let addr = s.site().trim_start_matches("http://").split('/').next().unwrap().to_owned();
+    let addr = s
+        .site()
+        .trim_start_matches("http://")
+        .split('/')
+        .next()
+        .unwrap()
+        .to_owned();
     let mut tcp = tokio::net::TcpStream::connect(&addr).await.unwrap();
     tcp.write_all(request).await.unwrap();
     let mut answer = Vec::new();
@@ -348,7 +445,13 @@ async fn truncated_upload(s: &TestServer) {
     put_body(s, &obj, &alice, "text/plain", b"before".to_vec())
         .await
         .status(200);
-    let addr = s.site().trim_start_matches("http://").split('/').next().unwrap().to_owned();
+    let addr = s
+        .site()
+        .trim_start_matches("http://")
+        .split('/')
+        .next()
+        .unwrap()
+        .to_owned();
     let path = format!("/api{}/body", obj.replace("{app}", &s.app.app_id));
     let mut tcp = tokio::net::TcpStream::connect(&addr).await.unwrap();
     let head = format!(
@@ -383,7 +486,10 @@ async fn upload_in_pieces(s: &TestServer) {
                 Method::POST,
                 &format!("{obj}/body/uploads"),
                 Some(&token),
-                &[("content-type", "application/vnd.kii.StartObjectBodyUploadRequest+json")],
+                &[(
+                    "content-type",
+                    "application/vnd.kii.StartObjectBodyUploadRequest+json",
+                )],
                 b"{}".to_vec(),
             )
             .await;
@@ -405,7 +511,10 @@ async fn upload_in_pieces(s: &TestServer) {
             let headers: Vec<(&str, &str)> = if range.is_empty() {
                 vec![("content-type", "video/mp4")]
             } else {
-                vec![("content-type", "video/mp4"), ("content-range", range.as_str())]
+                vec![
+                    ("content-type", "video/mp4"),
+                    ("content-range", range.as_str()),
+                ]
             };
             send(
                 s,
@@ -420,9 +529,13 @@ async fn upload_in_pieces(s: &TestServer) {
     };
     let first = 1_000_000;
     // Out of order: the first piece must start at 0.
-    piece(format!("bytes={first}-{}/{total}", total - 1), data[first..].to_vec(), upload.clone())
-        .await
-        .error(416, "OBJECT_BODY_RANGE_NOT_SATISFIABLE");
+    piece(
+        format!("bytes={first}-{}/{total}", total - 1),
+        data[first..].to_vec(),
+        upload.clone(),
+    )
+    .await
+    .error(416, "OBJECT_BODY_RANGE_NOT_SATISFIABLE");
     // Missing or malformed Content-Range.
     piece(String::new(), data[..10].to_vec(), upload.clone())
         .await
@@ -431,17 +544,29 @@ async fn upload_in_pieces(s: &TestServer) {
         .await
         .error(400, "INVALID_INPUT_DATA");
     // A range outside the total.
-    piece(format!("bytes=0-{total}/{total}"), data.clone(), upload.clone())
-        .await
-        .error(416, "OBJECT_BODY_RANGE_NOT_SATISFIABLE");
+    piece(
+        format!("bytes=0-{total}/{total}"),
+        data.clone(),
+        upload.clone(),
+    )
+    .await
+    .error(416, "OBJECT_BODY_RANGE_NOT_SATISFIABLE");
     // A piece shorter than its range leaves nothing behind.
-    piece(format!("bytes=0-{}/{total}", first - 1), data[..first - 7].to_vec(), upload.clone())
-        .await
-        .error(400, "INVALID_INPUT_DATA");
+    piece(
+        format!("bytes=0-{}/{total}", first - 1),
+        data[..first - 7].to_vec(),
+        upload.clone(),
+    )
+    .await
+    .error(400, "INVALID_INPUT_DATA");
     // ...and so does a longer one.
-    piece(format!("bytes=0-{}/{total}", first - 1), data[..first + 7].to_vec(), upload.clone())
-        .await
-        .error(400, "INVALID_INPUT_DATA");
+    piece(
+        format!("bytes=0-{}/{total}", first - 1),
+        data[..first + 7].to_vec(),
+        upload.clone(),
+    )
+    .await
+    .error(400, "INVALID_INPUT_DATA");
     // Committing now: nothing is stored.
     let commit = |upload: String| {
         let obj = obj.clone();
@@ -462,17 +587,29 @@ async fn upload_in_pieces(s: &TestServer) {
         .await
         .error(412, "OBJECT_BODY_INTEGRITY_NOT_ASSURED");
     // The first piece, in the form Kii's guide writes.
-    piece(format!("bytes=0-{}/{total}", first - 1), data[..first].to_vec(), upload.clone())
-        .await
-        .status(204);
+    piece(
+        format!("bytes=0-{}/{total}", first - 1),
+        data[..first].to_vec(),
+        upload.clone(),
+    )
+    .await
+    .status(204);
     // Overlapping what is stored.
-    piece(format!("bytes={}-{}/{total}", first - 10, total - 1), data[first - 10..].to_vec(), upload.clone())
-        .await
-        .error(416, "OBJECT_BODY_RANGE_NOT_SATISFIABLE");
+    piece(
+        format!("bytes={}-{}/{total}", first - 10, total - 1),
+        data[first - 10..].to_vec(),
+        upload.clone(),
+    )
+    .await
+    .error(416, "OBJECT_BODY_RANGE_NOT_SATISFIABLE");
     // Another total than the first piece named.
-    piece(format!("bytes={first}-{}/{}", total - 1, total + 1), data[first..].to_vec(), upload.clone())
-        .await
-        .error(416, "OBJECT_BODY_RANGE_NOT_SATISFIABLE");
+    piece(
+        format!("bytes={first}-{}/{}", total - 1, total + 1),
+        data[first..].to_vec(),
+        upload.clone(),
+    )
+    .await
+    .error(416, "OBJECT_BODY_RANGE_NOT_SATISFIABLE");
     // Incomplete: 412 with what is there.
     let r = commit(upload.clone()).await;
     r.error(412, "OBJECT_BODY_INTEGRITY_NOT_ASSURED");
@@ -482,9 +619,13 @@ async fn upload_in_pieces(s: &TestServer) {
         .await
         .error(404, "OBJECT_BODY_NOT_FOUND");
     // The rest, in HTTP's own spelling.
-    piece(format!("bytes {first}-{}/{total}", total - 1), data[first..].to_vec(), upload.clone())
-        .await
-        .status(204);
+    piece(
+        format!("bytes {first}-{}/{total}", total - 1),
+        data[first..].to_vec(),
+        upload.clone(),
+    )
+    .await
+    .status(204);
     commit(upload.clone()).await.status(204);
     let g = get_body(s, &obj, Some(&alice), None).await;
     g.status(200);
@@ -494,18 +635,26 @@ async fn upload_in_pieces(s: &TestServer) {
     commit(upload.clone())
         .await
         .error(404, "OBJECT_BODY_UPLOAD_NOT_FOUND");
-    piece(format!("bytes=0-9/{total}"), data[..10].to_vec(), upload.clone())
-        .await
-        .error(404, "OBJECT_BODY_UPLOAD_NOT_FOUND");
+    piece(
+        format!("bytes=0-9/{total}"),
+        data[..10].to_vec(),
+        upload.clone(),
+    )
+    .await
+    .error(404, "OBJECT_BODY_UPLOAD_NOT_FOUND");
     commit("nosuchupload".into())
         .await
         .error(404, "OBJECT_BODY_UPLOAD_NOT_FOUND");
 
     // Cancelled: gone, and the body stays what it was.
     let second = start(alice.clone()).await;
-    piece(format!("bytes=0-9/{total}"), data[..10].to_vec(), second.clone())
-        .await
-        .status(204);
+    piece(
+        format!("bytes=0-9/{total}"),
+        data[..10].to_vec(),
+        second.clone(),
+    )
+    .await
+    .status(204);
     let cancel = |upload: String| {
         let obj = obj.clone();
         let alice = alice.clone();
@@ -543,14 +692,33 @@ async fn upload_in_pieces(s: &TestServer) {
     )
     .await
     .error(404, "OBJECT_BODY_UPLOAD_NOT_FOUND");
-    // Others may not start uploads.
+    // Others may not start uploads on what they may not write.
     let (_, bob) = s.user("bob", "password1").await;
-    send(s, Method::POST, &format!("{obj}/body/uploads"), Some(&bob), &[], b"{}".to_vec())
-        .await
-        .error(403, "ACCESS_DENIED");
-    send(s, Method::POST, "/apps/{app}/buckets/videos/objects/nope/body/uploads", Some(&alice), &[], b"{}".to_vec())
-        .await
-        .error(404, "OBJECT_NOT_FOUND");
+    let private = object(s, &alice, "/users/me/buckets/private").await;
+    let private = private.replace(
+        "/users/me/",
+        &format!("/users/{}/", alice_id(s, &alice).await),
+    );
+    send(
+        s,
+        Method::POST,
+        &format!("{private}/body/uploads"),
+        Some(&bob),
+        &[],
+        b"{}".to_vec(),
+    )
+    .await
+    .error(403, "ACCESS_DENIED");
+    send(
+        s,
+        Method::POST,
+        "/apps/{app}/buckets/videos/objects/nope/body/uploads",
+        Some(&alice),
+        &[],
+        b"{}".to_vec(),
+    )
+    .await
+    .error(404, "OBJECT_NOT_FOUND");
 }
 
 async fn publication(s: &TestServer) {
@@ -565,7 +733,10 @@ async fn publication(s: &TestServer) {
                 Method::POST,
                 &format!("{obj}/body/publish"),
                 Some(&alice),
-                &[("content-type", "application/vnd.kii.ObjectBodyPublicationRequest+json")],
+                &[(
+                    "content-type",
+                    "application/vnd.kii.ObjectBodyPublicationRequest+json",
+                )],
                 body.as_bytes().to_vec(),
             )
             .await
@@ -585,7 +756,13 @@ async fn publication(s: &TestServer) {
     assert_eq!(g.status(), 200);
     assert_eq!(g.headers()["content-type"], "audio/ogg");
     assert!(g.bytes().await.unwrap() == data);
-    let g = s.client.get(&url).header("range", "bytes=0-1").send().await.unwrap();
+    let g = s
+        .client
+        .get(&url)
+        .header("range", "bytes=0-1")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(g.status(), 206);
     assert_eq!(&g.bytes().await.unwrap()[..], &data[..2]);
     // Bad expiries.
@@ -624,9 +801,16 @@ async fn publication(s: &TestServer) {
         assert_eq!(body["errorCode"], "PUBLICATION_NOT_FOUND");
     }
     // The body deleted: the URL finds none; the object deleted: no publication either.
-    send(s, Method::DELETE, &format!("{obj}/body"), Some(&alice), &[], vec![])
-        .await
-        .status(204);
+    send(
+        s,
+        Method::DELETE,
+        &format!("{obj}/body"),
+        Some(&alice),
+        &[],
+        vec![],
+    )
+    .await
+    .status(204);
     let g = s.client.get(&url).send().await.unwrap();
     assert_eq!(g.status(), 404);
     let body: Value = g.json().await.unwrap();
@@ -680,7 +864,10 @@ async fn user_and_group_scopes(s: &TestServer) {
         .await
         .status(200);
     let by_id = own.replace("/users/me/", &format!("/users/{alice_id}/"));
-    assert_eq!(get_body(s, &by_id, Some(&alice), None).await.bytes, b"user scope");
+    assert_eq!(
+        get_body(s, &by_id, Some(&alice), None).await.bytes,
+        b"user scope"
+    );
     let r = s
         .post(
             "/apps/{app}/groups",
@@ -711,7 +898,13 @@ async fn user_and_group_scopes(s: &TestServer) {
     get_body(s, &shared, Some(&carol), None)
         .await
         .error(403, "ACCESS_DENIED");
-    let r = get_body(s, "/apps/{app}/groups/nosuchgroup/buckets/docs/objects/x1", Some(&alice), None).await;
+    let r = get_body(
+        s,
+        "/apps/{app}/groups/nosuchgroup/buckets/docs/objects/x1",
+        Some(&alice),
+        None,
+    )
+    .await;
     r.error(404, "GROUP_NOT_FOUND");
 }
 
@@ -799,9 +992,20 @@ mod limits {
         assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
         assert!(answer.contains("REQUEST_ENTITY_TOO_LARGE"), "{answer}");
         // The body is still the one that fitted.
-        assert_eq!(get_body(&s, &obj, Some(&alice), None).await.bytes, vec![b'a'; 1000]);
+        assert_eq!(
+            get_body(&s, &obj, Some(&alice), None).await.bytes,
+            vec![b'a'; 1000]
+        );
         // Pieces: by the announced total.
-        let r = send(&s, Method::POST, &format!("{obj}/body/uploads"), Some(&alice), &[], b"{}".to_vec()).await;
+        let r = send(
+            &s,
+            Method::POST,
+            &format!("{obj}/body/uploads"),
+            Some(&alice),
+            &[],
+            b"{}".to_vec(),
+        )
+        .await;
         let upload = r.json()["uploadID"].as_str().unwrap().to_owned();
         send(
             &s,
@@ -849,7 +1053,10 @@ async fn another_node_serves_the_same_body() {
     put_body(&b, &obj, &alice, "text/plain", b"from b".to_vec())
         .await
         .status(200);
-    assert_eq!(get_body(&a, &obj, Some(&alice), None).await.bytes, b"from b");
+    assert_eq!(
+        get_body(&a, &obj, Some(&alice), None).await.bytes,
+        b"from b"
+    );
     b.stop().await;
     a.stop().await;
 }

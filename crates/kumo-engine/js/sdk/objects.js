@@ -90,10 +90,6 @@
       const res = http('DELETE', this._path(), { token: tokenOf(this) });
       return settle(callbacks, res.ok ? ok([this]) : fail(this, res.err));
     }
-    // Kii's server code cannot transfer object bodies (its guides say so, and its runtime has
-    // no XMLHttpRequest Level 2 or Blob): the call fails as an SDK call fails, never a throw.
-    uploadBody(srcDataBlob, callbacks) { return settle(callbacks, fail(this, BODY_REFUSED('uploadBody'))); }
-    downloadBody(callbacks) { return settle(callbacks, fail(this, BODY_REFUSED('downloadBody'))); }
   }
 
   // o._owner = the owner as a KiiUser. Unless `users` is loaded already, the KiiUser is made on
@@ -243,6 +239,10 @@
       const res = http('DELETE', this._path(), { token: tokenOf(this) });
       return settle(callbacks, res.ok ? ok([this]) : fail(this, res.err));
     }
+    // Kii's server code cannot transfer object bodies (its guides say so, and its runtime has
+    // no XMLHttpRequest Level 2 or Blob): the call fails as an SDK call fails, never a throw.
+    uploadBody(srcDataBlob, callbacks) { return settle(callbacks, fail(this, BODY_REFUSED('uploadBody'))); }
+    downloadBody(callbacks) { return settle(callbacks, fail(this, BODY_REFUSED('downloadBody'))); }
   }
 
   // kiicloud://[users|groups/ID/]buckets/NAME/objects/ID. strict: the admin context's checks.

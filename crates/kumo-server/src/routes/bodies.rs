@@ -8,6 +8,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::Router;
+use futures_util::StreamExt;
 use kumo_storage::BodyInfo;
 use kumo_types::{now_ms, ErrorCode};
 use serde::Deserialize;
@@ -77,7 +78,7 @@ async fn upload(
 ) -> Result<Response> {
     let headers = req.headers().clone();
     let declared = header_str(&headers, header::CONTENT_LENGTH).and_then(|v| v.parse().ok());
-    let data = req.into_body().into_data_stream();
+    let mut data = req.into_body().into_data_stream();
     let info = state
         .service
         .upload_body(
@@ -87,16 +88,35 @@ async fn upload(
             header_str(&headers, header::CONTENT_TYPE),
             declared,
             state.max_object_body_bytes,
-            data,
+            &mut data,
         )
-        .await
-        .map_err(|e| p.naming(e))?;
+        .await;
+    let info = match info {
+        Ok(info) => info,
+        Err(e) => return Err(drained(data, p.naming(e)).await),
+    };
     let res = json_as(
         StatusCode::OK,
         "application/json",
         json!({"modifiedAt": info.modified_at}),
     );
     Ok(with_etag(res, &info))
+}
+
+/// How much of a refused upload's remaining body is read (and dropped) before the error is
+/// sent, so that a client still sending a small body reads the answer instead of a reset.
+/// A larger rest is not waited for: the connection closes after the answer.
+const DRAIN_AT_MOST: usize = 4 * 1024 * 1024;
+
+async fn drained(mut data: axum::body::BodyDataStream, e: Error) -> Error {
+    let mut seen = 0;
+    while seen <= DRAIN_AT_MOST {
+        match data.next().await {
+            Some(Ok(b)) => seen += b.len(),
+            _ => break,
+        }
+    }
+    e
 }
 
 fn with_etag(mut res: Response, info: &BodyInfo) -> Response {
@@ -379,8 +399,8 @@ async fn upload_piece(
                 .with("field", "Content-Range"),
             )
         })?;
-    let data = req.into_body().into_data_stream();
-    state
+    let mut data = req.into_body().into_data_stream();
+    let done = state
         .service
         .upload_piece(
             &caller,
@@ -390,11 +410,13 @@ async fn upload_piece(
             header_str(&headers, header::CONTENT_TYPE),
             range,
             state.max_object_body_bytes,
-            data,
+            &mut data,
         )
-        .await
-        .map_err(|e| p.naming(e))?;
-    Ok(no_content())
+        .await;
+    match done {
+        Ok(()) => Ok(no_content()),
+        Err(e) => Err(drained(data, p.naming(e)).await),
+    }
 }
 
 async fn commit_upload(
