@@ -769,6 +769,7 @@ async fn publication(s: &TestServer) {
     for bad in [
         r#"{"expiresAt": 1000}"#,
         r#"{"expiresAt": "tomorrow"}"#,
+        r#"{"expiresAt": "2001-01-01T00:00:00Z"}"#,
         r#"{"expiresIn": 0}"#,
         r#"{"expiresIn": -5}"#,
         r#"[1]"#,
@@ -778,6 +779,10 @@ async fn publication(s: &TestServer) {
         assert_eq!(r.status, 400, "{bad}");
         assert!(r.json()["errorCode"].is_string());
     }
+    // An ISO 8601 date, as the SDK's publishBodyExpiresAt sends a Date.
+    publish(r#"{"expiresAt": "2100-01-01T00:00:00.000Z"}"#)
+        .await
+        .status(201);
     // One that expires: it works until then, and then answers 410.
     let r = publish(r#"{"expiresIn": 1}"#).await;
     r.status(201);

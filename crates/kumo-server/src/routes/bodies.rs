@@ -272,9 +272,22 @@ fn expiry(body: &serde_json::Map<String, Value>) -> Result<Option<i64>> {
     };
     let now = now_ms();
     if let Some(v) = body.get("expiresAt").filter(|v| !v.is_null()) {
+        // The SDK's publishBodyExpiresAt sends the Date it is given, which JSON makes an
+        // ISO 8601 string; epoch milliseconds are taken too.
         let at = v
             .as_i64()
-            .ok_or_else(|| bad("expiresAt", "must be a time in epoch milliseconds"))?;
+            .or_else(|| {
+                let text = v.as_str().filter(|t| t.len() <= 64)?;
+                chrono::DateTime::parse_from_rfc3339(text)
+                    .ok()
+                    .map(|d| d.timestamp_millis())
+            })
+            .ok_or_else(|| {
+                bad(
+                    "expiresAt",
+                    "must be a time: epoch milliseconds or an ISO 8601 date",
+                )
+            })?;
         if at <= now {
             return Err(bad("expiresAt", "must be in the future"));
         }
