@@ -103,6 +103,10 @@ struct ServeArgs {
     /// Largest accepted request body in bytes.
     #[arg(long, env = "KUMO_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
     max_body_bytes: usize,
+    /// Largest object body (`…/objects/{id}/body`, whole or in pieces) in bytes; larger ones
+    /// get `413`. Bodies are streamed into the database, never held in memory.
+    #[arg(long, env = "KUMO_MAX_OBJECT_BODY_BYTES", default_value_t = kumo_server::DEFAULT_MAX_OBJECT_BODY_BYTES)]
+    max_object_body_bytes: u64,
     /// Seconds a looked-up access token, bucket ACL or current server-code version is trusted
     /// without asking the database again (a change made through another node shows here within
     /// that time; 0 disables these caches).
@@ -358,6 +362,7 @@ async fn serve(args: ServeArgs, started: Instant) -> Result<()> {
     let mut config = Config {
         console: !args.no_console,
         max_body_bytes: args.max_body_bytes,
+        max_object_body_bytes: args.max_object_body_bytes,
         token_cache_ttl: std::time::Duration::from_secs(args.token_cache_seconds),
         server_code: args.server_code.config(&site_url),
         ..Config::default()

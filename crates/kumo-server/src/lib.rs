@@ -40,8 +40,10 @@ pub use service::{create_app, AppCredentials, Service};
 /// Server settings; the CLI fills them from flags and `KUMO_*` variables.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// Largest accepted request body, in bytes.
+    /// Largest accepted request body, in bytes (object bodies aside).
     pub max_body_bytes: usize,
+    /// Largest object body (`…/objects/{id}/body`), in bytes.
+    pub max_object_body_bytes: u64,
     /// How many password hashes may be computed at once.
     pub hash_parallelism: usize,
     /// How long a looked-up access token is trusted without asking the database again.
@@ -59,6 +61,7 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             max_body_bytes: 1024 * 1024,
+            max_object_body_bytes: DEFAULT_MAX_OBJECT_BODY_BYTES,
             hash_parallelism: std::thread::available_parallelism().map_or(2, |n| n.get()),
             token_cache_ttl: std::time::Duration::from_secs(5),
             server_code: servercode::ServerCodeConfig::default(),
@@ -69,6 +72,9 @@ impl Default for Config {
     }
 }
 
+/// The default largest object body: 1 GiB.
+pub const DEFAULT_MAX_OBJECT_BODY_BYTES: u64 = 1024 * 1024 * 1024;
+
 #[derive(Clone)]
 pub struct AppState {
     pub service: Service,
@@ -77,6 +83,8 @@ pub struct AppState {
     pub invalidations: Arc<invalidation::Counters>,
     /// The developer log's live tails.
     pub live_log: live_log::LiveLog,
+    /// Largest object body, in bytes.
+    pub max_object_body_bytes: u64,
 }
 
 /// The complete HTTP application. Starts the server-code engine's threads and the developer
@@ -102,6 +110,7 @@ fn build(storage: Arc<dyn Storage>, config: &Config) -> std::io::Result<(Router,
         server_code: server_code.clone(),
         invalidations: Arc::default(),
         live_log: live_log::LiveLog::new(service.storage.clone(), config.live_log.clone()),
+        max_object_body_bytes: config.max_object_body_bytes,
     };
     let api = routes::api()
         .fallback(http::not_found)

@@ -4,6 +4,7 @@
 //! This is the only crate that contains SQL. It knows nothing of HTTP or JavaScript: callers
 //! hand it validated models and get models back. Timestamps are milliseconds since the epoch.
 
+mod body_model;
 mod columns;
 mod create_plan;
 mod delivery_model;
@@ -25,6 +26,7 @@ mod query_sql;
 mod servercode_model;
 mod sql;
 mod sql_acl;
+mod sql_bodies;
 mod sql_devlog;
 mod sql_executions;
 mod sql_firings;
@@ -44,6 +46,7 @@ use async_trait::async_trait;
 use kumo_types::query::{BucketQuery, Clause};
 use serde_json::{Map, Value};
 
+pub use body_model::{BodyChunk, BodyCommit, BodyInfo, BodyUpload, Publication, MAX_BODY_CHUNK};
 pub use delivery_model::{Claim, HookRetry, NewFiring};
 pub use dialect::Dialect;
 pub use error::{Entity, StorageError, Unique};
@@ -493,4 +496,84 @@ pub trait Storage: Send + Sync + 'static {
     /// Ends a leased retry: gone (`None`), or back in the queue with its attempt count and
     /// next time.
     async fn finish_hook_retry(&self, id: i64, node: &str, next: Option<(i64, i64)>) -> Result<()>;
+
+    // ---- object bodies ------------------------------------------------------------------------
+    // A body is written as an upload: chunks of at most `MAX_BODY_CHUNK` bytes keyed by their
+    // first byte's offset, which becomes the object's body only when committed (replacing the
+    // one before in the same transaction). Uploads, chunks and publications go with their
+    // object by foreign key.
+    /// Starts an upload for the object; false if there is no such object.
+    async fn start_body_upload(
+        &self,
+        bucket: &BucketRef,
+        object_id: &str,
+        upload_id: &str,
+        now: i64,
+    ) -> Result<bool>;
+    /// An upload in progress for the object, with the ranges it holds.
+    async fn get_body_upload(
+        &self,
+        bucket: &BucketRef,
+        object_id: &str,
+        upload_id: &str,
+    ) -> Result<Option<BodyUpload>>;
+    /// Records the upload's content type and announced length, unless already set.
+    async fn shape_body_upload(
+        &self,
+        app_id: &str,
+        upload_id: &str,
+        content_type: Option<&str>,
+        total: Option<i64>,
+    ) -> Result<()>;
+    /// Stores one chunk; false if the upload is not in progress or a chunk starts there.
+    async fn put_body_chunk(
+        &self,
+        app_id: &str,
+        upload_id: &str,
+        start: i64,
+        data: &[u8],
+    ) -> Result<bool>;
+    /// Drops the chunks of an upload in progress that start in `from..to` (a failed piece).
+    async fn drop_body_chunks(
+        &self,
+        app_id: &str,
+        upload_id: &str,
+        from: i64,
+        to: i64,
+    ) -> Result<()>;
+    /// Makes the upload the object's body if its chunks cover `0..length` without a gap (and
+    /// `length` is the announced total, if any), dropping the previous body, atomically.
+    async fn commit_body_upload(
+        &self,
+        bucket: &BucketRef,
+        object_id: &str,
+        upload_id: &str,
+        now: i64,
+    ) -> Result<BodyCommit>;
+    /// Drops an upload in progress with its chunks; false if there was none.
+    async fn cancel_body_upload(&self, app_id: &str, upload_id: &str) -> Result<bool>;
+    /// The object's committed body.
+    async fn get_body(&self, bucket: &BucketRef, object_id: &str) -> Result<Option<BodyInfo>>;
+    /// Up to `limit` chunks of an upload that hold bytes of `from..to`, in order.
+    async fn read_body_chunks(
+        &self,
+        app_id: &str,
+        upload_id: &str,
+        from: i64,
+        to: i64,
+        limit: i64,
+    ) -> Result<Vec<BodyChunk>>;
+    /// Deletes the object's body; false if it had none (or there is no such object).
+    async fn delete_body(&self, bucket: &BucketRef, object_id: &str) -> Result<bool>;
+    /// Records a publication of the object's body; false if the object has no body.
+    async fn publish_body(
+        &self,
+        bucket: &BucketRef,
+        object_id: &str,
+        publication_id: &str,
+        expires_at: Option<i64>,
+        now: i64,
+    ) -> Result<bool>;
+    /// A publication by its ID, with the body it shows now. Any app's: the ID is the secret.
+    async fn published_body(&self, publication_id: &str) -> Result<Option<Publication>>;
 }

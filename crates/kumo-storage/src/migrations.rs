@@ -439,6 +439,12 @@ CREATE INDEX events_delivery_idx ON events(app_id, txid, seq);",
         sqlite: THINGS,
         postgres: THINGS,
     },
+    Migration {
+        version: 14,
+        name: "object bodies: uploads, their chunks, publications",
+        sqlite: BODIES_SQLITE,
+        postgres: BODIES_POSTGRES,
+    },
 ];
 
 /// A thing's predefined and free fields are one JSON document (`fields`); the vendor thing ID
@@ -467,6 +473,74 @@ CREATE TABLE thing_owners (
 CREATE INDEX thing_owners_owner_idx ON thing_owners(app_id, kind, owner_id);
 ALTER TABLE tokens ADD COLUMN thing_id TEXT;
 CREATE INDEX tokens_thing_idx ON tokens(app_id, thing_id) WHERE thing_id IS NOT NULL;";
+
+/// An object's body is the chunks of its one committed upload; other uploads are in progress.
+/// Uploads and publications go with their object (and so with its bucket) by foreign key, and
+/// chunks with their upload, so no object path pays a statement for bodies.
+const BODIES_SQLITE: &str = r#"
+CREATE TABLE body_uploads (
+    id TEXT PRIMARY KEY,
+    app_id TEXT NOT NULL,
+    object_seq INTEGER NOT NULL REFERENCES objects(seq) ON DELETE CASCADE,
+    content_type TEXT,
+    total INTEGER,
+    committed INTEGER NOT NULL DEFAULT 0,
+    length INTEGER NOT NULL DEFAULT 0,
+    modified_at INTEGER NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX body_uploads_object_idx ON body_uploads(object_seq);
+CREATE UNIQUE INDEX body_uploads_current_idx ON body_uploads(object_seq) WHERE committed = 1;
+CREATE TABLE body_chunks (
+    upload_id TEXT NOT NULL REFERENCES body_uploads(id) ON DELETE CASCADE,
+    start INTEGER NOT NULL,
+    len INTEGER NOT NULL,
+    data BLOB NOT NULL,
+    PRIMARY KEY (upload_id, start)
+);
+CREATE TABLE body_publications (
+    id TEXT PRIMARY KEY,
+    app_id TEXT NOT NULL,
+    object_seq INTEGER NOT NULL REFERENCES objects(seq) ON DELETE CASCADE,
+    expires_at INTEGER,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX body_publications_object_idx ON body_publications(object_seq);
+"#;
+
+const BODIES_POSTGRES: &str = r#"
+CREATE TABLE body_uploads (
+    id TEXT PRIMARY KEY,
+    app_id TEXT NOT NULL,
+    object_seq BIGINT NOT NULL REFERENCES objects(seq) ON DELETE CASCADE,
+    content_type TEXT,
+    total BIGINT,
+    committed BIGINT NOT NULL DEFAULT 0,
+    length BIGINT NOT NULL DEFAULT 0,
+    modified_at BIGINT NOT NULL,
+    created_at BIGINT NOT NULL
+);
+CREATE INDEX body_uploads_object_idx ON body_uploads(object_seq);
+CREATE UNIQUE INDEX body_uploads_current_idx ON body_uploads(object_seq) WHERE committed = 1;
+CREATE TABLE body_chunks (
+    upload_id TEXT NOT NULL REFERENCES body_uploads(id) ON DELETE CASCADE,
+    start BIGINT NOT NULL,
+    len BIGINT NOT NULL,
+    data BYTEA NOT NULL,
+    PRIMARY KEY (upload_id, start)
+);
+-- Bodies are mostly compressed media already: TOAST them out of line without trying to
+-- compress them again.
+ALTER TABLE body_chunks ALTER COLUMN data SET STORAGE EXTERNAL;
+CREATE TABLE body_publications (
+    id TEXT PRIMARY KEY,
+    app_id TEXT NOT NULL,
+    object_seq BIGINT NOT NULL REFERENCES objects(seq) ON DELETE CASCADE,
+    expires_at BIGINT,
+    created_at BIGINT NOT NULL
+);
+CREATE INDEX body_publications_object_idx ON body_publications(object_seq);
+"#;
 
 /// One row per refresh token not yet exchanged; the user index serves revocation (password
 /// change, user deletion).

@@ -1233,6 +1233,112 @@ impl Storage for SqlStore {
     async fn finish_hook_retry(&self, id: i64, node: &str, next: Option<(i64, i64)>) -> Result<()> {
         self.do_finish_hook_retry(id, node, next).await
     }
+
+    async fn start_body_upload(
+        &self,
+        bucket: &BucketRef,
+        object_id: &str,
+        upload_id: &str,
+        now: i64,
+    ) -> Result<bool> {
+        self.do_start_body_upload(bucket, object_id, upload_id, now)
+            .await
+    }
+
+    async fn get_body_upload(
+        &self,
+        bucket: &BucketRef,
+        object_id: &str,
+        upload_id: &str,
+    ) -> Result<Option<crate::BodyUpload>> {
+        self.do_get_body_upload(bucket, object_id, upload_id).await
+    }
+
+    async fn shape_body_upload(
+        &self,
+        app_id: &str,
+        upload_id: &str,
+        content_type: Option<&str>,
+        total: Option<i64>,
+    ) -> Result<()> {
+        self.do_shape_body_upload(app_id, upload_id, content_type, total)
+            .await
+    }
+
+    async fn put_body_chunk(
+        &self,
+        app_id: &str,
+        upload_id: &str,
+        start: i64,
+        data: &[u8],
+    ) -> Result<bool> {
+        self.do_put_body_chunk(app_id, upload_id, start, data).await
+    }
+
+    async fn drop_body_chunks(
+        &self,
+        app_id: &str,
+        upload_id: &str,
+        from: i64,
+        to: i64,
+    ) -> Result<()> {
+        self.do_drop_body_chunks(app_id, upload_id, from, to).await
+    }
+
+    async fn commit_body_upload(
+        &self,
+        bucket: &BucketRef,
+        object_id: &str,
+        upload_id: &str,
+        now: i64,
+    ) -> Result<crate::BodyCommit> {
+        self.do_commit_body_upload(bucket, object_id, upload_id, now)
+            .await
+    }
+
+    async fn cancel_body_upload(&self, app_id: &str, upload_id: &str) -> Result<bool> {
+        self.do_cancel_body_upload(app_id, upload_id).await
+    }
+
+    async fn get_body(
+        &self,
+        bucket: &BucketRef,
+        object_id: &str,
+    ) -> Result<Option<crate::BodyInfo>> {
+        self.do_get_body(bucket, object_id).await
+    }
+
+    async fn read_body_chunks(
+        &self,
+        app_id: &str,
+        upload_id: &str,
+        from: i64,
+        to: i64,
+        limit: i64,
+    ) -> Result<Vec<crate::BodyChunk>> {
+        self.do_read_body_chunks(app_id, upload_id, from, to, limit)
+            .await
+    }
+
+    async fn delete_body(&self, bucket: &BucketRef, object_id: &str) -> Result<bool> {
+        self.do_delete_body(bucket, object_id).await
+    }
+
+    async fn publish_body(
+        &self,
+        bucket: &BucketRef,
+        object_id: &str,
+        publication_id: &str,
+        expires_at: Option<i64>,
+        now: i64,
+    ) -> Result<bool> {
+        self.do_publish_body(bucket, object_id, publication_id, expires_at, now)
+            .await
+    }
+
+    async fn published_body(&self, publication_id: &str) -> Result<Option<crate::Publication>> {
+        self.do_published_body(publication_id).await
+    }
 }
 
 #[cfg(test)]

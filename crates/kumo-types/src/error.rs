@@ -40,6 +40,9 @@ pub enum ErrorCode {
     ServerCodeVersionNotFound,
     ServerCodeHookVersionNotFound,
     ScheduleExecutionNotFound,
+    ObjectBodyNotFound,
+    ObjectBodyUploadNotFound,
+    PublicationNotFound,
     NotFound,
     // 405
     MethodNotAllowed,
@@ -51,10 +54,16 @@ pub enum ErrorCode {
     OperationNotAllowed,
     ThingAlreadyExists,
     ThingOwnershipAlreadyExists,
+    // 410
+    PublicationExpired,
+    // 412
+    ObjectBodyIntegrityNotAssured,
     // 413
     RequestTooLarge,
     // 415
     UnsupportedMediaType,
+    // 416
+    ObjectBodyRangeNotSatisfiable,
     // 500
     InternalError,
     // 503
@@ -156,6 +165,12 @@ impl ErrorCode {
             ServerCodeVersionNotFound => (404, "SERVER_CODE_VERSION_NOT_FOUND", None),
             ServerCodeHookVersionNotFound => (404, "SERVER_CODE_HOOK_VERSION_NOT_FOUND", None),
             ScheduleExecutionNotFound => (404, "SCHEDULE_EXECUTION_NOT_FOUND", None),
+            ObjectBodyNotFound => (404, "OBJECT_BODY_NOT_FOUND", None),
+            ObjectBodyUploadNotFound => (404, "OBJECT_BODY_UPLOAD_NOT_FOUND", None),
+            PublicationNotFound => (404, "PUBLICATION_NOT_FOUND", None),
+            PublicationExpired => (410, "PUBLICATION_EXPIRED", None),
+            ObjectBodyIntegrityNotAssured => (412, "OBJECT_BODY_INTEGRITY_NOT_ASSURED", None),
+            ObjectBodyRangeNotSatisfiable => (416, "OBJECT_BODY_RANGE_NOT_SATISFIABLE", None),
             NotFound => (404, "NOT_FOUND", None),
             MethodNotAllowed => (405, "METHOD_NOT_ALLOWED", None),
             UserAlreadyExists => (409, "USER_ALREADY_EXISTS", None),

@@ -55,6 +55,17 @@ pub fn version_id() -> String {
     random_from(LOWER_ALNUM, 25)
 }
 
+/// An object-body upload ID (also the body's entity tag): 25 lower-case alphanumerics.
+pub fn upload_id() -> String {
+    random_from(LOWER_ALNUM, 25)
+}
+
+/// A publication ID: 40 lower-case alphanumerics (about 206 bits). It is the only secret a
+/// published body's URL carries, so it must not be guessable.
+pub fn publication_id() -> String {
+    random_from(LOWER_ALNUM, 40)
+}
+
 /// An app ID: 8 lower-case hex digits, like Kii's.
 pub fn app_id() -> String {
     random_hex(8)

@@ -10,6 +10,7 @@
   } = sdk;
   const isObjectID = (v) => typeof v === 'string' && /^[a-zA-Z0-9-_.]{2,100}$/.test(v);
   const REFRESH_FIRST = 'IllegalState! Call KiiObject#refresh() prior call this method.';
+  const BODY_REFUSED = (m) => 'KiiObject#' + m + ' is not available in server code: object bodies cannot be uploaded or downloaded there, as on Kii Cloud';
 
   class KiiBucket {
     constructor(name, parent, tok, crypto) {
@@ -244,6 +245,10 @@
       const res = http('DELETE', this._path(), { token: tokenOf(this) });
       return settle(callbacks, res.ok ? ok([this]) : fail(this, res.err));
     }
+    // Kii's server code cannot transfer object bodies (its guides say so, and its runtime has
+    // no XMLHttpRequest Level 2 or Blob): the call fails as an SDK call fails, never a throw.
+    uploadBody(srcDataBlob, callbacks) { return settle(callbacks, fail(this, BODY_REFUSED('uploadBody'))); }
+    downloadBody(callbacks) { return settle(callbacks, fail(this, BODY_REFUSED('downloadBody'))); }
   }
 
   // kiicloud://[users|groups|things/ID/]buckets/NAME/objects/ID. strict: the admin context's

@@ -1,6 +1,7 @@
 //! The REST surface: thin handlers that parse the wire format, call the service layer and
 //! render Kii's response shapes. Paths are relative to the `/api` prefix.
 
+mod bodies;
 mod console;
 mod executions;
 mod groups;
@@ -61,7 +62,7 @@ pub fn api() -> Router<AppState> {
         )
         .route("/logs", get(crate::live_log::ws::logs));
     console::routes(hooks::routes(executions::routes(hook_jobs::routes(
-        servercode::routes(things::routes(objects::routes(router))),
+        servercode::routes(bodies::routes(things::routes(objects::routes(router)))),
     ))))
 }
 

@@ -97,14 +97,14 @@ impl ScopedPath {
         }
     }
 
-    fn bucket(&self) -> BucketPath {
+    pub(super) fn bucket(&self) -> BucketPath {
         BucketPath {
             scope: self.scope(),
             name: self.bucket.clone().unwrap_or_default(),
         }
     }
 
-    fn object(&self) -> &str {
+    pub(super) fn object(&self) -> &str {
         self.object.as_deref().unwrap_or_default()
     }
 
@@ -127,7 +127,7 @@ impl ScopedPath {
     /// `OBJECT_NOT_FOUND` and `BUCKET_NOT_FOUND` with the fields Kii's object reference lists:
     /// the `objectScope` (`appID`, `type` and the scope's `userID` / `groupID`), `bucketID`
     /// and, for an object, `objectID`. Only error paths pay for it.
-    fn naming(&self, mut e: Error) -> Error {
+    pub(super) fn naming(&self, mut e: Error) -> Error {
         let code = e.0.code;
         if !matches!(code, ErrorCode::ObjectNotFound | ErrorCode::BucketNotFound)
             || e.0.extra.contains_key("bucketID")

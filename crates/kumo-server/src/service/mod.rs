@@ -5,6 +5,7 @@
 mod access;
 pub(crate) mod anonymous_token;
 mod apps;
+mod bodies;
 mod cache;
 mod groups;
 mod objects;
@@ -20,6 +21,7 @@ use std::time::Duration;
 use kumo_storage::{Actor, App, Storage, Token};
 
 pub use apps::{create_app, AppCredentials};
+pub use bodies::{body_stream, check_content_type, PieceRange};
 pub use groups::{group_document, GroupInput};
 pub use objects::{
     object_document, object_fields, parse_if_match, AclTarget, BucketPath, ObjectWrite, QueryAnswer,

@@ -147,7 +147,7 @@ impl Service {
         })
     }
 
-    fn bucket_ref(caller: &Caller, path: &BucketPath) -> Result<BucketRef> {
+    pub(super) fn bucket_ref(caller: &Caller, path: &BucketPath) -> Result<BucketRef> {
         validate::bucket_name(&path.name)?;
         Ok(BucketRef {
             app_id: caller.app.id.clone(),
@@ -319,7 +319,7 @@ impl Service {
     }
 
     /// Checks that the object exists and that the caller may write it (WRITE_EXISTING_OBJECT).
-    async fn writable_object(
+    pub(super) async fn writable_object(
         &self,
         caller: &Caller,
         path: &BucketPath,
