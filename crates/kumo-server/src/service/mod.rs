@@ -6,6 +6,7 @@ mod access;
 pub(crate) mod anonymous_token;
 mod apps;
 mod cache;
+pub mod console;
 mod groups;
 mod objects;
 mod phone_login;
