@@ -3,7 +3,9 @@
 // by playwright-core. Signs in, deploys code that fails verification and sees the error at its
 // line and column, deploys good code by drag-and-drop, makes it current, runs an endpoint,
 // uploads hook configs (refused, then accepted) and runs a job now, shows tenant code holding
-// markup as text, deletes a version, switches apps, signs out.
+// markup as text, deletes a version; on the Data page creates, queries, pages, edits and
+// deletes an object and changes its ACL; finds a user and opens a group; switches apps,
+// signs out.
 //
 // It works in the app named by KUMO_CONSOLE_APP_ID / _CLIENT_ID / _CLIENT_SECRET (the Rust
 // harness creates one), because it moves the current server-code version, which
@@ -419,6 +421,160 @@ test('developer log: a console.log line arrives live, markup stays text, pause a
   await rest('POST', '/server-code/versions/current/shout', { tag: tags.third });
   await page.locator('#log-lines .log-row', { hasText: `trace ${tags.third}` }).waitFor();
   assert.equal(await page.locator('#log-lines .log-row', { hasText: `shout ${tags.third}` }).count(), 0);
+  assert.equal(await page.evaluate(() => window.__xss), undefined);
+});
+
+test('data: create an object, query it by form and JSON, page, edit it, its ACL, delete it; markup stays text', { timeout: TIMEOUT }, async () => {
+  const run = Math.random().toString(36).slice(2, 8);
+  const bucket = `notes-${run}`;
+  await page.click('#nav a[data-page="data"]');
+  await page.waitForSelector('#data-scope-form');
+  await page.waitForSelector('#data-buckets h2');
+
+  // A new bucket: opened by name, it has nothing yet; the first object makes it.
+  await page.fill('#data-bucket-name', bucket);
+  await page.click('#data-open-bucket');
+  await page.waitForSelector(`#data-bucket-panel[data-bucket="${bucket}"] #data-empty`);
+  await page.click('#data-new summary');
+  await page.fill('#data-new-json', JSON.stringify({ title: XSS, score: 7 }));
+  await page.click('#data-create');
+  await page.waitForSelector('#data-created-id');
+  const id = (await page.textContent('#data-created-id')).trim();
+  await page.waitForSelector(`#data-object-panel[data-object="${id}"]`);
+  // The field holding markup is text in the object's JSON and in the results, and ran nothing.
+  assert.equal(JSON.parse(await page.textContent('#data-object-json')).title, XSS);
+  await page.waitForSelector(`#data-table tr[data-object="${id}"]`);
+  assert.match(await page.textContent(`#data-table tr[data-object="${id}"] td.preview`), /<img src=x onerror=window.__xss=1>/);
+  assert.equal(await page.locator('#main img').count(), 0, 'no element made from an object field');
+  assert.equal(await page.evaluate(() => window.__xss), undefined);
+  const stored = await rest('GET', `/buckets/${bucket}/objects/${id}`);
+  assert.equal(stored.title, XSS);
+  assert.equal(stored.score, 7);
+
+  // Another object, by REST, so that the queries have something to tell apart.
+  const other = (await rest('POST', `/buckets/${bucket}/objects`, { title: 'low', score: 3 })).objectID;
+
+  // The simple form: score > 5 finds the first only, and shows the clause it sent.
+  await page.fill('#data-q-field', 'score');
+  await page.selectOption('#data-q-op', 'gt');
+  await page.fill('#data-q-value', '5');
+  await page.click('#data-q-run-form');
+  await page.waitForFunction(() => document.querySelectorAll('#data-table tbody tr').length === 1);
+  assert.deepEqual(await page.locator('#data-table tbody tr').evaluateAll((rows) => rows.map((r) => r.dataset.object)), [id]);
+  assert.deepEqual(JSON.parse(await page.inputValue('#data-q-clause')),
+    { type: 'range', field: 'score', lowerLimit: 5, lowerIncluded: false });
+
+  // A clause as JSON.
+  await page.fill('#data-q-clause', '{"type": "eq", "field": "title", "value": "low"}');
+  await page.click('#data-q-run-json');
+  await page.waitForSelector(`#data-table tr[data-object="${other}"]`);
+  assert.equal(await page.locator('#data-table tbody tr').count(), 1);
+
+  // Pages of one, ordered by score ascending: the server's paginationKey, and back.
+  await page.fill('#data-q-clause', '{"type": "all"}');
+  await page.fill('#data-q-order', 'score');
+  await page.uncheck('#data-q-desc');
+  await page.fill('#data-q-size', '1');
+  await page.click('#data-q-run-json');
+  await page.waitForSelector(`#data-table tr[data-object="${other}"]`);
+  assert.equal(await page.isDisabled('#data-next'), false);
+  await page.click('#data-next');
+  await page.waitForSelector(`#data-table tr[data-object="${id}"]`);
+  assert.equal(await page.textContent('#data-page'), 'Page 2');
+  assert.equal(await page.isDisabled('#data-next'), true);
+  await page.click('#data-prev');
+  await page.waitForSelector(`#data-table tr[data-object="${other}"]`);
+  await page.fill('#data-q-size', '20');
+  await page.click('#data-q-run-json');
+  await page.waitForFunction(() => document.querySelectorAll('#data-table tbody tr').length === 2);
+  await shot('data');
+
+  // Edit: the fields are replaced, the version moves on.
+  await page.click(`#data-table tr[data-object="${id}"] button.open`);
+  await page.waitForSelector(`#data-object-panel[data-object="${id}"]`);
+  await page.click('#data-edit summary');
+  await page.fill('#data-edit-json', JSON.stringify({ title: 'edited', score: 8 }));
+  await page.click('#data-save');
+  await page.waitForSelector('#data-edit-status .ok');
+  assert.equal(await page.textContent('#data-version'), '2');
+  const edited = await rest('GET', `/buckets/${bucket}/objects/${id}`);
+  assert.equal(edited.title, 'edited');
+  assert.equal(edited.score, 8);
+
+  // ACL: grant anonymous read, see it listed as the server has it, revoke it.
+  await page.waitForSelector('#data-acl-subject');
+  await page.selectOption('#data-acl-action', 'READ_EXISTING_OBJECT');
+  await page.fill('#data-acl-subject', 'UserID:ANONYMOUS_USER');
+  await page.click('#data-acl-grant');
+  const granted = page.locator('#data-acl-table tr[data-action="READ_EXISTING_OBJECT"][data-subject="UserID:ANONYMOUS_USER"]');
+  await granted.waitFor();
+  let acl = await rest('GET', `/buckets/${bucket}/objects/${id}/acl`);
+  assert.ok(acl.READ_EXISTING_OBJECT.some((s) => s.userID === 'ANONYMOUS_USER'), JSON.stringify(acl));
+  const rows = await page.locator('#data-acl-table tbody tr').count();
+  const entries = Object.values(acl).reduce((n, list) => n + list.length, 0);
+  assert.equal(rows, entries, 'every entry the server has is listed');
+  await shot('data-object');
+  await granted.locator('button.revoke').click();
+  await granted.waitFor({ state: 'detached' });
+  acl = await rest('GET', `/buckets/${bucket}/objects/${id}/acl`);
+  assert.ok(!(acl.READ_EXISTING_OBJECT || []).some((s) => s.userID === 'ANONYMOUS_USER'));
+
+  // Delete.
+  await page.click('#data-delete');
+  await page.waitForSelector('#data-deleted');
+  const gone = await fetch(`${env.site}/apps/${own.appId}/buckets/${bucket}/objects/${id}`, {
+    headers: { authorization: `Bearer ${await ownAdminToken()}` },
+  });
+  assert.equal(gone.status, 404);
+  await page.waitForFunction(() => document.querySelectorAll('#data-table tbody tr').length === 1);
+
+  // The bucket is in the app's bucket list.
+  await page.click('#data-list');
+  await page.waitForSelector(`#data-bucket-table tr[data-bucket="${bucket}"]`);
+  assert.equal(await page.evaluate(() => window.__xss), undefined);
+});
+
+test('users and groups: find a user by login name, its groups, a group with its owner and members', { timeout: TIMEOUT }, async () => {
+  const run = Math.random().toString(36).slice(2, 8);
+  const owner = (await rest('POST', '/users', { loginName: `owner-${run}`, password: 'secret123', displayName: XSS })).userID;
+  const member = (await rest('POST', '/users', { loginName: `member-${run}`, password: 'secret123' })).userID;
+  const group = (await rest('POST', '/groups', { name: `team-${run}`, owner, members: [member] })).groupID;
+
+  await page.click('#nav a[data-page="users"]');
+  await page.waitForSelector('#ug-users-table');
+  await page.waitForSelector(`#ug-users-table tr[data-user="${owner}"]`);
+  await page.waitForSelector(`#ug-groups-table tr[data-group="${group}"]`);
+
+  await page.selectOption('#ug-kind', 'login');
+  await page.fill('#ug-who', `OWNER-${run}`);
+  await page.click('#ug-find');
+  await page.waitForSelector(`#ug-user-panel[data-user="${owner}"]`);
+  assert.equal(await page.textContent('#ug-user-facts [data-field="Login name"]'), `owner-${run}`);
+  assert.equal(await page.textContent('#ug-user-facts [data-field="Display name"]'), XSS);
+  const row = page.locator(`#ug-user-group-table tr[data-group="${group}"]`);
+  await row.waitFor();
+  assert.equal(await row.locator('td.role').textContent(), 'owner');
+
+  await row.locator('button.open').click();
+  await page.waitForSelector(`#ug-group-panel[data-group="${group}"]`);
+  assert.equal(await page.textContent('#ug-group-name'), `team-${run}`);
+  assert.equal(await page.textContent('#ug-group-owner'), owner);
+  // The owner is a member too, as in Kii.
+  assert.deepEqual((await page.locator('#ug-members li').evaluateAll((items) => items.map((i) => i.dataset.user))).sort(),
+    [owner, member].sort());
+  await page.waitForSelector(`#ug-members li[data-user="${member}"] .muted`);
+  assert.equal(await page.textContent(`#ug-members li[data-user="${member}"] .muted`), `member-${run}`);
+  await shot('users');
+
+  // A member opens as a user; an unknown login name is the server's USER_NOT_FOUND.
+  await page.click(`#ug-members li[data-user="${member}"] button`);
+  await page.waitForSelector(`#ug-user-panel[data-user="${member}"]`);
+  assert.equal(await page.textContent(`#ug-user-group-table tr[data-group="${group}"] td.role`), 'member');
+  await page.fill('#ug-who', `nobody-${run}`);
+  await page.click('#ug-find');
+  await page.waitForSelector('#ug-user .error');
+  assert.match(await page.textContent('#ug-user .error'), /USER_NOT_FOUND/);
+  assert.equal(await page.locator('#main img').count(), 0);
   assert.equal(await page.evaluate(() => window.__xss), undefined);
 });
 
