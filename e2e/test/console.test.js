@@ -137,8 +137,16 @@ test('the console is served with a strict Content-Security-Policy and signs in',
   await page.waitForSelector('#signin-status .error');
   assert.match(await page.textContent('#signin-status'), /invalid_grant/);
 
-  // The server's printed credentials (the default app), then the test's own app.
-  await page.fill('#signin-client-secret', env.clientSecret);
+  // The server's printed credentials (the default app), pasted as the block it printed into
+  // the App ID field, which fills the three fields; then the test's own app.
+  await page.fill('#signin-client-secret', '');
+  await page.fill('#signin-app-id', JSON.stringify({
+    appID: env.appId, appKey: env.appKey, clientID: env.clientId, clientSecret: env.clientSecret, siteURL: env.site,
+  }, null, 2));
+  await page.waitForSelector('#signin-filled');
+  assert.equal(await page.inputValue('#signin-app-id'), env.appId);
+  assert.equal(await page.inputValue('#signin-client-id'), env.clientId);
+  assert.equal(await page.inputValue('#signin-client-secret'), env.clientSecret);
   await page.click('#signin-submit');
   await page.waitForSelector('#sc-versions');
   await page.click('#add-app');
@@ -441,6 +449,7 @@ test('data: create an object, query it by form and JSON, page, edit it, its ACL,
   await page.waitForSelector('#data-created-id');
   const id = (await page.textContent('#data-created-id')).trim();
   await page.waitForSelector(`#data-object-panel[data-object="${id}"]`);
+  await page.waitForSelector(`#data-bucket-table tr[data-bucket="${bucket}"]`);
   // The field holding markup is text in the object's JSON and in the results, and ran nothing.
   assert.equal(JSON.parse(await page.textContent('#data-object-json')).title, XSS);
   await page.waitForSelector(`#data-table tr[data-object="${id}"]`);

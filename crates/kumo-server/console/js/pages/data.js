@@ -272,6 +272,10 @@ export async function renderData(main, app, { params } = {}) {
         keys = [];
         await runQuery(null);
         await openObject(where, String(res.body.objectID));
+        // The first object makes the bucket: show it in the list.
+        if (!bucketsBox.querySelector(`tr[data-bucket="${CSS.escape(name)}"]`)) {
+          await listBuckets(bucketKeys[bucketKeys.length - 1] || null);
+        }
       } catch (error) {
         createStatus.replaceChildren(errorBox(api.describe(error)));
       }
