@@ -587,6 +587,50 @@ test('users and groups: find a user by login name, its groups, a group with its 
   assert.equal(await page.evaluate(() => window.__xss), undefined);
 });
 
+test("the README's first steps: deploy hello.js, make it current, run it, schedule it from the example config, watch it", { timeout: TIMEOUT }, async () => {
+  const tag = `readme-${Math.random().toString(36).slice(2, 8)}`;
+  const hello = 'function hello(params, context) { console.log("hello " + params.name); return {hi: params.name}; }\n';
+  await page.click('#nav a[data-page="server-code"]');
+  await page.waitForSelector('#sc-table');
+  await pickAndDeploy('hello.js', hello);
+  const version = await deployedVersion();
+  await row(version).locator('button.make-current').click();
+  await page.waitForSelector(`#sc-table tr.current[data-version="${version}"]`);
+
+  await page.click('#nav a[data-page="run"]');
+  await page.waitForSelector('#run-form');
+  await page.fill('#run-endpoint', 'hello');
+  await page.fill('#run-params', JSON.stringify({ name: tag }));
+  await page.click('#run-submit');
+  await page.waitForSelector('#run-returned');
+  assert.deepEqual(JSON.parse(await page.textContent('#run-returned')), { hi: tag });
+
+  // The example config, written in the page: a job every minute and a user trigger.
+  await page.click('#nav a[data-page="hooks"]');
+  await page.waitForSelector('#hooks-none');
+  await page.click('#hooks-write summary');
+  await page.click('#hooks-example');
+  await page.click('#hooks-upload-text');
+  const job = page.locator('#hooks-jobs tr[data-job="every-minute"]');
+  await job.waitFor();
+  const utc = await job.locator('.firings .utc').allTextContents();
+  assert.equal(utc.length, 5);
+  for (const t of utc) assert.match(t, /:00\.000Z$/);
+  assert.deepEqual(await page.locator('#hooks-triggers tbody td').allTextContents(), ['kiicloud://users', 'USER_CREATED', 'hello']);
+  await job.locator('button.run-now').click();
+  await page.waitForSelector('#hooks-execution');
+  assert.equal(await page.textContent('#hooks-execution .exec-status'), 'SUCCESS');
+
+  await page.click('#nav a[data-page="executions"]');
+  await page.waitForSelector('#ex-table tbody tr td.job:text("every-minute")');
+
+  // The log shows the run by hand (the job's own line says "hello schedule").
+  await page.click('#nav a[data-page="log"]');
+  await page.waitForSelector('#log-state[data-state="Live"]');
+  await page.locator('#log-lines .log-row', { hasText: `hello ${tag}` }).waitFor();
+  await page.locator('#log-lines .log-row', { hasText: 'hello schedule' }).first().waitFor();
+});
+
 test('apps switch, and signing out forgets the token', { timeout: TIMEOUT }, async () => {
   await page.click('#nav a[data-page="server-code"]');
   await row(goodVersion).waitFor();
