@@ -226,7 +226,7 @@ export async function renderData(main, app, { params } = {}) {
         el('label', {}, 'Field', field), el('label', {}, 'Operator', op), el('label', {}, 'Value', value),
         el('button', { type: 'submit', class: 'primary', id: 'data-q-run-form' }, 'Query')),
       el('p', { class: 'muted' }, 'The form writes its clause below; or edit the clause as JSON and run it.'),
-      el('label', {}, 'Clause (JSON)', clause),
+      el('label', { class: 'block' }, 'Clause (JSON)', clause),
       el('div', { class: 'log-controls' },
         el('button', { type: 'button', id: 'data-q-run-json' }, 'Run the JSON clause'),
         el('label', {}, 'Order by', orderBy),
