@@ -472,6 +472,8 @@ test('data: create an object, query it by form and JSON, page, edit it, its ACL,
   assert.deepEqual(await page.locator('#data-table tbody tr').evaluateAll((rows) => rows.map((r) => r.dataset.object)), [id]);
   assert.deepEqual(JSON.parse(await page.inputValue('#data-q-clause')),
     { type: 'range', field: 'score', lowerLimit: 5, lowerIncluded: false });
+  await page.click('#data-q-count');
+  await page.waitForSelector('#data-count:text("1 object matches")');
 
   // A clause as JSON.
   await page.fill('#data-q-clause', '{"type": "eq", "field": "title", "value": "low"}');
@@ -574,6 +576,23 @@ test('users and groups: find a user by login name, its groups, a group with its 
   await page.waitForSelector(`#ug-members li[data-user="${member}"] .muted`);
   assert.equal(await page.textContent(`#ug-members li[data-user="${member}"] .muted`), `member-${run}`);
   await shot('users');
+
+  // The owner's buckets, on the Data page.
+  await rest('POST', `/users/${owner}/buckets/diary-${run}/objects`, { day: 1 });
+  await page.click(`#ug-group-owner button`);
+  await page.waitForSelector(`#ug-user-panel[data-user="${owner}"]`);
+  await page.click('#ug-user-buckets');
+  await page.waitForSelector(`#data-bucket-table tr[data-bucket="diary-${run}"]`);
+  assert.equal(await page.inputValue('#data-scope'), 'user');
+  assert.equal(await page.locator('#data-bucket-table tbody tr').count(), 1);
+  await page.click(`#data-bucket-table tr[data-bucket="diary-${run}"] button.open`);
+  await page.waitForSelector('#data-table tbody tr');
+  assert.match(await page.textContent('#data-table td.preview'), /"day":1/);
+  await page.click('#nav a[data-page="users"]');
+  await page.waitForSelector('#ug-users-table');
+  await page.fill('#ug-group-id', group);
+  await page.click('#ug-open-group');
+  await page.waitForSelector(`#ug-members li[data-user="${member}"]`);
 
   // A member opens as a user; an unknown login name is the server's USER_NOT_FOUND.
   await page.click(`#ug-members li[data-user="${member}"] button`);

@@ -229,6 +229,8 @@ export async function renderData(main, app, { params } = {}) {
       el('label', { class: 'block' }, 'Clause (JSON)', clause),
       el('div', { class: 'log-controls' },
         el('button', { type: 'button', id: 'data-q-run-json' }, 'Run the JSON clause'),
+        el('button', { type: 'button', id: 'data-q-count' }, 'Count matches'),
+        el('span', { id: 'data-count', class: 'muted' }),
         el('label', {}, 'Order by', orderBy),
         el('label', { class: 'inline' }, descending, 'descending'),
         el('label', {}, 'Page size', size)));
@@ -244,6 +246,23 @@ export async function renderData(main, app, { params } = {}) {
       runQuery(null);
     });
     queryForm.querySelector('#data-q-run-json').addEventListener('click', () => { keys = []; runQuery(null); });
+    // Counting reads every match, so it is asked for, not done with each query.
+    const countBox = queryForm.querySelector('#data-count');
+    queryForm.querySelector('#data-q-count').addEventListener('click', async () => {
+      countBox.replaceChildren('Counting…');
+      try {
+        const bucketQuery = {
+          clause: JSON.parse(clause.value),
+          aggregations: [{ type: 'COUNT', putAggregationInto: 'count' }],
+        };
+        const res = await api.call('POST', path(`${base}/query`), { token: app.token, json: { bucketQuery }, contentType: QUERY_TYPE });
+        const n = res.body && res.body.aggregations ? res.body.aggregations.count : undefined;
+        countBox.replaceChildren(`${n} ${n === 1 ? 'object matches' : 'objects match'}`);
+      } catch (error) {
+        countBox.replaceChildren(error.body && error.body.errorCode === 'BUCKET_NOT_FOUND'
+          ? '0 objects match' : errorBox(api.describe(error)));
+      }
+    });
 
     const newFields = el('textarea', { id: 'data-new-json', spellcheck: 'false' });
     newFields.value = '{\n  \n}';
