@@ -3,7 +3,9 @@
 // by playwright-core. Signs in, deploys code that fails verification and sees the error at its
 // line and column, deploys good code by drag-and-drop, makes it current, runs an endpoint,
 // uploads hook configs (refused, then accepted) and runs a job now, shows tenant code holding
-// markup as text, deletes a version, switches apps, signs out.
+// markup as text, deletes a version; on the Data page creates, queries, pages, edits and
+// deletes an object and changes its ACL; finds a user and opens a group; switches apps,
+// signs out.
 //
 // It works in the app named by KUMO_CONSOLE_APP_ID / _CLIENT_ID / _CLIENT_SECRET (the Rust
 // harness creates one), because it moves the current server-code version, which
@@ -135,8 +137,16 @@ test('the console is served with a strict Content-Security-Policy and signs in',
   await page.waitForSelector('#signin-status .error');
   assert.match(await page.textContent('#signin-status'), /invalid_grant/);
 
-  // The server's printed credentials (the default app), then the test's own app.
-  await page.fill('#signin-client-secret', env.clientSecret);
+  // The server's printed credentials (the default app), pasted as the block it printed into
+  // the App ID field, which fills the three fields; then the test's own app.
+  await page.fill('#signin-client-secret', '');
+  await page.fill('#signin-app-id', JSON.stringify({
+    appID: env.appId, appKey: env.appKey, clientID: env.clientId, clientSecret: env.clientSecret, siteURL: env.site,
+  }, null, 2));
+  await page.waitForSelector('#signin-filled');
+  assert.equal(await page.inputValue('#signin-app-id'), env.appId);
+  assert.equal(await page.inputValue('#signin-client-id'), env.clientId);
+  assert.equal(await page.inputValue('#signin-client-secret'), env.clientSecret);
   await page.click('#signin-submit');
   await page.waitForSelector('#sc-versions');
   await page.click('#add-app');
@@ -420,6 +430,224 @@ test('developer log: a console.log line arrives live, markup stays text, pause a
   await page.locator('#log-lines .log-row', { hasText: `trace ${tags.third}` }).waitFor();
   assert.equal(await page.locator('#log-lines .log-row', { hasText: `shout ${tags.third}` }).count(), 0);
   assert.equal(await page.evaluate(() => window.__xss), undefined);
+});
+
+test('data: create an object, query it by form and JSON, page, edit it, its ACL, delete it; markup stays text', { timeout: TIMEOUT }, async () => {
+  const run = Math.random().toString(36).slice(2, 8);
+  const bucket = `notes-${run}`;
+  await page.click('#nav a[data-page="data"]');
+  await page.waitForSelector('#data-scope-form');
+  await page.waitForSelector('#data-buckets h2');
+
+  // A new bucket: opened by name, it has nothing yet; the first object makes it.
+  await page.fill('#data-bucket-name', bucket);
+  await page.click('#data-open-bucket');
+  await page.waitForSelector(`#data-bucket-panel[data-bucket="${bucket}"] #data-empty`);
+  await page.click('#data-new summary');
+  await page.fill('#data-new-json', JSON.stringify({ title: XSS, score: 7 }));
+  await page.click('#data-create');
+  await page.waitForSelector('#data-created-id');
+  const id = (await page.textContent('#data-created-id')).trim();
+  await page.waitForSelector(`#data-object-panel[data-object="${id}"]`);
+  await page.waitForSelector(`#data-bucket-table tr[data-bucket="${bucket}"]`);
+  // The field holding markup is text in the object's JSON and in the results, and ran nothing.
+  assert.equal(JSON.parse(await page.textContent('#data-object-json')).title, XSS);
+  await page.waitForSelector(`#data-table tr[data-object="${id}"]`);
+  assert.match(await page.textContent(`#data-table tr[data-object="${id}"] td.preview`), /<img src=x onerror=window.__xss=1>/);
+  assert.equal(await page.locator('#main img').count(), 0, 'no element made from an object field');
+  assert.equal(await page.evaluate(() => window.__xss), undefined);
+  const stored = await rest('GET', `/buckets/${bucket}/objects/${id}`);
+  assert.equal(stored.title, XSS);
+  assert.equal(stored.score, 7);
+
+  // Another object, by REST, so that the queries have something to tell apart.
+  const other = (await rest('POST', `/buckets/${bucket}/objects`, { title: 'low', score: 3 })).objectID;
+
+  // The simple form: score > 5 finds the first only, and shows the clause it sent.
+  await page.fill('#data-q-field', 'score');
+  await page.selectOption('#data-q-op', 'gt');
+  await page.fill('#data-q-value', '5');
+  await page.click('#data-q-run-form');
+  await page.waitForFunction(() => document.querySelectorAll('#data-table tbody tr').length === 1);
+  assert.deepEqual(await page.locator('#data-table tbody tr').evaluateAll((rows) => rows.map((r) => r.dataset.object)), [id]);
+  assert.deepEqual(JSON.parse(await page.inputValue('#data-q-clause')),
+    { type: 'range', field: 'score', lowerLimit: 5, lowerIncluded: false });
+  await page.click('#data-q-count');
+  await page.waitForSelector('#data-count:text("1 object matches")');
+
+  // A clause as JSON.
+  await page.fill('#data-q-clause', '{"type": "eq", "field": "title", "value": "low"}');
+  await page.click('#data-q-run-json');
+  await page.waitForSelector(`#data-table tr[data-object="${other}"]`);
+  assert.equal(await page.locator('#data-table tbody tr').count(), 1);
+
+  // Pages of one, ordered by score ascending: the server's paginationKey, and back.
+  await page.fill('#data-q-clause', '{"type": "all"}');
+  await page.fill('#data-q-order', 'score');
+  await page.uncheck('#data-q-desc');
+  await page.fill('#data-q-size', '1');
+  await page.click('#data-q-run-json');
+  await page.waitForSelector(`#data-table tr[data-object="${other}"]`);
+  assert.equal(await page.isDisabled('#data-next'), false);
+  await page.click('#data-next');
+  await page.waitForSelector(`#data-table tr[data-object="${id}"]`);
+  assert.equal(await page.textContent('#data-page'), 'Page 2');
+  assert.equal(await page.isDisabled('#data-next'), true);
+  await page.click('#data-prev');
+  await page.waitForSelector(`#data-table tr[data-object="${other}"]`);
+  await page.fill('#data-q-size', '20');
+  await page.click('#data-q-run-json');
+  await page.waitForFunction(() => document.querySelectorAll('#data-table tbody tr').length === 2);
+  await shot('data');
+
+  // Edit: the fields are replaced, the version moves on.
+  await page.click(`#data-table tr[data-object="${id}"] button.open`);
+  await page.waitForSelector(`#data-object-panel[data-object="${id}"]`);
+  await page.click('#data-edit summary');
+  await page.fill('#data-edit-json', JSON.stringify({ title: 'edited', score: 8 }));
+  await page.click('#data-save');
+  await page.waitForSelector('#data-edit-status .ok');
+  assert.equal(await page.textContent('#data-version'), '2');
+  const edited = await rest('GET', `/buckets/${bucket}/objects/${id}`);
+  assert.equal(edited.title, 'edited');
+  assert.equal(edited.score, 8);
+
+  // ACL: grant anonymous read, see it listed as the server has it, revoke it.
+  await page.waitForSelector('#data-acl-subject');
+  await page.selectOption('#data-acl-action', 'READ_EXISTING_OBJECT');
+  await page.fill('#data-acl-subject', 'UserID:ANONYMOUS_USER');
+  await page.click('#data-acl-grant');
+  const granted = page.locator('#data-acl-table tr[data-action="READ_EXISTING_OBJECT"][data-subject="UserID:ANONYMOUS_USER"]');
+  await granted.waitFor();
+  let acl = await rest('GET', `/buckets/${bucket}/objects/${id}/acl`);
+  assert.ok(acl.READ_EXISTING_OBJECT.some((s) => s.userID === 'ANONYMOUS_USER'), JSON.stringify(acl));
+  const rows = await page.locator('#data-acl-table tbody tr').count();
+  const entries = Object.values(acl).reduce((n, list) => n + list.length, 0);
+  assert.equal(rows, entries, 'every entry the server has is listed');
+  await shot('data-object');
+  await granted.locator('button.revoke').click();
+  await granted.waitFor({ state: 'detached' });
+  acl = await rest('GET', `/buckets/${bucket}/objects/${id}/acl`);
+  assert.ok(!(acl.READ_EXISTING_OBJECT || []).some((s) => s.userID === 'ANONYMOUS_USER'));
+
+  // Delete.
+  await page.click('#data-delete');
+  await page.waitForSelector('#data-deleted');
+  const gone = await fetch(`${env.site}/apps/${own.appId}/buckets/${bucket}/objects/${id}`, {
+    headers: { authorization: `Bearer ${await ownAdminToken()}` },
+  });
+  assert.equal(gone.status, 404);
+  await page.waitForFunction(() => document.querySelectorAll('#data-table tbody tr').length === 1);
+
+  // The bucket is in the app's bucket list.
+  await page.click('#data-list');
+  await page.waitForSelector(`#data-bucket-table tr[data-bucket="${bucket}"]`);
+  assert.equal(await page.evaluate(() => window.__xss), undefined);
+});
+
+test('users and groups: find a user by login name, its groups, a group with its owner and members', { timeout: TIMEOUT }, async () => {
+  const run = Math.random().toString(36).slice(2, 8);
+  const owner = (await rest('POST', '/users', { loginName: `owner-${run}`, password: 'secret123', displayName: XSS })).userID;
+  const member = (await rest('POST', '/users', { loginName: `member-${run}`, password: 'secret123' })).userID;
+  const group = (await rest('POST', '/groups', { name: `team-${run}`, owner, members: [member] })).groupID;
+
+  await page.click('#nav a[data-page="users"]');
+  await page.waitForSelector('#ug-users-table');
+  await page.waitForSelector(`#ug-users-table tr[data-user="${owner}"]`);
+  await page.waitForSelector(`#ug-groups-table tr[data-group="${group}"]`);
+
+  await page.selectOption('#ug-kind', 'login');
+  await page.fill('#ug-who', `OWNER-${run}`);
+  await page.click('#ug-find');
+  await page.waitForSelector(`#ug-user-panel[data-user="${owner}"]`);
+  assert.equal(await page.textContent('#ug-user-facts [data-field="Login name"]'), `owner-${run}`);
+  assert.equal(await page.textContent('#ug-user-facts [data-field="Display name"]'), XSS);
+  const row = page.locator(`#ug-user-group-table tr[data-group="${group}"]`);
+  await row.waitFor();
+  assert.equal(await row.locator('td.role').textContent(), 'owner');
+
+  await row.locator('button.open').click();
+  await page.waitForSelector(`#ug-group-panel[data-group="${group}"]`);
+  assert.equal(await page.textContent('#ug-group-name'), `team-${run}`);
+  assert.equal(await page.textContent('#ug-group-owner'), owner);
+  // The owner is a member too, as in Kii.
+  assert.deepEqual((await page.locator('#ug-members li').evaluateAll((items) => items.map((i) => i.dataset.user))).sort(),
+    [owner, member].sort());
+  await page.waitForSelector(`#ug-members li[data-user="${member}"] .muted`);
+  assert.equal(await page.textContent(`#ug-members li[data-user="${member}"] .muted`), `member-${run}`);
+  await shot('users');
+
+  // The owner's buckets, on the Data page.
+  await rest('POST', `/users/${owner}/buckets/diary-${run}/objects`, { day: 1 });
+  await page.click(`#ug-group-owner button`);
+  await page.waitForSelector(`#ug-user-panel[data-user="${owner}"]`);
+  await page.click('#ug-user-buckets');
+  await page.waitForSelector(`#data-bucket-table tr[data-bucket="diary-${run}"]`);
+  assert.equal(await page.inputValue('#data-scope'), 'user');
+  assert.equal(await page.locator('#data-bucket-table tbody tr').count(), 1);
+  await page.click(`#data-bucket-table tr[data-bucket="diary-${run}"] button.open`);
+  await page.waitForSelector('#data-table tbody tr');
+  assert.match(await page.textContent('#data-table td.preview'), /"day":1/);
+  await page.click('#nav a[data-page="users"]');
+  await page.waitForSelector('#ug-users-table');
+  await page.fill('#ug-group-id', group);
+  await page.click('#ug-open-group');
+  await page.waitForSelector(`#ug-members li[data-user="${member}"]`);
+
+  // A member opens as a user; an unknown login name is the server's USER_NOT_FOUND.
+  await page.click(`#ug-members li[data-user="${member}"] button`);
+  await page.waitForSelector(`#ug-user-panel[data-user="${member}"]`);
+  assert.equal(await page.textContent(`#ug-user-group-table tr[data-group="${group}"] td.role`), 'member');
+  await page.fill('#ug-who', `nobody-${run}`);
+  await page.click('#ug-find');
+  await page.waitForSelector('#ug-user .error');
+  assert.match(await page.textContent('#ug-user .error'), /USER_NOT_FOUND/);
+  assert.equal(await page.locator('#main img').count(), 0);
+  assert.equal(await page.evaluate(() => window.__xss), undefined);
+});
+
+test("the README's first steps: deploy hello.js, make it current, run it, schedule it from the example config, watch it", { timeout: TIMEOUT }, async () => {
+  const tag = `readme-${Math.random().toString(36).slice(2, 8)}`;
+  const hello = 'function hello(params, context) { console.log("hello " + params.name); return {hi: params.name}; }\n';
+  await page.click('#nav a[data-page="server-code"]');
+  await page.waitForSelector('#sc-table');
+  await pickAndDeploy('hello.js', hello);
+  const version = await deployedVersion();
+  await row(version).locator('button.make-current').click();
+  await page.waitForSelector(`#sc-table tr.current[data-version="${version}"]`);
+
+  await page.click('#nav a[data-page="run"]');
+  await page.waitForSelector('#run-form');
+  await page.fill('#run-endpoint', 'hello');
+  await page.fill('#run-params', JSON.stringify({ name: tag }));
+  await page.click('#run-submit');
+  await page.waitForSelector('#run-returned');
+  assert.deepEqual(JSON.parse(await page.textContent('#run-returned')), { hi: tag });
+
+  // The example config, written in the page: a job every minute and a user trigger.
+  await page.click('#nav a[data-page="hooks"]');
+  await page.waitForSelector('#hooks-none');
+  await page.click('#hooks-write summary');
+  await page.click('#hooks-example');
+  await page.click('#hooks-upload-text');
+  const job = page.locator('#hooks-jobs tr[data-job="every-minute"]');
+  await job.waitFor();
+  const utc = await job.locator('.firings .utc').allTextContents();
+  assert.equal(utc.length, 5);
+  for (const t of utc) assert.match(t, /:00\.000Z$/);
+  assert.deepEqual(await page.locator('#hooks-triggers tbody td').allTextContents(), ['kiicloud://users', 'USER_CREATED', 'hello']);
+  await job.locator('button.run-now').click();
+  await page.waitForSelector('#hooks-execution');
+  assert.equal(await page.textContent('#hooks-execution .exec-status'), 'SUCCESS');
+
+  await page.click('#nav a[data-page="executions"]');
+  await page.waitForSelector('#ex-table tbody tr td.job:text("every-minute")');
+
+  // The log shows the run by hand (the job's own line says "hello schedule").
+  await page.click('#nav a[data-page="log"]');
+  await page.waitForSelector('#log-state[data-state="Live"]');
+  await page.locator('#log-lines .log-row', { hasText: `hello ${tag}` }).waitFor();
+  await page.locator('#log-lines .log-row', { hasText: 'hello schedule' }).first().waitFor();
 });
 
 test('apps switch, and signing out forgets the token', { timeout: TIMEOUT }, async () => {

@@ -55,6 +55,8 @@ const FILES: &[(&str, &[u8], &str)] = &[
     file!("js/pages/hooks.js", JS),
     file!("js/pages/executions.js", JS),
     file!("js/pages/devlog.js", JS),
+    file!("js/pages/data.js", JS),
+    file!("js/pages/users.js", JS),
 ];
 
 /// The console's routes, to be merged into the top-level router.

@@ -27,6 +27,7 @@ mod servercode_model;
 mod sql;
 mod sql_acl;
 mod sql_bodies;
+mod sql_console;
 mod sql_devlog;
 mod sql_executions;
 mod sql_firings;
@@ -67,6 +68,7 @@ pub use servercode_model::{
 };
 pub use sql::{open, SqlStore};
 pub use thing_model::{Thing, ThingKey, ThingOwner};
+pub use sql_console::{BucketSummary, ListPage};
 
 pub type Result<T> = std::result::Result<T, StorageError>;
 
@@ -195,6 +197,31 @@ pub trait Storage: Send + Sync + 'static {
     async fn list_members(&self, app_id: &str, group_id: &str) -> Result<Vec<String>>;
     async fn groups_owned_by(&self, app_id: &str, user_id: &str) -> Result<Vec<Group>>;
     async fn groups_with_member(&self, app_id: &str, user_id: &str) -> Result<Vec<Group>>;
+
+    // ---- listings for the console's admin calls (keyset pages; `InvalidCursor` for a cursor
+    // another listing made) ------------------------------------------------------------------
+    /// The buckets of one scope, by name.
+    async fn list_buckets(
+        &self,
+        app_id: &str,
+        scope: &Scope,
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<ListPage<BucketSummary>>;
+    /// The app's users, by ID.
+    async fn list_users(
+        &self,
+        app_id: &str,
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<ListPage<User>>;
+    /// The app's groups, by ID.
+    async fn list_groups(
+        &self,
+        app_id: &str,
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<ListPage<Group>>;
 
     // ---- buckets and objects --------------------------------------------------------------
     async fn get_bucket(&self, bucket: &BucketRef) -> Result<Option<Bucket>>;

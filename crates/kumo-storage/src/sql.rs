@@ -18,6 +18,7 @@ use crate::params::AnyQuery;
 use crate::pool::Pool;
 use crate::tx::in_transaction;
 use crate::RefreshToken;
+use crate::{BucketSummary, ListPage};
 use kumo_types::now_ms;
 
 use crate::events::record;
@@ -194,11 +195,12 @@ fn user_tokens(app_id: &str, user_id: &str) -> Invalidation {
     }
 }
 
-const USER_COLS: &str = "seq, id, login_name, email, email_verified, phone, phone_verified, \
+pub(crate) const USER_COLS: &str =
+    "seq, id, login_name, email, email_verified, phone, phone_verified, \
      display_name, country, locale, password_hash, disabled, custom, created_at, modified_at";
-const GROUP_COLS: &str = "id, name, owner, created_at, modified_at";
+pub(crate) const GROUP_COLS: &str = "id, name, owner, created_at, modified_at";
 
-fn user_from_row(row: &AnyRow) -> Result<User> {
+pub(crate) fn user_from_row(row: &AnyRow) -> Result<User> {
     let custom: String = row.try_get("custom")?;
     let custom: Map<String, Value> = serde_json::from_str(&custom)
         .map_err(|e| StorageError::Backend(format!("corrupt custom fields: {e}")))?;
@@ -221,7 +223,7 @@ fn user_from_row(row: &AnyRow) -> Result<User> {
     })
 }
 
-fn group_from_row(row: &AnyRow) -> Result<Group> {
+pub(crate) fn group_from_row(row: &AnyRow) -> Result<Group> {
     Ok(Group {
         id: row.try_get("id")?,
         name: row.try_get("name")?,
@@ -851,6 +853,34 @@ impl Storage for SqlStore {
         .fetch_all(&mut *self.read.get().await?)
         .await?;
         rows.iter().map(group_from_row).collect()
+    }
+
+    async fn list_buckets(
+        &self,
+        app_id: &str,
+        scope: &Scope,
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<ListPage<BucketSummary>> {
+        self.do_list_buckets(app_id, scope, after, limit).await
+    }
+
+    async fn list_users(
+        &self,
+        app_id: &str,
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<ListPage<User>> {
+        self.do_list_users(app_id, after, limit).await
+    }
+
+    async fn list_groups(
+        &self,
+        app_id: &str,
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<ListPage<Group>> {
+        self.do_list_groups(app_id, after, limit).await
     }
 
     async fn get_bucket(&self, bucket: &BucketRef) -> Result<Option<Bucket>> {

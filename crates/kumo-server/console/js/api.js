@@ -22,20 +22,20 @@ export function appPath(appID, rest) {
 }
 
 /**
- * One request. Options: token (Bearer), json (a body sent as JSON), body + contentType (a raw
- * body), text (read the answer as text). Resolves to { status, headers, body, ms } for 2xx;
- * rejects with ApiError otherwise, or with a TypeError when the server cannot be reached.
+ * One request. Options: token (Bearer), json (a body sent as JSON), body (a raw body),
+ * contentType (the body's type, also overriding JSON's), headers (more request headers), text
+ * (read the answer as text). Resolves to { status, headers, body, ms } for 2xx; rejects with
+ * ApiError otherwise, or with a TypeError when the server cannot be reached.
  */
 export async function call(method, path, options = {}) {
-  const headers = {};
+  const headers = { ...(options.headers || {}) };
   if (options.token) headers.Authorization = `Bearer ${options.token}`;
   let body = options.body;
   if (options.json !== undefined) {
     headers['Content-Type'] = 'application/json';
     body = JSON.stringify(options.json);
-  } else if (options.contentType) {
-    headers['Content-Type'] = options.contentType;
   }
+  if (options.contentType) headers['Content-Type'] = options.contentType;
   const started = performance.now();
   const res = await fetch(new URL(path, BASE), { method, headers, body, cache: 'no-store' });
   const raw = await res.text();

@@ -10,6 +10,8 @@ import { renderRun } from './pages/run.js';
 import { renderHooks } from './pages/hooks.js';
 import { renderExecutions } from './pages/executions.js';
 import { renderDevLog } from './pages/devlog.js';
+import { renderData } from './pages/data.js';
+import { renderUsers } from './pages/users.js';
 
 const PAGES = {
   'server-code': renderServerCode,
@@ -17,11 +19,20 @@ const PAGES = {
   run: renderRun,
   executions: renderExecutions,
   log: renderDevLog,
+  data: renderData,
+  users: renderUsers,
 };
 const DEFAULT_PAGE = 'server-code';
 
+// The hash is `#/name` or `#/name?key=value&…` (parameters a page may read).
 function pageName() {
-  return location.hash.replace(/^#\/?/, '');
+  return location.hash.replace(/^#\/?/, '').split('?')[0];
+}
+
+function pageParams() {
+  const hash = location.hash;
+  const at = hash.indexOf('?');
+  return new URLSearchParams(at < 0 ? '' : hash.slice(at + 1));
 }
 
 function go(name) {
@@ -47,7 +58,7 @@ async function route() {
   }
   const render = PAGES[name] || PAGES[DEFAULT_PAGE];
   try {
-    await render(main, app, { signal });
+    await render(main, app, { signal, params: pageParams() });
   } catch (error) {
     main.append(errorBox(describe(error)));
   }

@@ -7,6 +7,7 @@ pub(crate) mod anonymous_token;
 mod apps;
 mod bodies;
 mod cache;
+pub mod console;
 mod groups;
 mod objects;
 mod phone_login;

@@ -128,9 +128,43 @@ function uploadPanel(versionSelect, upload) {
       button.disabled = false;
     }
   });
+  // Or write the config here: no file needed for a first schedule.
+  const text = el('textarea', { id: 'hooks-text', spellcheck: 'false', class: 'tall' });
+  const example = el('button', { type: 'button', id: 'hooks-example' }, 'Start from an example');
+  example.addEventListener('click', () => { text.value = EXAMPLE_CONFIG; });
+  const uploadText = el('button', { type: 'button', class: 'primary', id: 'hooks-upload-text' }, 'Upload the text');
+  uploadText.addEventListener('click', async () => {
+    if (!text.value.trim() || !versionSelect.value) return;
+    uploadText.disabled = true;
+    try {
+      await upload(versionSelect.value, new File([text.value], 'The written config', { type: 'application/json' }));
+    } finally {
+      uploadText.disabled = false;
+    }
+  });
   return el('section', { class: 'panel' },
     el('h2', {}, 'Upload a hook config'),
     el('label', {}, 'For version', versionSelect),
     el('label', {}, 'Config file (JSON, comments allowed)', input),
-    button);
+    button,
+    el('details', { id: 'hooks-write' }, el('summary', {}, 'or write it here'),
+      text, el('div', { class: 'actions' }, example, uploadText)));
 }
+
+// A first schedule: the endpoint name is the one thing to change.
+const EXAMPLE_CONFIG = `{
+  // Run the endpoint "hello" every minute (cron: minute hour day month weekday, UTC).
+  "kiicloud://scheduler": {
+    "every-minute": {
+      "cron": "* * * * *",
+      "what": "EXECUTE_SERVER_CODE",
+      "endpoint": "hello",
+      "parameters": {"name": "schedule"}
+    }
+  },
+  // Run "hello" whenever a user is created.
+  "kiicloud://users": [
+    {"when": "USER_CREATED", "what": "EXECUTE_SERVER_CODE", "endpoint": "hello"}
+  ]
+}
+`;

@@ -26,6 +26,26 @@ export function renderSignIn(main, { onSignedIn }) {
   viaClient.addEventListener('change', showFields);
   viaToken.addEventListener('change', showFields);
 
+  // The first start prints the credentials as JSON: pasting that whole block into the App ID
+  // field fills all three (a one-line field drops its line breaks, which JSON does not need).
+  appID.addEventListener('input', () => {
+    const text = appID.value.trim();
+    if (!text.startsWith('{')) return;
+    let creds;
+    try {
+      creds = JSON.parse(text);
+    } catch {
+      return;
+    }
+    if (!creds || typeof creds.appID !== 'string') return;
+    appID.value = creds.appID;
+    if (typeof creds.clientID === 'string') clientID.value = creds.clientID;
+    if (typeof creds.clientSecret === 'string') clientSecret.value = creds.clientSecret;
+    viaClient.checked = true;
+    showFields();
+    status.replaceChildren(el('p', { class: 'ok', id: 'signin-filled' }, 'Filled in from the pasted credentials.'));
+  });
+
   const form = el('form', { id: 'signin-form' },
     el('div', {}, el('label', {}, 'App ID', appID)),
     el('div', {},
@@ -67,7 +87,8 @@ export function renderSignIn(main, { onSignedIn }) {
     el('h1', {}, 'Sign in'),
     el('section', { class: 'panel' },
       el('p', { class: 'muted' },
-        'Use the credentials `kumo serve` printed on first start (also in kumo-data/default-app.json). ' +
+        'Use the credentials `kumo serve` printed on first start (also in kumo-data/default-app.json): ' +
+        'paste that whole JSON block into App ID and the three fields fill in. ' +
         'The token is kept in this tab only and forgotten on sign-out.'),
       signedIn.length ? el('p', { class: 'muted' }, `Already signed in here: ${signedIn.join(', ')}`) : null,
       form),
