@@ -968,9 +968,15 @@ async fn thing_scope(s: &TestServer) {
     let thing = r.body["_thingID"].as_str().unwrap().to_owned();
     let token = r.body["_accessToken"].as_str().unwrap().to_owned();
     let obj = object(s, &token, &format!("/things/{thing}/buckets/readings")).await;
-    put_body(s, &obj, &token, "application/octet-stream", pattern(3000, 7))
-        .await
-        .status(200);
+    put_body(
+        s,
+        &obj,
+        &token,
+        "application/octet-stream",
+        pattern(3000, 7),
+    )
+    .await
+    .status(200);
     let g = get_body(s, &obj, Some(&token), Some("bytes=10-19")).await;
     g.status(206);
     assert_eq!(g.bytes, pattern(3000, 7)[10..20].to_vec());

@@ -67,8 +67,8 @@ pub use servercode_model::{
     NewDevLogRecord,
 };
 pub use sql::{open, SqlStore};
-pub use thing_model::{Thing, ThingKey, ThingOwner};
 pub use sql_console::{BucketSummary, ListPage};
+pub use thing_model::{Thing, ThingKey, ThingOwner};
 
 pub type Result<T> = std::result::Result<T, StorageError>;
 
