@@ -56,7 +56,10 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("PUT", "/apps/{app}/things/x/password"),
     ("PUT", "/apps/{app}/buckets/fuzz/objects/o1/body"),
     ("POST", "/apps/{app}/buckets/fuzz/objects/o1/body/uploads"),
-    ("PUT", "/apps/{app}/buckets/fuzz/objects/o1/body/uploads/u1/data"),
+    (
+        "PUT",
+        "/apps/{app}/buckets/fuzz/objects/o1/body/uploads/u1/data",
+    ),
     ("POST", "/apps/{app}/buckets/fuzz/objects/o1/body/publish"),
 ];
 
