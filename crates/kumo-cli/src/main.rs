@@ -363,6 +363,7 @@ async fn serve(args: ServeArgs, started: Instant) -> Result<()> {
         console: !args.no_console,
         max_body_bytes: args.max_body_bytes,
         max_object_body_bytes: args.max_object_body_bytes,
+        public_url: args.public_url.clone(),
         token_cache_ttl: std::time::Duration::from_secs(args.token_cache_seconds),
         server_code: args.server_code.config(&site_url),
         ..Config::default()

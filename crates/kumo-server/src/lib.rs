@@ -55,6 +55,10 @@ pub struct Config {
     pub live_log: live_log::LiveLogConfig,
     /// Whether the web console is served under `/console/`.
     pub console: bool,
+    /// The API's public base URL (`--public-url`, e.g. `https://kumo.example.com/api`): links
+    /// the server hands out (published bodies) start with it. Unset, they are built from the
+    /// request's forwarded or `Host` headers.
+    pub public_url: Option<String>,
 }
 
 impl Default for Config {
@@ -68,6 +72,7 @@ impl Default for Config {
             token_purge_interval: std::time::Duration::from_secs(300),
             live_log: live_log::LiveLogConfig::default(),
             console: true,
+            public_url: None,
         }
     }
 }
@@ -85,6 +90,8 @@ pub struct AppState {
     pub live_log: live_log::LiveLog,
     /// Largest object body, in bytes.
     pub max_object_body_bytes: u64,
+    /// The API's public base URL, without a trailing `/` (see [`Config::public_url`]).
+    pub public_url: Option<Arc<str>>,
 }
 
 /// The complete HTTP application. Starts the server-code engine's threads and the developer
@@ -111,6 +118,10 @@ fn build(storage: Arc<dyn Storage>, config: &Config) -> std::io::Result<(Router,
         invalidations: Arc::default(),
         live_log: live_log::LiveLog::new(service.storage.clone(), config.live_log.clone()),
         max_object_body_bytes: config.max_object_body_bytes,
+        public_url: config
+            .public_url
+            .as_deref()
+            .map(|u| Arc::from(u.trim_end_matches('/'))),
     };
     let api = routes::api()
         .fallback(http::not_found)

@@ -1067,6 +1067,45 @@ mod limits {
         s.stop().await;
     }
 
+    /// Behind a proxy that sends no forwarded headers, `--public-url` is what a published
+    /// URL starts with, whatever `Host` the request carried.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn published_urls_start_with_the_public_url() {
+        let config = Config {
+            public_url: Some("https://files.example.com/kumo/api/".into()),
+            ..Config::default()
+        };
+        let s = TestServer::start_with(Dialect::Sqlite, config).await;
+        let (_, alice) = s.user("alice", "password1").await;
+        let obj = object(&s, &alice, "/buckets/pub").await;
+        put_body(&s, &obj, &alice, "text/plain", b"hi".to_vec())
+            .await
+            .status(200);
+        let r = send(
+            &s,
+            Method::POST,
+            &format!("{obj}/body/publish"),
+            Some(&alice),
+            &[
+                ("content-type", "application/json"),
+                ("host", "evil.example"),
+            ],
+            b"{}".to_vec(),
+        )
+        .await;
+        r.status(201);
+        let url = r.json()["url"].as_str().unwrap().to_owned();
+        let id = url
+            .strip_prefix("https://files.example.com/kumo/api/public/bodies/")
+            .unwrap_or_else(|| panic!("{url}"));
+        // The same publication answers on this server's own address.
+        let local = format!("{}/public/bodies/{id}", s.site());
+        let g = s.client.get(&local).send().await.unwrap();
+        assert_eq!(g.status(), 200);
+        assert_eq!(g.bytes().await.unwrap().as_ref(), b"hi");
+        s.stop().await;
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn sqlite() {
         limited(Dialect::Sqlite).await;

@@ -351,7 +351,10 @@ async fn publish(
         .publish_body(&caller, &p.bucket(), p.object(), expires_at)
         .await
         .map_err(|e| p.naming(e))?;
-    let url = format!("{}/api/public/bodies/{id}", origin(&headers));
+    let url = match &state.public_url {
+        Some(base) => format!("{base}/public/bodies/{id}"),
+        None => format!("{}/api/public/bodies/{id}", origin(&headers)),
+    };
     Ok(json_as(
         StatusCode::CREATED,
         PUBLICATION,
