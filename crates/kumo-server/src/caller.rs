@@ -1,6 +1,7 @@
 //! Who a request acts as, once resolved (see [`crate::auth`] for how).
 
 use kumo_storage::App;
+use kumo_types::acl::Subject;
 use kumo_types::{ApiError, ErrorCode};
 
 use crate::error::{Error, Result};
@@ -34,6 +35,15 @@ impl Caller {
     pub fn thing_id(&self) -> Option<&str> {
         match &self.principal {
             Principal::Thing(id) => Some(id),
+            _ => None,
+        }
+    }
+
+    /// The ACL subject a user or thing caller is granted as when it creates something.
+    pub fn subject(&self) -> Option<Subject> {
+        match &self.principal {
+            Principal::User(id) => Some(Subject::User(id.clone())),
+            Principal::Thing(id) => Some(Subject::Thing(id.clone())),
             _ => None,
         }
     }

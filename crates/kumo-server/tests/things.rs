@@ -17,6 +17,7 @@ on_both_backends!(
     another_apps_thing,
     server_code_things,
     thing_queries,
+    a_thing_is_granted_what_it_creates,
 );
 
 const REG_TOKEN: &str = "application/vnd.kii.ThingRegistrationAndAuthorizationRequest+json";
@@ -1179,4 +1180,58 @@ async fn thing_queries(s: &TestServer) {
     )
     .await
     .expect_error(415, "UNSUPPORTED_MEDIA_TYPE");
+}
+
+/// A thing that creates an object (here in an app bucket) is granted read and write on it as
+/// its creator, as a user is: the grant names the thing, so it still reads the object once
+/// neither the object's nor the bucket's ACL grants `ANY_AUTHENTICATED_USER`.
+async fn a_thing_is_granted_what_it_creates(s: &TestServer) {
+    let (id, token) = thing(s, "creator-1").await;
+    let r = s
+        .post(
+            "/apps/{app}/buckets/readings/objects",
+            Some(&token),
+            json!({"t": 21.5}),
+        )
+        .await;
+    r.expect_status(201);
+    let obj = format!(
+        "/apps/{{app}}/buckets/readings/objects/{}",
+        r.body["objectID"].as_str().unwrap()
+    );
+    let admin = s.admin().await;
+    let acl = s.get(&format!("{obj}/acl"), Some(&admin)).await;
+    acl.expect_status(200);
+    for action in ["READ_EXISTING_OBJECT", "WRITE_EXISTING_OBJECT"] {
+        assert!(
+            acl.body[action]
+                .as_array()
+                .unwrap()
+                .contains(&json!({"thingID": id})),
+            "{action}: {}",
+            acl.body
+        );
+    }
+    for action in ["READ_EXISTING_OBJECT", "WRITE_EXISTING_OBJECT"] {
+        s.call(
+            Method::DELETE,
+            &format!("{obj}/acl/{action}/UserID:ANY_AUTHENTICATED_USER"),
+            Some(&admin),
+            None,
+        )
+        .await
+        .expect_status(204);
+    }
+    // The bucket's own grant would let any user read every object in it.
+    s.call(
+        Method::DELETE,
+        "/apps/{app}/buckets/readings/acl/READ_OBJECTS_IN_BUCKET/UserID:ANY_AUTHENTICATED_USER",
+        Some(&admin),
+        None,
+    )
+    .await
+    .expect_status(204);
+    s.get(&obj, Some(&token)).await.expect_status(200);
+    let (_, alice) = s.user("alice", "password1").await;
+    s.get(&obj, Some(&alice)).await.expect_status(403);
 }

@@ -80,10 +80,9 @@ impl ScopeInfo {
         acl
     }
 
-    /// The ACL a new bucket of this scope gets; `creator` is the user creating it.
-    pub fn default_bucket_acl(&self, creator: Option<&str>) -> Acl {
+    /// The ACL a new bucket of this scope gets; `creator` is the user or thing creating it.
+    pub fn default_bucket_acl(&self, creator: Option<Subject>) -> Acl {
         let mut acl = Acl::default();
-        let creator = creator.map(|c| Subject::User(c.to_owned()));
         let bucket_actions = [
             Action::CreateObjectsInBucket,
             Action::QueryObjectsInBucket,
@@ -125,10 +124,9 @@ impl ScopeInfo {
         acl
     }
 
-    /// The ACL a new object of this scope gets; `creator` is the user creating it.
-    pub fn default_object_acl(&self, creator: Option<&str>) -> Acl {
+    /// The ACL a new object of this scope gets; `creator` is the user or thing creating it.
+    pub fn default_object_acl(&self, creator: Option<Subject>) -> Acl {
         let mut acl = Acl::default();
-        let creator = creator.map(|c| Subject::User(c.to_owned()));
         match &self.scope {
             Scope::App => {
                 acl.grant(Action::ReadExistingObject, Subject::AnyAuthenticatedUser);

@@ -190,7 +190,7 @@ impl Service {
     ) -> Result<(Option<i64>, Acl)> {
         Ok(match self.bucket(bucket).await? {
             Some(b) => (Some(b.seq), parse_acl(&b.acl)?),
-            None => (None, info.default_bucket_acl(caller.user_id())),
+            None => (None, info.default_bucket_acl(caller.subject())),
         })
     }
 
@@ -218,7 +218,7 @@ impl Service {
         }
         Ok(NewBucket {
             creator: caller.user_id().map(str::to_owned),
-            acl: info.default_bucket_acl(caller.user_id()).to_json(),
+            acl: info.default_bucket_acl(caller.subject()).to_json(),
         })
     }
 
@@ -229,7 +229,7 @@ impl Service {
             data: write.data,
             data_type: write.data_type,
             owner: caller.user_id().map(str::to_owned),
-            acl: info.default_object_acl(caller.user_id()).to_json(),
+            acl: info.default_object_acl(caller.subject()).to_json(),
             version: 1,
             created_at: now,
             modified_at: now,
@@ -306,7 +306,7 @@ impl Service {
                 // Used only if the bucket vanishes before the write (a concurrent drop).
                 NewBucket {
                     creator: caller.user_id().map(str::to_owned),
-                    acl: info.default_bucket_acl(caller.user_id()).to_json(),
+                    acl: info.default_bucket_acl(caller.subject()).to_json(),
                 }
             }
             None => self.check_create(&mut id, &info, &bucket).await?,
