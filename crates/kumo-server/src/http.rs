@@ -65,6 +65,9 @@ pub async fn edge(State(state): State<AppState>, mut req: Request, next: Next) -
         )
     });
     // One middleware for both: each layer costs every request a boxed future.
+    // Addresses in paths (`users/me`, `LOGIN_NAME:…`, `VENDOR_THING_ID:…`) become IDs before
+    // routing, so no route sees anything else.
+    let req = crate::thing_paths::resolve(&state, req).await;
     let res = match crate::user_paths::resolve(&state, req).await {
         Ok(req) => next.run(req).await,
         Err(refused) => refused,

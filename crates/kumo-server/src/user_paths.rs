@@ -35,7 +35,6 @@ enum Found {
 /// The request with any user address in its path replaced by the user's ID, or the error
 /// answer (e.g. `me` without a user token).
 pub async fn resolve(state: &AppState, mut req: Request) -> std::result::Result<Request, Response> {
-    req = crate::thing_paths::resolve(state, req).await;
     let Some((app_id, found)) = find(req.uri()) else {
         return Ok(req);
     };
